@@ -1,0 +1,40 @@
+using ApiPlatform.Grains.ApiKeys;
+
+namespace ApiPlatform.Gateway.Auth;
+
+/// <summary>How the caller proved who it is.</summary>
+public enum CredentialKind
+{
+    AccessToken,
+    ApiKey,
+}
+
+/// <summary>
+/// The authenticated caller of a request: who it is (<see cref="UserId"/>, null for an organization's key), which
+/// tenant it acts for (<see cref="OwnerId"/>), its plan and scopes.
+/// </summary>
+public sealed record Caller(
+    CredentialKind Kind,
+    string? UserId,
+    string OwnerId,
+    string Plan,
+    IReadOnlyList<string> Scopes,
+    string? SessionId = null,
+    string? ApiKeyId = null,
+    string? Role = null)
+{
+    public bool HasScope(string scope) => Scopes.Contains(scope);
+
+    /// <summary>The acting user; 403 when the credential acts for an organization rather than a user.</summary>
+    public string RequireUser() =>
+        UserId ?? throw Errors.ApiException.Forbidden("This credential acts for an organization, not a user.");
+
+    public static IReadOnlyList<string> AllScopes => ApiKeyScopes.All;
+}
+
+/// <summary>Access to the request's <see cref="Caller"/>.</summary>
+public static class CallerExtensions
+{
+    public static Caller GetCaller(this HttpContext context) =>
+        context.Features.Get<Caller>() ?? throw new InvalidOperationException("The endpoint is not behind RequireCaller().");
+}

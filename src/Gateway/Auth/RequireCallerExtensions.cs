@@ -1,0 +1,36 @@
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Grains.ApiKeys;
+
+namespace ApiPlatform.Gateway.Auth;
+
+/// <summary>Puts a route group behind authentication and the API-key scope rule.</summary>
+public static class RequireCallerExtensions
+{
+    /// <summary>
+    /// Every endpoint of the group needs a credential. API keys need the <c>read</c> scope for GET and HEAD and the
+    /// <c>write</c> scope for everything else; access tokens carry both.
+    /// </summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var caller = await http.RequestServices.GetRequiredService<CallerAuthenticator>().AuthenticateAsync(http);
+            var needed = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
+                ? ApiKeyScopes.Read
+                : ApiKeyScopes.Write;
+            if (!caller.HasScope(needed))
+            {
+                throw ApiException.Forbidden($"This API key lacks the '{needed}' scope.");
+            }
+
+            http.Features.Set(caller);
+            return await next(context);
+        });
+        builder.WithMetadata(new RequiresCallerMetadata());
+        return builder;
+    }
+}
+
+/// <summary>Marks endpoints that need a credential (read by the OpenAPI document).</summary>
+public sealed class RequiresCallerMetadata;

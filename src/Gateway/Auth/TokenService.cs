@@ -1,0 +1,86 @@
+using ApiPlatform.Grains;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ApiPlatform.Gateway.Auth;
+
+/// <summary>The claims an access token carries.</summary>
+public sealed record AccessTokenClaims(string UserId, string SessionId, string Role, string Plan);
+
+/// <summary>Issues and validates access tokens (JWT, HS256).</summary>
+public sealed class TokenService
+{
+    private readonly JwtOptions _options;
+    private readonly ApiClock _clock;
+    private readonly SigningCredentials _credentials;
+    private readonly TokenValidationParameters _validation;
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public TokenService(IOptions<JwtOptions> options, ApiClock clock)
+    {
+        _options = options.Value;
+        _clock = clock;
+        var key = new SymmetricSecurityKey(_options.KeyBytes() ?? throw new InvalidOperationException("Jwt:SigningKey is invalid."));
+        _credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+        _validation = new TokenValidationParameters
+        {
+            ValidIssuer = _options.Issuer,
+            ValidAudience = _options.Audience,
+            IssuerSigningKey = key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ClockSkew = TimeSpan.FromSeconds(30),
+            LifetimeValidator = (notBefore, expires, _, p) =>
+                expires is { } e && e > _clock.UtcNow.UtcDateTime - p.ClockSkew
+                && (notBefore is not { } nb || nb <= _clock.UtcNow.UtcDateTime + p.ClockSkew),
+            NameClaimType = JwtRegisteredClaimNames.Sub,
+        };
+    }
+
+    public int AccessTokenSeconds => (int)_options.AccessTokenLifetime.TotalSeconds;
+
+    public TimeSpan RefreshTokenLifetime => _options.RefreshTokenLifetime;
+
+    public string CreateAccessToken(AccessTokenClaims claims)
+    {
+        var now = _clock.UtcNow.UtcDateTime;
+        return _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _options.Issuer,
+            Audience = _options.Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + _options.AccessTokenLifetime,
+            SigningCredentials = _credentials,
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = claims.UserId,
+                [JwtRegisteredClaimNames.Sid] = claims.SessionId,
+                [JwtRegisteredClaimNames.Jti] = Grains.Ids.RandomToken(16),
+                ["role"] = claims.Role,
+                ["plan"] = claims.Plan,
+            },
+        });
+    }
+
+    /// <summary>The token's claims, or null when it is malformed, forged, expired or not ours.</summary>
+    public async Task<AccessTokenClaims?> ValidateAsync(string token)
+    {
+        if (token.Length > 4096)
+        {
+            return null;
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _validation);
+        if (!result.IsValid)
+        {
+            return null;
+        }
+
+        var identity = result.ClaimsIdentity;
+        string? Claim(string type) => identity.FindFirst(type)?.Value;
+        return Claim(JwtRegisteredClaimNames.Sub) is { } sub && Claim(JwtRegisteredClaimNames.Sid) is { } sid
+            ? new AccessTokenClaims(sub, sid, Claim("role") ?? "user", Claim("plan") ?? "free")
+            : null;
+    }
+}

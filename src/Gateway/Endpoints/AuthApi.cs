@@ -1,0 +1,98 @@
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Identity;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Users;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary><c>/v1/auth</c>: register, login, refresh, logout.</summary>
+public static class AuthApi
+{
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/auth").WithTags("Auth");
+
+        group.MapPost("/register", RegisterAsync)
+            .Accepts<RegisterRequest>("application/json")
+            .Produces<RegisterResponse>(StatusCodes.Status201Created)
+            .ProducesErrors(400, 403, 409, 413, 415);
+        group.MapPost("/login", LoginAsync)
+            .Accepts<LoginRequest>("application/json")
+            .Produces<TokenResponse>()
+            .ProducesErrors(400, 401, 413, 415, 429);
+        group.MapPost("/refresh", RefreshAsync)
+            .Accepts<RefreshRequest>("application/json")
+            .Produces<TokenResponse>()
+            .ProducesErrors(400, 401, 413, 415);
+        group.MapPost("/logout", LogoutAsync)
+            .RequireCaller()
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(400, 401);
+        return routes;
+    }
+
+    private static async Task<Created<RegisterResponse>> RegisterAsync(
+        HttpRequest request, IdentityService identity, IOptions<AuthOptions> options)
+    {
+        if (!options.Value.AllowRegistration)
+        {
+            throw ApiException.Forbidden("Registration is closed on this deployment.");
+        }
+
+        var body = await JsonBody.ReadAsync(request);
+        var email = Validation.Email(body);
+        var username = Validation.Username(body, required: true);
+        var password = Validation.Password(body);
+        var profile = ReadProfile(body.Object("profile"));
+        body.ThrowIfInvalid();
+
+        var user = await identity.RegisterAsync(new Registration(email!, username!, password!, profile));
+        var tokens = await identity.StartSessionAsync(new UserCredentials(user.Id, "", user.Role, user.Plan));
+        return TypedResults.Created("/v1/users/me",
+            new RegisterResponse(tokens.AccessToken, tokens.RefreshToken, tokens.TokenType, tokens.ExpiresIn, UserResponse.From(user)));
+    }
+
+    private static async Task<Ok<TokenResponse>> LoginAsync(HttpRequest request, IdentityService identity)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var email = body.String("email", required: true, maxLength: 254);
+        // Not the registration rules: a login must not say which rule a stored password would break.
+        var password = body.String("password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
+        body.ThrowIfInvalid();
+
+        var user = await identity.VerifyPasswordAsync(email!, password!);
+        return TypedResults.Ok(await identity.StartSessionAsync(user));
+    }
+
+    private static async Task<Ok<TokenResponse>> RefreshAsync(HttpRequest request, IdentityService identity)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var token = body.String("refresh_token", required: true, minLength: 1, maxLength: 200);
+        body.ThrowIfInvalid();
+        return TypedResults.Ok(await identity.RefreshAsync(token!));
+    }
+
+    private static async Task<NoContent> LogoutAsync(HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.GetCaller();
+        if (caller.SessionId is null)
+        {
+            throw ApiException.BadRequest("Logout ends a login session; API keys are revoked with DELETE /v1/api-keys/{id}.");
+        }
+
+        await grains.GetGrain<ISessionGrain>(caller.SessionId).RevokeAsync();
+        return TypedResults.NoContent();
+    }
+
+    internal static UserProfile ReadProfile(BodyReader? profile) =>
+        profile is null
+            ? new UserProfile(null, null, null)
+            : new UserProfile(
+                profile.String("first_name", maxLength: 100),
+                profile.String("last_name", maxLength: 100),
+                Validation.HttpUrl(profile, "avatar_url"));
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+using ApiPlatform.Gateway.Errors;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>The <c>page</c> / <c>per_page</c> query parameters, validated.</summary>
+public readonly record struct Paging(int Page, int PerPage)
+{
+    public const int DefaultPerPage = 20;
+    public const int MaxPerPage = 100;
+    // Beyond this, offset paging is pointless and the offset arithmetic could overflow.
+    public const int MaxPage = 1_000_000;
+
+    public int Offset => (Page - 1) * PerPage;
+
+    public static Paging From(HttpRequest request)
+    {
+        var page = Parse(request, "page", 1, 1, MaxPage);
+        var perPage = Parse(request, "per_page", DefaultPerPage, 1, MaxPerPage);
+        return new Paging(page, perPage);
+    }
+
+    private static int Parse(HttpRequest request, string name, int fallback, int min, int max)
+    {
+        var values = request.Query[name];
+        if (values.Count == 0)
+        {
+            return fallback;
+        }
+
+        if (values.Count > 1)
+        {
+            throw ApiException.Invalid(name, "must be given once");
+        }
+
+        if (!int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw ApiException.Invalid(name, $"must be an integer from {min} to {max}");
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,28 @@
+using ApiPlatform.Grains.Users;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>A user on the wire.</summary>
+public sealed record UserResponse(
+    string Id, string Email, string Username, ProfileResponse Profile, string Role, string Plan,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static UserResponse From(UserView u) =>
+        new(u.Id, u.Email, u.Username, new ProfileResponse(u.Profile.FirstName, u.Profile.LastName, u.Profile.AvatarUrl),
+            u.Role, u.Plan, u.CreatedAt, u.UpdatedAt);
+}
+
+/// <summary>The profile part of a user.</summary>
+public sealed record ProfileResponse(string? FirstName, string? LastName, string? AvatarUrl);
+
+/// <summary>Registration answers with the token pair, like login, plus the account it created.</summary>
+public sealed record RegisterResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn, UserResponse User);
+
+/// <summary>Request shapes, for the OpenAPI document (bodies are read and validated by hand).</summary>
+public sealed record RegisterRequest(string Email, string Username, string Password, ProfileResponse? Profile);
+
+public sealed record LoginRequest(string Email, string Password);
+
+public sealed record RefreshRequest(string RefreshToken);
+
+public sealed record UpdateMeRequest(string? Username, ProfileResponse? Profile);

@@ -1,0 +1,92 @@
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Identity;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Users;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary><c>/v1/users</c>: the caller's own account.</summary>
+public static class UsersApi
+{
+    private static readonly string[] ProfileFields = ["first_name", "last_name", "avatar_url"];
+    private static readonly string[] FixedFields = ["email", "password", "role", "plan"];
+
+    public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/users").WithTags("Users").RequireCaller();
+
+        group.MapGet("/me", GetMeAsync)
+            .Produces<DataEnvelope<UserResponse>>()
+            .ProducesErrors(401, 403);
+        group.MapPatch("/me", UpdateMeAsync)
+            .Accepts<UpdateMeRequest>("application/json")
+            .Produces<DataEnvelope<UserResponse>>()
+            .ProducesErrors(400, 401, 403, 409, 413, 415);
+        return routes;
+    }
+
+    private static async Task<Ok<DataEnvelope<UserResponse>>> GetMeAsync(HttpContext context, IGrainFactory grains)
+    {
+        var user = await grains.GetGrain<IUserGrain>(context.GetCaller().RequireUser()).GetAsync()
+            ?? throw ApiException.NotFound("The user");
+        return TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(user)));
+    }
+
+    private static async Task<Ok<DataEnvelope<UserResponse>>> UpdateMeAsync(HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var body = await JsonBody.ReadAsync(context.Request);
+        foreach (var field in FixedFields.Where(body.Has))
+        {
+            body.AddError(field, "cannot be changed through this endpoint");
+        }
+
+        var username = Validation.Username(body, required: false);
+        if (body.IsNull("username"))
+        {
+            body.AddError("username", "cannot be null");
+        }
+
+        var profile = body.Object("profile");
+        var update = AuthApi.ReadProfile(profile);
+        body.ThrowIfInvalid();
+
+        var user = grains.GetGrain<IUserGrain>(userId);
+        if (username is not null)
+        {
+            await ChangeUsernameAsync(grains, user, userId, username);
+        }
+
+        var cleared = profile is null ? [] : ProfileFields.Where(profile.IsNull).ToList();
+        var view = await user.UpdateProfileAsync(new ProfileUpdate(update.FirstName, update.LastName, update.AvatarUrl, cleared))
+            ?? throw ApiException.NotFound("The user");
+        return TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(view)));
+    }
+
+    /// <summary>Reserves the new name before taking it, and only then frees the old one.</summary>
+    private static async Task ChangeUsernameAsync(IGrainFactory grains, IUserGrain user, string userId, string username)
+    {
+        var current = await user.GetAsync() ?? throw ApiException.NotFound("The user");
+        if (string.Equals(current.Username, username, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var claim = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Username(username));
+        var sameName = UniqueKeys.Username(username) == UniqueKeys.Username(current.Username);
+        if (!sameName && !await claim.TryClaimAsync(userId))
+        {
+            throw ApiException.AlreadyExists("username", "This username is taken.");
+        }
+
+        await user.ChangeUsernameAsync(username);
+        if (!sameName)
+        {
+            await claim.ConfirmAsync(userId);
+            await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Username(current.Username)).ReleaseAsync(userId);
+        }
+    }
+}

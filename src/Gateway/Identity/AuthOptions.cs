@@ -1,0 +1,20 @@
+namespace ApiPlatform.Gateway.Identity;
+
+/// <summary>Account settings (configuration section <c>Auth</c>).</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>Whether <c>POST /v1/auth/register</c> is open to anyone.</summary>
+    public bool AllowRegistration { get; set; } = true;
+}
+
+/// <summary>The first administrator (configuration section <c>Bootstrap</c>), created at start-up when missing.</summary>
+public sealed class BootstrapOptions
+{
+    public const string Section = "Bootstrap";
+
+    public string? AdminEmail { get; set; }
+    public string? AdminPassword { get; set; }
+    public string AdminUsername { get; set; } = "admin";
+}

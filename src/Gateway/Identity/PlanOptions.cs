@@ -1,0 +1,31 @@
+namespace ApiPlatform.Gateway.Identity;
+
+/// <summary>What one plan allows (configuration <c>Plans:&lt;plan&gt;:…</c>).</summary>
+public sealed class PlanLimits
+{
+    public int MaxApiKeys { get; set; } = 10;
+    public int MaxResources { get; set; } = 1_000;
+    public int MaxWebhooks { get; set; } = 5;
+}
+
+/// <summary>The plans and their caps (configuration section <c>Plans</c>); new users get <see cref="DefaultPlan"/>.</summary>
+public sealed class PlanOptions
+{
+    public const string Section = "Plans";
+    public const string Free = "free";
+    public const string Pro = "pro";
+    public const string Enterprise = "enterprise";
+
+    public string DefaultPlan { get; set; } = Free;
+
+    public Dictionary<string, PlanLimits> Catalog { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [Free] = new PlanLimits { MaxApiKeys = 10, MaxResources = 1_000, MaxWebhooks = 5 },
+        [Pro] = new PlanLimits { MaxApiKeys = 50, MaxResources = 100_000, MaxWebhooks = 20 },
+        [Enterprise] = new PlanLimits { MaxApiKeys = 500, MaxResources = 10_000_000, MaxWebhooks = 100 },
+    };
+
+    public bool Exists(string plan) => Catalog.ContainsKey(plan);
+
+    public PlanLimits LimitsOf(string plan) => Catalog.TryGetValue(plan, out var limits) ? limits : Catalog[Free];
+}

@@ -1,0 +1,125 @@
+namespace ApiPlatform.Grains.ApiKeys;
+
+/// <summary>Scopes an API key can carry. A key with no scopes given gets both.</summary>
+public static class ApiKeyScopes
+{
+    public const string Read = "read";
+    public const string Write = "write";
+
+    public static readonly IReadOnlyList<string> All = [Read, Write];
+
+    public static bool IsValid(string? scope) => scope is Read or Write;
+}
+
+/// <summary>Lifecycle of an API key as shown to callers.</summary>
+public static class ApiKeyStatus
+{
+    public const string Active = "active";
+    public const string Expired = "expired";
+    public const string Revoked = "revoked";
+}
+
+/// <summary>
+/// API key secrets are <c>sk_{key id suffix}_{secret}</c>: the visible <c>sk_</c> prefix tells them apart from JWTs,
+/// and the embedded id finds the key's grain without an index lookup. Only a hash of the secret is stored.
+/// </summary>
+public static class ApiKeyTokens
+{
+    public const string Prefix = "sk_";
+    public const int SecretLength = 40;
+
+    public static string Create(string keyId, string secret) => Prefix + Ids.Suffix(keyId) + "_" + secret;
+
+    /// <summary>True when the credential is shaped like an API key (so it is never tried as a JWT).</summary>
+    public static bool LooksLikeApiKey(string credential) => credential.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>Splits a presented key into key id and secret; false when it is malformed.</summary>
+    public static bool TryParse(string? token, out string keyId, out string secret)
+    {
+        keyId = secret = "";
+        if (token is null || !token.StartsWith(Prefix, StringComparison.Ordinal) || token.Length > 200)
+        {
+            return false;
+        }
+
+        var rest = token[Prefix.Length..];
+        var sep = rest.IndexOf('_');
+        if (sep <= 0 || sep == rest.Length - 1)
+        {
+            return false;
+        }
+
+        keyId = Ids.ApiKey + "_" + rest[..sep];
+        secret = rest[(sep + 1)..];
+        return Ids.IsValid(keyId, Ids.ApiKey);
+    }
+}
+
+/// <summary>What the gateway asks for when creating a key.</summary>
+[GenerateSerializer, Immutable, Alias("new-api-key.v1")]
+public sealed record NewApiKey(
+    [property: Id(0)] string OwnerId,
+    [property: Id(1)] string CreatedBy,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Plan,
+    [property: Id(4)] IReadOnlyList<string> Scopes,
+    [property: Id(5)] DateTimeOffset? ExpiresAt);
+
+/// <summary>An API key as listed: never the secret, only its prefix and last four characters.</summary>
+[GenerateSerializer, Immutable, Alias("api-key-view.v1")]
+public sealed record ApiKeyView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string OwnerId,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Prefix,
+    [property: Id(4)] string LastFour,
+    [property: Id(5)] string Plan,
+    [property: Id(6)] IReadOnlyList<string> Scopes,
+    [property: Id(7)] DateTimeOffset? ExpiresAt,
+    [property: Id(8)] string Status,
+    [property: Id(9)] DateTimeOffset CreatedAt,
+    [property: Id(10)] DateTimeOffset? RolledAt,
+    [property: Id(11)] DateTimeOffset? RevokedAt,
+    [property: Id(12)] string CreatedBy);
+
+/// <summary>A key together with its full secret: returned once, at creation or roll.</summary>
+[GenerateSerializer, Immutable, Alias("api-key-secret.v1")]
+public sealed record ApiKeyWithSecret(
+    [property: Id(0)] ApiKeyView Key,
+    [property: Id(1)] string Secret);
+
+/// <summary>Result of checking a presented secret.</summary>
+[GenerateSerializer]
+public enum ApiKeyCheckStatus
+{
+    Valid,
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+/// <summary>Who a valid key acts for and with what rights.</summary>
+[GenerateSerializer, Immutable, Alias("api-key-check.v1")]
+public sealed record ApiKeyCheck(
+    [property: Id(0)] ApiKeyCheckStatus Status,
+    [property: Id(1)] string? OwnerId,
+    [property: Id(2)] string? Plan,
+    [property: Id(3)] IReadOnlyList<string> Scopes)
+{
+    public static ApiKeyCheck Of(ApiKeyCheckStatus status) => new(status, null, null, []);
+}
+
+/// <summary>Result of rolling a key.</summary>
+[GenerateSerializer]
+public enum RollStatus
+{
+    Rolled,
+    NotFound,
+    Revoked,
+}
+
+/// <summary>Outcome of <see cref="IApiKeyGrain.RollAsync"/>.</summary>
+[GenerateSerializer, Immutable, Alias("roll-outcome.v1")]
+public sealed record RollOutcome(
+    [property: Id(0)] RollStatus Status,
+    [property: Id(1)] ApiKeyWithSecret? Key);

@@ -1,0 +1,66 @@
+namespace ApiPlatform.Grains.Identity;
+
+/// <summary>Persisted state of <see cref="UniqueIndexGrain"/>.</summary>
+[GenerateSerializer]
+public sealed class UniqueIndexState
+{
+    [Id(0)] public string? OwnerId { get; set; }
+    [Id(1)] public bool Confirmed { get; set; }
+    [Id(2)] public DateTimeOffset ClaimedAt { get; set; }
+}
+
+/// <inheritdoc cref="IUniqueIndexGrain"/>
+/// <remarks>
+/// A claim stays pending until the owner confirms it. If the claimant died between claiming and creating the
+/// owner, the pending claim would block the value forever, so an unconfirmed claim older than
+/// <see cref="PendingClaimLifetime"/> may be taken over by a new claimant.
+/// </remarks>
+public sealed class UniqueIndexGrain(
+    [PersistentState("unique", GrainStorage.Main)] IPersistentState<UniqueIndexState> state,
+    ApiClock clock) : Grain, IUniqueIndexGrain
+{
+    public static readonly TimeSpan PendingClaimLifetime = TimeSpan.FromMinutes(2);
+
+    public async Task<bool> TryClaimAsync(string ownerId)
+    {
+        var s = state.State;
+        if (s.OwnerId == ownerId)
+        {
+            return true;
+        }
+
+        var now = clock.UtcNow;
+        if (s.OwnerId is not null && (s.Confirmed || now - s.ClaimedAt < PendingClaimLifetime))
+        {
+            return false;
+        }
+
+        state.State = new UniqueIndexState { OwnerId = ownerId, Confirmed = false, ClaimedAt = now };
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public async Task ConfirmAsync(string ownerId)
+    {
+        if (state.State.OwnerId != ownerId || state.State.Confirmed)
+        {
+            return;
+        }
+
+        state.State.Confirmed = true;
+        await state.WriteStateAsync();
+    }
+
+    public async Task ReleaseAsync(string ownerId)
+    {
+        if (state.State.OwnerId != ownerId)
+        {
+            return;
+        }
+
+        await state.ClearStateAsync();
+        state.State = new UniqueIndexState();
+    }
+
+    public Task<string?> GetOwnerAsync() => Task.FromResult(state.State.Confirmed ? state.State.OwnerId : null);
+}

@@ -1,0 +1,31 @@
+using ApiPlatform.Grains.Storage;
+
+namespace ApiPlatform.Silo.Hosting;
+
+/// <summary>
+/// Creates or upgrades the database schema before the silo starts (it is registered ahead of Orleans, and hosted
+/// services start in order), so a fresh database just works. Safe when several silos start at once.
+/// </summary>
+internal sealed class SchemaMigrationService(StorageMode mode, ILogger<SchemaMigrationService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var notice in SigningKeySetup.Notices)
+        {
+            logger.LogWarning("{Notice}", notice);
+        }
+
+        if (mode.IsPostgres)
+        {
+            await DatabaseMigrator.MigratePostgresAsync(mode.PostgresConnectionString!, logger, cancellationToken);
+        }
+        else
+        {
+            Directory.CreateDirectory(mode.DataDirectory);
+            await DatabaseMigrator.MigrateSqliteAsync(mode.SqliteConnectionString, logger, cancellationToken);
+            logger.LogInformation("Embedded storage: {Path}", mode.SqlitePath);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

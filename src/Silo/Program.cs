@@ -1,0 +1,3 @@
+using ApiPlatform.Silo.Hosting;
+
+await SiloHost.Build(args).RunAsync();

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Sockets;
+using ApiPlatform.Grains;
+using ApiPlatform.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ApiPlatform.ApiTests.Infrastructure;
+
+/// <summary>
+/// The real product (Orleans silo + HTTP API, exactly as <c>dotnet run --project src/Silo</c> builds it) on a free
+/// loopback port, reached over real HTTP. Subclasses choose the storage: the embedded SQLite default or PostgreSQL.
+/// Product time runs on a <see cref="FakeTimeProvider"/> that starts at the real time, so expiry can be tested
+/// without sleeping; Orleans' own timers keep real time.
+/// </summary>
+public abstract class ApiServer : IAsyncLifetime
+{
+    public const string AdminEmail = "admin@example.test";
+    public const string AdminPassword = "admin-password-123";
+
+    private WebApplication? _app;
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>Settings every test server shares; subclasses add storage.</summary>
+    protected virtual Dictionary<string, string?> Settings() => new()
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
+        ["Bootstrap:AdminEmail"] = AdminEmail,
+        ["Bootstrap:AdminPassword"] = AdminPassword,
+        ["Plans:Catalog:free:MaxApiKeys"] = "3",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
+    };
+
+    /// <summary>False when the storage this server needs is not there (PostgreSQL outside ./test.sh).</summary>
+    public virtual bool Available => true;
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        if (Available)
+        {
+            await StartAsync();
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        var settings = Settings();
+        _app = SiloHost.Build([], builder =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.Configuration[key] = value;
+            }
+
+            builder.Services.RemoveAll<ApiClock>();
+            builder.Services.AddSingleton(new ApiClock(Time));
+        });
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.First());
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Stops the process and starts it again on the same storage.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    public ApiClient CreateClient() => new(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) });
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>The embedded default: SQLite in a fresh data directory.</summary>
+public class EmbeddedServer : ApiServer
+{
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "api-tests-" + Guid.NewGuid().ToString("N"));
+
+    protected override Dictionary<string, string?> Settings()
+    {
+        var settings = base.Settings();
+        settings["Storage:DataDirectory"] = DataDirectory;
+        return settings;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is harmless.
+        }
+    }
+}
+
+/// <summary>PostgreSQL: a fresh database on the throwaway server the test command started.</summary>
+public class PostgresServer : ApiServer
+{
+    private readonly TestDatabase _database = new();
+
+    public override bool Available => TestDatabase.ServerConnectionString is not null;
+
+    public override async ValueTask InitializeAsync()
+    {
+        if (Available)
+        {
+            await _database.CreateAsync();
+        }
+
+        await base.InitializeAsync();
+    }
+
+    protected override Dictionary<string, string?> Settings()
+    {
+        var settings = base.Settings();
+        settings["ConnectionStrings:Postgres"] = _database.ConnectionString;
+        settings["Jwt:SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+        return settings;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _database.DropAsync();
+    }
+}

@@ -20,6 +20,9 @@ public abstract class ApiServer : IAsyncLifetime
     public const string AdminEmail = "admin@example.test";
     public const string AdminPassword = "admin-password-123";
 
+    private readonly string _siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private readonly string _gatewayPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
     private WebApplication? _app;
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
@@ -32,9 +35,9 @@ public abstract class ApiServer : IAsyncLifetime
     protected virtual Dictionary<string, string?> Settings() => new()
     {
         ["Urls"] = "http://127.0.0.1:0",
-        ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
+        ["Orleans:SiloPort"] = _siloPort,
+        ["Orleans:GatewayPort"] = _gatewayPort,
+        ["Orleans:ClusterId"] = _clusterId,
         ["Bootstrap:AdminEmail"] = AdminEmail,
         ["Bootstrap:AdminPassword"] = AdminPassword,
         ["Plans:Catalog:free:MaxApiKeys"] = "3",
@@ -134,6 +137,9 @@ public class PostgresServer : ApiServer
 {
     private readonly TestDatabase _database = new();
 
+    // One key for the server's life: tokens must survive a restart, as with a configured key in production.
+    private readonly string _signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+
     public override bool Available => TestDatabase.ServerConnectionString is not null;
 
     public override async ValueTask InitializeAsync()
@@ -150,7 +156,7 @@ public class PostgresServer : ApiServer
     {
         var settings = base.Settings();
         settings["ConnectionStrings:Postgres"] = _database.ConnectionString;
-        settings["Jwt:SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+        settings["Jwt:SigningKey"] = _signingKey;
         return settings;
     }
 

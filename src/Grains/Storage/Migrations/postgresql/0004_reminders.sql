@@ -92,7 +92,7 @@ INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowKey', $
 $q$)
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
 
-INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowsKeyX', $q$
+INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowsKey', $q$
     DELETE FROM OrleansRemindersTable
     WHERE ServiceId = @ServiceId;
 $q$)

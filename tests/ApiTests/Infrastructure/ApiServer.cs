@@ -22,10 +22,12 @@ public abstract class ApiServer : IAsyncLifetime
 
     private readonly string _siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private readonly string _gatewayPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
     private WebApplication? _app;
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>Servers with the same cluster id and database form one cluster.</summary>
+    public virtual string ClusterId { get; } = "test-" + Guid.NewGuid().ToString("N")[..8];
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -37,7 +39,7 @@ public abstract class ApiServer : IAsyncLifetime
         ["Urls"] = "http://127.0.0.1:0",
         ["Orleans:SiloPort"] = _siloPort,
         ["Orleans:GatewayPort"] = _gatewayPort,
-        ["Orleans:ClusterId"] = _clusterId,
+        ["Orleans:ClusterId"] = ClusterId,
         ["Bootstrap:AdminEmail"] = AdminEmail,
         ["Bootstrap:AdminPassword"] = AdminPassword,
         ["Plans:Catalog:free:MaxApiKeys"] = "3",
@@ -135,16 +137,33 @@ public class EmbeddedServer : ApiServer
 /// <summary>PostgreSQL: a fresh database on the throwaway server the test command started.</summary>
 public class PostgresServer : ApiServer
 {
-    private readonly TestDatabase _database = new();
+    private readonly TestDatabase _database;
+    private readonly bool _ownsDatabase;
 
     // One key for the server's life: tokens must survive a restart, as with a configured key in production.
-    private readonly string _signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+    private readonly string _signingKey;
+
+    public PostgresServer()
+        : this(new TestDatabase(), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48)), null, ownsDatabase: true)
+    {
+    }
+
+    /// <summary>A silo that joins <paramref name="clusterId"/> on a database another fixture created.</summary>
+    public PostgresServer(TestDatabase database, string signingKey, string? clusterId, bool ownsDatabase = false)
+    {
+        _database = database;
+        _signingKey = signingKey;
+        _ownsDatabase = ownsDatabase;
+        ClusterId = clusterId ?? base.ClusterId;
+    }
+
+    public override string ClusterId { get; }
 
     public override bool Available => TestDatabase.ServerConnectionString is not null;
 
     public override async ValueTask InitializeAsync()
     {
-        if (Available)
+        if (Available && _ownsDatabase)
         {
             await _database.CreateAsync();
         }
@@ -163,6 +182,9 @@ public class PostgresServer : ApiServer
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await _database.DropAsync();
+        if (_ownsDatabase)
+        {
+            await _database.DropAsync();
+        }
     }
 }

@@ -1,0 +1,88 @@
+using System.Net;
+using ApiPlatform.ApiTests.Infrastructure;
+
+namespace ApiPlatform.ApiTests;
+
+/// <summary>Identity rules hold across silos of one cluster on PostgreSQL.</summary>
+public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSiloCluster>, IDisposable
+{
+    private ApiClient? _first;
+    private ApiClient? _second;
+
+    private ApiClient First => _first ??= Ready().First.CreateClient();
+
+    private ApiClient Second => _second ??= Ready().Second.CreateClient();
+
+    private TwoSiloCluster Ready()
+    {
+        Assert.SkipUnless(cluster.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
+        return cluster;
+    }
+
+    [Fact]
+    public async Task Concurrent_registrations_of_one_email_on_two_silos_create_exactly_one_account()
+    {
+        var email = $"Race{Guid.NewGuid():N}@example.test";
+        var attempts = Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? First : Second).PostAsync("/v1/auth/register",
+            new { email = i % 3 == 0 ? email.ToUpperInvariant() : email, username = $"race{i}x{Guid.NewGuid().ToString("N")[..6]}", password = "password-123" }));
+        var responses = await Task.WhenAll(attempts);
+
+        Assert.Single(responses, r => r.Status == HttpStatusCode.Created);
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.Created), r => r.AssertProblem(HttpStatusCode.Conflict, "already_exists"));
+        await Second.LoginAsync(email, "password-123");
+        await First.LoginAsync(email, "password-123");
+    }
+
+    [Fact]
+    public async Task Concurrent_registrations_of_one_username_on_two_silos_create_exactly_one_account()
+    {
+        var username = "same" + Guid.NewGuid().ToString("N")[..8];
+        var attempts = Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? First : Second).PostAsync("/v1/auth/register",
+            new { email = $"u{i}x{Guid.NewGuid():N}@example.test", username = i % 2 == 0 ? username : username.ToUpperInvariant(), password = "password-123" }));
+        var responses = await Task.WhenAll(attempts);
+        Assert.Single(responses, r => r.Status == HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task A_key_revoked_or_rolled_on_one_silo_is_refused_on_the_other_at_once()
+    {
+        var user = await First.RegisterAsync();
+        var (revokedId, revoked) = await First.CreateApiKeyAsync(user.Token);
+        var (rolledId, rolled) = await First.CreateApiKeyAsync(user.Token);
+        (await Second.GetAsync("/v1/users/me", Credential.ApiKeyHeader(revoked))).AssertStatus(HttpStatusCode.OK);
+        (await Second.GetAsync("/v1/users/me", Credential.Bearer(rolled))).AssertStatus(HttpStatusCode.OK);
+
+        (await First.DeleteAsync($"/v1/api-keys/{revokedId}", user.Token)).AssertStatus(HttpStatusCode.NoContent);
+        var fresh = (string)(await First.PostAsync($"/v1/api-keys/{rolledId}/roll", null, user.Token)).AssertStatus(HttpStatusCode.OK).Data["key"]!;
+
+        (await Second.GetAsync("/v1/users/me", Credential.ApiKeyHeader(revoked))).AssertProblem(HttpStatusCode.Unauthorized, "revoked_api_key");
+        (await Second.GetAsync("/v1/users/me", Credential.Bearer(rolled))).AssertProblem(HttpStatusCode.Unauthorized, "invalid_api_key");
+        (await Second.GetAsync("/v1/users/me", Credential.Bearer(fresh))).AssertStatus(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Logout_on_one_silo_ends_the_session_on_the_other()
+    {
+        var user = await First.RegisterAsync();
+        (await Second.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
+        (await First.PostAsync("/v1/auth/logout", null, user.Token)).AssertStatus(HttpStatusCode.NoContent);
+        (await Second.GetAsync("/v1/users/me", user.Token)).AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
+        (await Second.PostAsync("/v1/auth/refresh", new { refresh_token = user.RefreshToken })).AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
+    }
+
+    [Fact]
+    public async Task Both_silos_are_ready_members_of_one_cluster()
+    {
+        foreach (var client in new[] { First, Second })
+        {
+            var ready = (await client.GetAsync("/health/ready")).AssertStatus(HttpStatusCode.OK);
+            Assert.Equal("ok", (string?)ready.Json["checks"]!["silo"]!["status"]);
+        }
+    }
+
+    public void Dispose()
+    {
+        _first?.Dispose();
+        _second?.Dispose();
+    }
+}

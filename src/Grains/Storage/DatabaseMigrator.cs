@@ -72,6 +72,13 @@ public sealed class DatabaseMigrator
     public static async Task MigratePostgresAsync(NpgsqlDataSource dataSource, ILogger? logger, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
+        if (new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing)
+        {
+            // Multiplexing spreads one connection's commands over several server sessions, which
+            // breaks the session advisory lock and the per-script transactions.
+            throw new ArgumentException("Migrations need a data source without Multiplexing.", nameof(dataSource));
+        }
+
         var log = logger ?? NullLogger.Instance;
         var scripts = PostgresScripts;
 
@@ -130,7 +137,7 @@ public sealed class DatabaseMigrator
                 // Not `ct`: the lock must be released even when the run was cancelled.
                 await ExecuteAsync(connection, null, "SELECT pg_advisory_unlock(@key)", 30, CancellationToken.None, ("key", PostgresMigrationLockKey)).ConfigureAwait(false);
             }
-            catch (DbException ex)
+            catch (Exception ex) when (ex is DbException or InvalidOperationException)
             {
                 // Session locks die with the session, and a pooled connection is reset
                 // (DISCARD ALL) before reuse, so a failed unlock cannot leak the lock.

@@ -106,8 +106,18 @@ public static class ApiKeysApi
 
         var request = new NewApiKey(caller.OwnerId, caller.UserId ?? caller.ApiKeyId!, name, plan,
             scopes?.Distinct().Order().ToList() ?? [.. ApiKeyScopes.All], expiresAt);
-        var created = await grains.GetGrain<IApiKeyGrain>(keyId).CreateAsync(request)
-            ?? throw new InvalidOperationException($"Fresh key id {keyId} already in use.");
+        ApiKeyWithSecret created;
+        try
+        {
+            created = await grains.GetGrain<IApiKeyGrain>(keyId).CreateAsync(request)
+                ?? throw new InvalidOperationException($"Fresh key id {keyId} already in use.");
+        }
+        catch
+        {
+            await registry.RemoveAsync(keyId);
+            throw;
+        }
+
         return TypedResults.Created($"/v1/api-keys/{keyId}", new DataEnvelope<ApiKeySecretResponse>(ApiKeySecretResponse.From(created)));
     }
 

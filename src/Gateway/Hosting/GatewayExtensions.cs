@@ -33,6 +33,7 @@ public static class GatewayExtensions
         services.AddSingleton<TokenService>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
+        services.AddSingleton<Http.IdempotencyKeys>();
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();
@@ -84,6 +85,7 @@ public static class GatewayExtensions
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapApiKeysApi();
+        app.MapResourcesApi();
         return app;
     }
 

@@ -10,10 +10,10 @@ public static partial class Validation
     // PBKDF2 cost grows with input; a cap keeps a huge password from being a cheap denial of service.
     public const int PasswordMaxLength = 128;
 
-    [GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9_.-]{1,30})[A-Za-z0-9]$")]
+    [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{1,30})[A-Za-z0-9]\z")]
     private static partial Regex UsernamePattern();
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+\z")]
     private static partial Regex EmailPattern();
 
     public static string? Email(BodyReader body, string name = "email")

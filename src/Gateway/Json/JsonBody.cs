@@ -18,15 +18,19 @@ public static class JsonBody
                 $"Content-Type must be application/json; got '{(string.IsNullOrEmpty(request.ContentType) ? "none" : request.ContentType)}'.");
         }
 
+        // Buffered (the size limit already bounds it) so that Idempotency-Key can hash the exact bytes.
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+        var raw = buffer.ToArray();
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 32 }, request.HttpContext.RequestAborted);
+            document = JsonDocument.Parse(raw, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" at line {line + 1}, position {e.BytePositionInLine + 1}" : "";
-            throw ApiException.BadRequest(request.ContentLength == 0 || e.BytePositionInLine == 0 && e.LineNumber == 0
+            throw ApiException.BadRequest(raw.Length == 0
                 ? "The request body must be a JSON object."
                 : $"The request body is not valid JSON{where}.");
         }
@@ -37,7 +41,7 @@ public static class JsonBody
             throw ApiException.BadRequest("The request body must be a JSON object.");
         }
 
-        return new BodyReader(document.RootElement);
+        return new BodyReader(document.RootElement) { Raw = raw };
     }
 
     /// <summary>True for <c>application/json</c> and <c>application/*+json</c>, with any UTF-8 or no charset.</summary>
@@ -49,7 +53,7 @@ public static class JsonBody
         }
 
         var type = media.MediaType.Value ?? "";
-        var charset = media.Charset.Value;
+        var charset = HeaderUtilities.RemoveQuotes(media.Charset).Value;
         var jsonType = type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || (type.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
         return jsonType && (charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
@@ -60,11 +64,14 @@ public static class JsonBody
 /// Typed, validating access to the fields of a JSON object. Collects every problem, then
 /// <see cref="ThrowIfInvalid"/> answers 400 naming each field. Absent and null are told apart, which PATCH needs.
 /// </summary>
-public sealed class BodyReader(JsonElement root, string prefix = "", Dictionary<string, List<string>>? errors = null)
+public sealed partial class BodyReader(JsonElement root, string prefix = "", Dictionary<string, List<string>>? errors = null)
 {
     private readonly Dictionary<string, List<string>> _errors = errors ?? [];
 
     public JsonElement Root { get; } = root;
+
+    /// <summary>The body's bytes as received (top-level reader only).</summary>
+    public byte[] Raw { get; init; } = [];
 
     public bool Has(string name) => Root.TryGetProperty(name, out _);
 
@@ -176,7 +183,8 @@ public sealed class BodyReader(JsonElement root, string prefix = "", Dictionary<
             return null;
         }
 
-        if (!DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value))
+        if (!IsoTimestamp().IsMatch(s)
+            || !DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var value))
         {
             AddError(name, "must be an ISO 8601 timestamp such as 2030-01-15T10:00:00Z");
             return null;
@@ -184,6 +192,10 @@ public sealed class BodyReader(JsonElement root, string prefix = "", Dictionary<
 
         return value.ToUniversalTime();
     }
+
+    // ISO 8601 with an explicit offset: no locale-dependent forms such as 01/02/2030.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})\z")]
+    private static partial System.Text.RegularExpressions.Regex IsoTimestamp();
 
     /// <summary>Answers 400 listing every problem found so far.</summary>
     public void ThrowIfInvalid()

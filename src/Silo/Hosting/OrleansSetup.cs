@@ -1,8 +1,13 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Net;
 using ApiPlatform.Grains;
+using System.Data.Common;
+using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using Orleans.Configuration;
 
 namespace ApiPlatform.Silo.Hosting;
@@ -18,7 +23,19 @@ internal static class OrleansSetup
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         builder.Services.AddSingleton(mode);
         builder.Services.TryAddSingleton(ApiClock.System);
-        builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section));
+        builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
+            .Validate(o => o.MaxFailures > 0 && o.Window > TimeSpan.Zero && o.LockoutDuration > TimeSpan.Zero
+                && o.Window <= TimeSpan.FromHours(1) && o.LockoutDuration <= TimeSpan.FromHours(1),
+                "Auth:Lockout needs MaxFailures > 0, and Window and LockoutDuration between zero and one hour (the throttle lives in memory).")
+            .ValidateOnStart();
+
+        builder.Services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section));
+        // The project's own tables (resources, counters, idempotency keys) live in the same database as grain state.
+        builder.Services.AddSingleton<DbDataSource>(_ => mode.IsPostgres
+            ? NpgsqlDataSource.Create(mode.PostgresConnectionString!)
+            : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
+        builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
+        builder.Services.AddSingleton<IdempotencyStore>();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();
@@ -71,6 +88,7 @@ internal static class OrleansSetup
             }
         });
 
+        builder.Services.AddHostedService<IdempotencyPurgeService>();
         builder.Services.AddHealthChecks()
             .AddCheck<SiloReadinessCheck>("silo", tags: [Gateway.Endpoints.HealthApi.ReadyTag])
             .AddCheck<StorageReadinessCheck>("storage", tags: [Gateway.Endpoints.HealthApi.ReadyTag]);

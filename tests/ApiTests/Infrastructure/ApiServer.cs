@@ -149,7 +149,7 @@ public class PostgresServer : ApiServer
     }
 
     /// <summary>A silo that joins <paramref name="clusterId"/> on a database another fixture created.</summary>
-    public PostgresServer(TestDatabase database, string signingKey, string? clusterId, bool ownsDatabase = false)
+    internal PostgresServer(TestDatabase database, string signingKey, string? clusterId, bool ownsDatabase = false)
     {
         _database = database;
         _signingKey = signingKey;

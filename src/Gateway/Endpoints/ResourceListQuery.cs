@@ -1,0 +1,141 @@
+using System.Text.Json;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Grains.Resources;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>
+/// The query of <c>GET /v1/resources</c>: <c>page</c>/<c>per_page</c> or <c>cursor</c>, <c>sort</c>,
+/// <c>filter[status]</c>, <c>filter[type]</c>. Every parameter is validated; a bad one is 400 naming it.
+/// </summary>
+public static class ResourceListQuery
+{
+    public const string DefaultSort = "-created_at";
+    private const int MaxSortKeys = 5;
+
+    public static (ResourceQuery Query, Paging Paging, bool CursorMode) Parse(HttpRequest request, string ownerId)
+    {
+        var query = request.Query;
+        foreach (var name in query.Keys.Where(k => k.StartsWith("filter", StringComparison.Ordinal)))
+        {
+            if (name is not ("filter[status]" or "filter[type]"))
+            {
+                throw ApiException.Invalid(name, "is not a supported filter; use filter[status] or filter[type]");
+            }
+        }
+
+        var status = Single(request, "filter[status]");
+        if (status is not null && !ResourceStatus.IsValid(status))
+        {
+            throw ApiException.Invalid("filter[status]", $"must be one of: {string.Join(", ", ResourceStatus.All)}");
+        }
+
+        var type = Single(request, "filter[type]");
+        if (type is not null && (type.Length is 0 or > ResourceRules.MaxTypeLength))
+        {
+            throw ApiException.Invalid("filter[type]", $"must be 1-{ResourceRules.MaxTypeLength} characters");
+        }
+
+        var sortText = Single(request, "sort") ?? DefaultSort;
+        var sort = ParseSort(sortText);
+        var paging = Paging.From(request);
+        var cursor = Single(request, "cursor");
+        if (cursor is null)
+        {
+            return (new ResourceQuery(ownerId, status, type, sort, paging.Offset, paging.PerPage, null), paging, false);
+        }
+
+        if (query.ContainsKey("page"))
+        {
+            throw ApiException.Invalid("cursor", "cannot be combined with page");
+        }
+
+        var after = DecodeCursor(cursor, sortText, status, type, sort.Count + 1);
+        return (new ResourceQuery(ownerId, status, type, sort, 0, paging.PerPage, after), paging, true);
+    }
+
+    public static IReadOnlyList<SortKey> ParseSort(string text)
+    {
+        var keys = new List<SortKey>();
+        foreach (var token in text.Split(','))
+        {
+            var descending = token.StartsWith('-');
+            var field = descending ? token[1..] : token;
+            if (!ResourceSortFields.IsValid(field))
+            {
+                throw ApiException.Invalid("sort", $"'{Truncate(token)}' is not sortable; use {string.Join(", ", ResourceSortFields.All)}, with '-' for descending");
+            }
+
+            if (keys.Any(k => k.Field == field))
+            {
+                throw ApiException.Invalid("sort", $"names '{field}' twice");
+            }
+
+            keys.Add(new SortKey(field, descending));
+        }
+
+        if (keys.Count > MaxSortKeys)
+        {
+            throw ApiException.Invalid("sort", $"takes at most {MaxSortKeys} fields");
+        }
+
+        return keys;
+    }
+
+    /// <summary>An opaque cursor: the keyset of the last row seen, bound to the sort and filters it was made for.</summary>
+    public static string EncodeCursor(string sortText, string? status, string? type, IReadOnlyList<string> after)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(new CursorData(sortText, status, type, [.. after]));
+        return WebEncoders.Base64UrlEncode(json);
+    }
+
+    private static IReadOnlyList<string> DecodeCursor(string cursor, string sortText, string? status, string? type, int keyCount)
+    {
+        CursorData? data;
+        try
+        {
+            data = cursor.Length > 4096 ? null : JsonSerializer.Deserialize<CursorData>(WebEncoders.Base64UrlDecode(cursor));
+        }
+        catch (Exception e) when (e is FormatException or JsonException)
+        {
+            data = null;
+        }
+
+        if (data?.K is not { } keys || keys.Length != keyCount || keys.Any(k => k is null))
+        {
+            throw ApiException.Invalid("cursor", "is not a cursor this API issued");
+        }
+
+        if (data.S != sortText || data.St != status || data.Ty != type)
+        {
+            throw ApiException.Invalid("cursor", "was issued for another sort or filter; repeat the same sort and filters");
+        }
+
+        return keys;
+    }
+
+    private static string? Single(HttpRequest request, string name)
+    {
+        var values = request.Query[name];
+        return values.Count switch
+        {
+            0 => null,
+            1 => values[0],
+            _ => throw ApiException.Invalid(name, "must be given once"),
+        };
+    }
+
+    private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
+
+    private sealed record CursorData(string S, string? St, string? Ty, string[] K);
+}
+
+/// <summary>Field rules for resources.</summary>
+public static class ResourceRules
+{
+    public const int MaxNameLength = 200;
+    public const int MaxDescriptionLength = 2_000;
+    public const int MaxTypeLength = 64;
+    public const string DefaultType = "standard";
+}

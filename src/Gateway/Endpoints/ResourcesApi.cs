@@ -1,0 +1,244 @@
+using System.Text.Json;
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
+using ApiPlatform.Gateway.Identity;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Resources;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>A resource on the wire.</summary>
+public sealed record ResourceResponse(
+    string Id, string Name, string? Description, string Type, string Status, JsonElement Metadata,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ResourceResponse From(ResourceView r)
+    {
+        using var metadata = JsonDocument.Parse(r.Metadata);
+        return new(r.Id, r.Name, r.Description, r.Type, r.Status, metadata.RootElement.Clone(), r.CreatedAt, r.UpdatedAt);
+    }
+}
+
+/// <summary>Paging facts of a resource list: the contract's four, plus the keyset cursor of the next page.</summary>
+public sealed record ResourcePageMeta(int? Page, int PerPage, long Total, long TotalPages, string? NextCursor);
+
+/// <summary>A page of resources.</summary>
+public sealed record ResourceListEnvelope(IReadOnlyList<ResourceResponse> Data, ResourcePageMeta Meta);
+
+/// <summary>Request shapes, for the OpenAPI document.</summary>
+public sealed record CreateResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+
+public sealed record UpdateResourceRequest(string? Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+
+/// <summary><c>/v1/resources</c>: the tenant's JSON documents.</summary>
+public static class ResourcesApi
+{
+    public static IEndpointRouteBuilder MapResourcesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/resources").WithTags("Resources").RequireCaller();
+
+        group.MapPost("/", CreateAsync)
+            .Accepts<CreateResourceRequest>("application/json")
+            .Produces<DataEnvelope<ResourceResponse>>(StatusCodes.Status201Created)
+            .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
+        group.MapGet("/", ListAsync)
+            .Produces<ResourceListEnvelope>()
+            .ProducesErrors(400, 401, 403);
+        group.MapGet("/{id}", GetAsync)
+            .Produces<DataEnvelope<ResourceResponse>>()
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesErrors(401, 403, 404);
+        group.MapPatch("/{id}", UpdateAsync)
+            .Accepts<UpdateResourceRequest>("application/json", "application/merge-patch+json")
+            .Produces<DataEnvelope<ResourceResponse>>()
+            .ProducesErrors(400, 401, 403, 404, 412, 413, 415);
+        group.MapDelete("/{id}", DeleteAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403, 404, 412);
+        return routes;
+    }
+
+    private static async Task CreateAsync(HttpContext context, IGrainFactory grains, IdempotencyKeys idempotency, IOptions<PlanOptions> plans)
+    {
+        var caller = context.GetCaller();
+        var body = await JsonBody.ReadAsync(context.Request);
+        var name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
+        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
+        var type = ReadType(body) ?? ResourceRules.DefaultType;
+        var status = ReadStatus(body) ?? ResourceStatus.Active;
+        var metadata = ReadMetadata(body) ?? "{}";
+        body.ThrowIfInvalid();
+
+        var draft = new ResourceDraft(caller.OwnerId, name!, description, type, status, metadata);
+        var cap = plans.Value.LimitsOf(caller.Plan).MaxResources;
+        await idempotency.RunAsync(context, caller, body.Raw, async key =>
+        {
+            var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
+            var result = await grains.GetGrain<IResourceGrain>(id).CreateAsync(draft, cap);
+            var created = result.Status switch
+            {
+                ResourceWriteStatus.Done => result.Resource!,
+                // Only a retry of a key whose first attempt created the resource but died before recording it.
+                ResourceWriteStatus.AlreadyExists when key is not null && result.Resource is not null => result.Resource,
+                ResourceWriteStatus.PlanLimitReached => throw ApiException.PlanLimit(
+                    $"The '{caller.Plan}' plan allows {cap} resources. Delete some or upgrade."),
+                _ => throw new InvalidOperationException($"Creating resource {id} answered {result.Status}."),
+            };
+            return IdempotencyKeys.Json(StatusCodes.Status201Created, new DataEnvelope<ResourceResponse>(ResourceResponse.From(created)),
+                (HeaderNames.Location, $"/v1/resources/{created.Id}"), (HeaderNames.ETag, ETags.Format(created.Version)));
+        });
+    }
+
+    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.GetCaller();
+        var (query, paging, cursorMode) = ResourceListQuery.Parse(context.Request, caller.OwnerId);
+        var page = await grains.GetGrain<IResourceQueryGrain>(0).QueryAsync(query);
+
+        var sortText = context.Request.Query["sort"].Count == 1 ? context.Request.Query["sort"][0]! : ResourceListQuery.DefaultSort;
+        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(sortText, query.Status, query.Type, page.Next);
+        var totalPages = page.Total == 0 ? 0 : (page.Total + paging.PerPage - 1) / paging.PerPage;
+        var meta = new ResourcePageMeta(cursorMode ? null : paging.Page, paging.PerPage, page.Total, totalPages, next);
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new ResourceListEnvelope(page.Items.Select(ResourceResponse.From).ToList(), meta));
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var resource = await FindAsync(grains, context.GetCaller(), id);
+        var etag = ETags.Format(resource.Version);
+        context.Response.Headers.ETag = etag;
+        var noneMatch = ETags.Parse(context.Request, HeaderNames.IfNoneMatch, out var any);
+        if (any || noneMatch?.Contains(resource.Version) == true)
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
+    }
+
+    private static async Task<Ok<DataEnvelope<ResourceResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.GetCaller();
+        var grain = await ExistingAsync(grains, caller, id);
+        var body = await JsonBody.ReadAsync(context.Request);
+        string? name = null;
+        if (body.Has("name"))
+        {
+            name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
+        }
+
+        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
+        var clearDescription = body.IsNull("description");
+        var type = ReadType(body);
+        var status = ReadStatus(body);
+        var metadataPatch = body.IsNull("metadata") ? "null" : ReadMetadata(body);
+        body.ThrowIfInvalid();
+
+        var expected = await ExpectedVersionAsync(context, grain, caller);
+        var result = await grain.UpdateAsync(caller.OwnerId, new ResourcePatch(name, description, clearDescription, type, status, metadataPatch), expected);
+        var resource = Written(result);
+        context.Response.Headers.ETag = ETags.Format(resource.Version);
+        return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
+    }
+
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.GetCaller();
+        var grain = await ExistingAsync(grains, caller, id);
+        var expected = await ExpectedVersionAsync(context, grain, caller);
+        Written(await grain.DeleteAsync(caller.OwnerId, expected));
+        return TypedResults.NoContent();
+    }
+
+    private static ResourceView Written(ResourceWriteResult result) => result.Status switch
+    {
+        ResourceWriteStatus.Done => result.Resource!,
+        ResourceWriteStatus.PreconditionFailed => throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
+            $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."),
+        _ => throw ApiException.NotFound("The resource"),
+    };
+
+    /// <summary>
+    /// The version <c>If-Match</c> requires, checked by the grain in the same turn as the write; null without the
+    /// header or with <c>*</c>. A list of several tags is resolved against the current version here.
+    /// </summary>
+    private static async Task<long?> ExpectedVersionAsync(HttpContext context, IResourceGrain grain, Caller caller)
+    {
+        var versions = ETags.Parse(context.Request, HeaderNames.IfMatch, out _);
+        switch (versions)
+        {
+            case null:
+                return null;
+            case [var single]:
+                return single;
+        }
+
+        var current = await grain.GetAsync(caller.OwnerId) ?? throw ApiException.NotFound("The resource");
+        return versions.Contains(current.Version)
+            ? current.Version
+            : throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
+                $"If-Match does not name the current ETag {ETags.Format(current.Version)}.");
+    }
+
+    private static async Task<ResourceView> FindAsync(IGrainFactory grains, Caller caller, string id) =>
+        Ids.IsValid(id, Ids.Resource) && await grains.GetGrain<IResourceGrain>(id).GetAsync(caller.OwnerId) is { } resource
+            ? resource
+            : throw ApiException.NotFound("The resource");
+
+    /// <summary>The grain of a resource the caller can see; 404 before the body is even read otherwise.</summary>
+    private static async Task<IResourceGrain> ExistingAsync(IGrainFactory grains, Caller caller, string id)
+    {
+        await FindAsync(grains, caller, id);
+        return grains.GetGrain<IResourceGrain>(id);
+    }
+
+    private static string? ReadType(BodyReader body)
+    {
+        if (body.IsNull("type"))
+        {
+            body.AddError("type", "cannot be null");
+        }
+
+        return body.String("type", minLength: 1, maxLength: ResourceRules.MaxTypeLength);
+    }
+
+    private static string? ReadStatus(BodyReader body)
+    {
+        if (body.IsNull("status"))
+        {
+            body.AddError("status", "cannot be null");
+        }
+
+        var status = body.String("status");
+        if (status is not null && !ResourceStatus.IsValid(status))
+        {
+            body.AddError("status", $"must be one of: {string.Join(", ", ResourceStatus.All)}");
+            return null;
+        }
+
+        return status;
+    }
+
+    /// <summary>The metadata object's text; null when absent. Anything but an object is refused.</summary>
+    private static string? ReadMetadata(BodyReader body)
+    {
+        if (!body.Root.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (metadata.ValueKind != JsonValueKind.Object)
+        {
+            body.AddError("metadata", "must be a JSON object");
+            return null;
+        }
+
+        return metadata.GetRawText();
+    }
+}

@@ -1,0 +1,39 @@
+namespace ApiPlatform.Grains.Resources;
+
+/// <summary>
+/// One resource (key: resource id). The grain keeps the document in memory, so a read is served without a database
+/// round trip, and writes the document with its query columns in one statement before acknowledging, so the next
+/// list call on any silo sees the change. Every method takes the caller's owner: another tenant's resource answers
+/// exactly as a missing one.
+/// </summary>
+[Alias("IResourceGrain")]
+public interface IResourceGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the resource unless the owner already holds <paramref name="maxResources"/> resources.</summary>
+    [Alias("CreateAsync")]
+    Task<ResourceWriteResult> CreateAsync(ResourceDraft draft, long maxResources);
+
+    /// <summary>The resource, or null when it does not exist for this owner.</summary>
+    [Alias("GetAsync")]
+    Task<ResourceView?> GetAsync(string ownerId);
+
+    /// <summary>Applies a patch; with <paramref name="expectedVersion"/>, only if the resource is still at it.</summary>
+    [Alias("UpdateAsync")]
+    Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, long? expectedVersion);
+
+    /// <summary>Deletes the resource; with <paramref name="expectedVersion"/>, only if it is still at it.</summary>
+    [Alias("DeleteAsync")]
+    Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion);
+}
+
+/// <summary>Runs list queries next to the data: a stateless worker on every silo, so a gateway needs no database.</summary>
+[Alias("IResourceQueryGrain")]
+public interface IResourceQueryGrain : IGrainWithIntegerKey
+{
+    [Alias("QueryAsync")]
+    Task<ResourcePage> QueryAsync(ResourceQuery query);
+
+    /// <summary>How many resources the owner holds.</summary>
+    [Alias("CountAsync")]
+    Task<long> CountAsync(string ownerId);
+}

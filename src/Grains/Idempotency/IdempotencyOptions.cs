@@ -1,0 +1,16 @@
+namespace ApiPlatform.Grains.Idempotency;
+
+/// <summary>Idempotency-Key settings (configuration section <c>Idempotency</c>).</summary>
+public sealed class IdempotencyOptions
+{
+    public const string Section = "Idempotency";
+
+    /// <summary>How long a key's first response is replayed. The contract asks for at least 24 hours.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a retry waits for the first request with its key before answering 409.</summary>
+    public TimeSpan WaitForFirst { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often each silo deletes expired records.</summary>
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
+}

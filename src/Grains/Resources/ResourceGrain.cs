@@ -1,0 +1,109 @@
+namespace ApiPlatform.Grains.Resources;
+
+/// <inheritdoc cref="IResourceGrain"/>
+/// <remarks>
+/// State lives in the <c>resources</c> row rather than in Orleans' grain storage: the row is both the document and
+/// its query columns, so one statement stores a change and makes it visible to lists, and nothing can drift apart.
+/// </remarks>
+public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, IResourceGrain
+{
+    private ResourceView? _resource;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _resource = await store.LoadAsync(this.GetPrimaryKeyString());
+
+    public async Task<ResourceWriteResult> CreateAsync(ResourceDraft draft, long maxResources)
+    {
+        if (_resource is not null)
+        {
+            return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource.OwnerId == draft.OwnerId ? _resource : null);
+        }
+
+        var now = Truncate(clock.UtcNow);
+        var row = new ResourceView(this.GetPrimaryKeyString(), draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status,
+            draft.Metadata, now, now, 1);
+        switch (await store.InsertAsync(row, maxResources))
+        {
+            case InsertOutcome.CapReached:
+                DeactivateOnIdle();
+                return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
+            case InsertOutcome.AlreadyExists:
+                // Another activation wrote it (possible only across a cluster split); trust the database.
+                _resource = await store.LoadAsync(row.Id);
+                return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource?.OwnerId == draft.OwnerId ? _resource : null);
+        }
+
+        _resource = row;
+        return new ResourceWriteResult(ResourceWriteStatus.Done, row);
+    }
+
+    public Task<ResourceView?> GetAsync(string ownerId) => Task.FromResult(Visible(ownerId));
+
+    public async Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, long? expectedVersion)
+    {
+        if (Visible(ownerId) is not { } current)
+        {
+            return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
+        }
+
+        if (expectedVersion is { } expected && expected != current.Version)
+        {
+            return new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
+        }
+
+        var changed = current with
+        {
+            Name = patch.Name ?? current.Name,
+            Description = patch.ClearDescription ? null : patch.Description ?? current.Description,
+            Type = patch.Type ?? current.Type,
+            Status = patch.Status ?? current.Status,
+            Metadata = patch.MetadataPatch is { } mergePatch ? JsonMergePatch.ApplyToObject(current.Metadata, mergePatch) : current.Metadata,
+        };
+        if (changed == current)
+        {
+            // Nothing to change: no write, no new version, so a repeated PATCH is idempotent.
+            return new ResourceWriteResult(ResourceWriteStatus.Done, current);
+        }
+
+        var next = changed with { UpdatedAt = Truncate(clock.UtcNow), Version = current.Version + 1 };
+        await WriteAsync(() => store.UpdateAsync(next, current.Version));
+        _resource = next;
+        return new ResourceWriteResult(ResourceWriteStatus.Done, next);
+    }
+
+    public async Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion)
+    {
+        if (Visible(ownerId) is not { } current)
+        {
+            return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
+        }
+
+        if (expectedVersion is { } expected && expected != current.Version)
+        {
+            return new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
+        }
+
+        await WriteAsync(() => store.DeleteAsync(current.Id, current.Version));
+        _resource = null;
+        DeactivateOnIdle();
+        return new ResourceWriteResult(ResourceWriteStatus.Done, current);
+    }
+
+    private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;
+
+    /// <summary>
+    /// A versioned write that matched no row means the database moved under this activation (a duplicate activation
+    /// during a cluster split). Fail the call and drop the activation so the next one reloads the truth.
+    /// </summary>
+    private async Task WriteAsync(Func<Task<bool>> write)
+    {
+        if (!await write())
+        {
+            DeactivateOnIdle();
+            throw new InvalidOperationException($"Resource {this.GetPrimaryKeyString()} changed in storage outside this activation.");
+        }
+    }
+
+    // Stored with microsecond precision; keep memory identical to what a reload would give.
+    private static DateTimeOffset Truncate(DateTimeOffset value) => ResourceStore.FromMicros(ResourceStore.Micros(value));
+}

@@ -1,0 +1,285 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Npgsql;
+
+namespace ApiPlatform.Grains.Resources;
+
+/// <summary>The SQL flavours the resource store speaks.</summary>
+public enum SqlDialect
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>What an insert came to.</summary>
+public enum InsertOutcome
+{
+    Inserted,
+    AlreadyExists,
+    CapReached,
+}
+
+/// <summary>
+/// The <c>resources</c> table: each row is a resource's document and its query columns, written in one statement
+/// so the list can never disagree with the document. Used by <see cref="ResourceGrain"/> (writes, one row) and
+/// <see cref="ResourceQueryGrain"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
+/// </summary>
+public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
+{
+    private const string Columns = "id, owner_id, name, description, type, status, metadata, created_at, updated_at, version";
+
+    public SqlDialect Dialect { get; } = dialect;
+
+    public async Task<ResourceView?> LoadAsync(string id)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
+        Add(command, "id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? Read(reader) : null;
+    }
+
+    /// <summary>
+    /// Inserts the row unless the id exists or the owner already holds <paramref name="cap"/> resources. On PostgreSQL a
+    /// transaction-scoped advisory lock per owner makes the cap exact under concurrent creates; SQLite has one writer.
+    /// Both statements go in one round trip (one implicit transaction).
+    /// </summary>
+    public async Task<InsertOutcome> InsertAsync(ResourceView row, long cap)
+    {
+        var sql = new StringBuilder();
+        if (Dialect == SqlDialect.Postgres)
+        {
+            sql.Append("SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));");
+        }
+
+        sql.Append($"""
+            INSERT INTO resources ({Columns})
+            SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version
+            WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap
+            ON CONFLICT (id) DO NOTHING
+            RETURNING 1
+            """);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = Dialect == SqlDialect.Sqlite ? await connection.BeginTransactionAsync() : null;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql.ToString();
+        AddRow(command, row);
+        Add(command, "cap", cap);
+        var inserted = false;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            // The lock statement's result comes first on PostgreSQL; the insert's RETURNING row last.
+            do
+            {
+                inserted = await reader.ReadAsync();
+            }
+            while (await reader.NextResultAsync());
+        }
+
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync();
+        }
+
+        if (inserted)
+        {
+            return InsertOutcome.Inserted;
+        }
+
+        return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
+    }
+
+    /// <summary>Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
+    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE resources SET name = @name, description = @description, type = @type, status = @status,
+                metadata = @metadata, updated_at = @updated_at, version = @version
+            WHERE id = @id AND owner_id = @owner_id AND version = @expected
+            """);
+        AddRow(command, row);
+        Add(command, "expected", expectedVersion);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>Deletes the row if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
+    public async Task<bool> DeleteAsync(string id, long expectedVersion)
+    {
+        await using var command = dataSource.CreateCommand("DELETE FROM resources WHERE id = @id AND version = @expected");
+        Add(command, "id", id);
+        Add(command, "expected", expectedVersion);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>The owner's resources matching the filters: exact total, one page, and the keyset after it.</summary>
+    public async Task<ResourcePage> QueryAsync(ResourceQuery query)
+    {
+        var keys = query.Sort.Select(k => (Column: Column(k.Field), k.Descending)).ToList();
+        keys.Add(("id", query.Sort.Count > 0 && query.Sort[^1].Descending));
+
+        await using var command = dataSource.CreateCommand();
+        var where = new StringBuilder("owner_id = @owner_id");
+        Add(command, "owner_id", query.OwnerId);
+        if (query.Status is not null)
+        {
+            where.Append(" AND status = @status");
+            Add(command, "status", query.Status);
+        }
+
+        if (query.Type is not null)
+        {
+            where.Append(" AND type = @type");
+            Add(command, "type", query.Type);
+        }
+
+        if (query.After is { } after)
+        {
+            where.Append(" AND (").Append(KeysetCondition(command, keys, after)).Append(')');
+        }
+
+        var order = string.Join(", ", keys.Select(k => k.Column + (k.Descending ? " DESC" : " ASC")));
+        // One row more than asked tells whether another page follows, without a second query.
+        command.CommandText = $"SELECT {Columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset";
+        Add(command, "limit", query.Limit + 1);
+        Add(command, "offset", query.After is null ? query.Offset : 0);
+
+        var items = new List<ResourceView>(query.Limit + 1);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                items.Add(Read(reader));
+            }
+        }
+
+        IReadOnlyList<string>? next = null;
+        if (items.Count > query.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = [.. query.Sort.Select(k => KeyValue(items[^1], k.Field)), items[^1].Id];
+        }
+
+        var total = await CountAsync(query.OwnerId, query.Status, query.Type);
+        return new ResourcePage(items, total, next);
+    }
+
+    /// <summary>Exact count from the counters: a few rows per owner, however many resources.</summary>
+    public async Task<long> CountAsync(string ownerId, string? status = null, string? type = null)
+    {
+        await using var command = dataSource.CreateCommand();
+        var sql = new StringBuilder("SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id");
+        Add(command, "owner_id", ownerId);
+        if (status is not null)
+        {
+            sql.Append(" AND status = @status");
+            Add(command, "status", status);
+        }
+
+        if (type is not null)
+        {
+            sql.Append(" AND type = @type");
+            Add(command, "type", type);
+        }
+
+        command.CommandText = sql.ToString();
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Rows strictly after <paramref name="after"/> in the sort order: for keys k1..kn,
+    /// (k1 ≷ v1) OR (k1 = v1 AND k2 ≷ v2) OR …, which handles mixed directions and stays index-friendly.
+    /// </summary>
+    private static string KeysetCondition(DbCommand command, List<(string Column, bool Descending)> keys, IReadOnlyList<string> after)
+    {
+        if (after.Count != keys.Count)
+        {
+            throw new ArgumentException("The keyset does not match the sort.", nameof(after));
+        }
+
+        var parts = new List<string>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var terms = new List<string>();
+            for (var j = 0; j < i; j++)
+            {
+                terms.Add($"{keys[j].Column} = @k{j}");
+            }
+
+            terms.Add($"{keys[i].Column} {(keys[i].Descending ? "<" : ">")} @k{i}");
+            parts.Add("(" + string.Join(" AND ", terms) + ")");
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            Add(command, $"k{i}", keys[i].Column is "created_at" or "updated_at"
+                ? long.Parse(after[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
+                : after[i]);
+        }
+
+        return string.Join(" OR ", parts);
+    }
+
+    private static string Column(string field) => field switch
+    {
+        "name" => "name",
+        "type" => "type",
+        "status" => "status",
+        "created_at" => "created_at",
+        "updated_at" => "updated_at",
+        _ => throw new ArgumentException($"Unknown sort field '{field}'.", nameof(field)),
+    };
+
+    private static string KeyValue(ResourceView row, string field) => field switch
+    {
+        "name" => row.Name,
+        "type" => row.Type,
+        "status" => row.Status,
+        "created_at" => Micros(row.CreatedAt).ToString(CultureInfo.InvariantCulture),
+        "updated_at" => Micros(row.UpdatedAt).ToString(CultureInfo.InvariantCulture),
+        _ => throw new ArgumentException($"Unknown sort field '{field}'.", nameof(field)),
+    };
+
+    public static long Micros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    public static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private static void AddRow(DbCommand command, ResourceView row)
+    {
+        Add(command, "id", row.Id);
+        Add(command, "owner_id", row.OwnerId);
+        Add(command, "name", row.Name);
+        Add(command, "description", row.Description);
+        Add(command, "type", row.Type);
+        Add(command, "status", row.Status);
+        Add(command, "metadata", row.Metadata);
+        Add(command, "created_at", Micros(row.CreatedAt));
+        Add(command, "updated_at", Micros(row.UpdatedAt));
+        Add(command, "version", row.Version);
+    }
+
+    private static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        if (value is null && parameter is NpgsqlParameter npgsql)
+        {
+            npgsql.NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text;
+        }
+
+        command.Parameters.Add(parameter);
+    }
+
+    private static ResourceView Read(DbDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.IsDBNull(3) ? null : reader.GetString(3),
+        reader.GetString(4),
+        reader.GetString(5),
+        reader.GetString(6),
+        FromMicros(reader.GetInt64(7)),
+        FromMicros(reader.GetInt64(8)),
+        reader.GetInt64(9));
+}

@@ -1,0 +1,146 @@
+using ApiPlatform.Grains.Identity;
+
+namespace ApiPlatform.GrainTests;
+
+public sealed class UniqueIndexGrainTests(ClusterFixture fixture)
+{
+    private static string NewKey() => UniqueKeys.Email($"{Guid.NewGuid():N}@example.test");
+
+    private IUniqueIndexGrain NewIndex() => fixture.Grains.GetGrain<IUniqueIndexGrain>(NewKey());
+
+    [Fact]
+    public async Task Exactly_one_of_concurrent_claims_wins()
+    {
+        var index = NewIndex();
+        var owners = Enumerable.Range(0, 20).Select(i => $"usr_owner{i}").ToList();
+
+        var results = await Task.WhenAll(owners.Select(index.TryClaimAsync));
+
+        Assert.Single(results, won => won);
+        var winner = owners[Array.IndexOf(results, true)];
+        Assert.True(await index.TryClaimAsync(winner));
+        foreach (var loser in owners.Where(o => o != winner))
+        {
+            Assert.False(await index.TryClaimAsync(loser));
+        }
+    }
+
+    [Fact]
+    public async Task Owner_may_claim_again()
+    {
+        var index = NewIndex();
+
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_a");
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Owner_is_unknown_until_the_claim_is_confirmed()
+    {
+        var index = NewIndex();
+        Assert.Null(await index.GetOwnerAsync());
+
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        Assert.Null(await index.GetOwnerAsync());
+
+        await index.ConfirmAsync("usr_a");
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Confirm_by_another_owner_does_nothing()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+
+        await index.ConfirmAsync("usr_b");
+
+        Assert.Null(await index.GetOwnerAsync());
+        Assert.False(await index.TryClaimAsync("usr_b"));
+    }
+
+    [Fact]
+    public async Task Release_by_another_owner_does_nothing()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_a");
+
+        await index.ReleaseAsync("usr_b");
+
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+        Assert.False(await index.TryClaimAsync("usr_b"));
+    }
+
+    [Fact]
+    public async Task After_release_another_owner_can_claim()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_a");
+
+        await index.ReleaseAsync("usr_a");
+
+        Assert.Null(await index.GetOwnerAsync());
+        Assert.True(await index.TryClaimAsync("usr_b"));
+        await index.ConfirmAsync("usr_b");
+        Assert.Equal("usr_b", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Unconfirmed_claim_is_kept_until_its_lifetime_has_passed()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+
+        fixture.Time.Advance(UniqueIndexGrain.PendingClaimLifetime - TimeSpan.FromSeconds(1));
+
+        Assert.False(await index.TryClaimAsync("usr_b"));
+    }
+
+    [Fact]
+    public async Task Unconfirmed_claim_older_than_its_lifetime_can_be_taken_over()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+
+        fixture.Time.Advance(UniqueIndexGrain.PendingClaimLifetime);
+
+        Assert.True(await index.TryClaimAsync("usr_b"));
+        // The first claimant lost the value: its late confirmation must not take it back.
+        await index.ConfirmAsync("usr_a");
+        Assert.Null(await index.GetOwnerAsync());
+        Assert.False(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_b");
+        Assert.Equal("usr_b", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Confirmed_claim_is_never_taken_over()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_a");
+
+        fixture.Time.Advance(UniqueIndexGrain.PendingClaimLifetime * 100);
+
+        Assert.False(await index.TryClaimAsync("usr_b"));
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Confirmed_claim_survives_deactivation()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        await index.ConfirmAsync("usr_a");
+
+        await fixture.DeactivateAsync(index);
+
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+        Assert.False(await index.TryClaimAsync("usr_b"));
+    }
+}

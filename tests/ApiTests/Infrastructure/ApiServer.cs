@@ -43,6 +43,7 @@ public abstract class ApiServer : IAsyncLifetime
         ["Bootstrap:AdminEmail"] = AdminEmail,
         ["Bootstrap:AdminPassword"] = AdminPassword,
         ["Plans:Catalog:free:MaxApiKeys"] = "3",
+        ["Plans:Catalog:free:MaxResources"] = "25",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

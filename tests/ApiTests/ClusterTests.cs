@@ -71,6 +71,44 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
     }
 
     [Fact]
+    public async Task The_rate_limit_is_exact_across_silos()
+    {
+        var admin = Credential.Bearer((string)(await First.LoginAsync(ApiServer.AdminEmail, ApiServer.AdminPassword))["access_token"]!);
+        var key = (string)(await First.PostAsync("/v1/api-keys", new { name = "tiny", plan = "tiny" }, admin)).AssertStatus(HttpStatusCode.Created).Data["key"]!;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            (i % 2 == 0 ? First : Second).GetAsync("/v1/resources", Credential.ApiKeyHeader(key))));
+
+        Assert.Equal(5, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => r.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
+    }
+
+    [Fact]
+    public async Task Writes_through_one_silo_are_read_through_the_other()
+    {
+        var user = await First.RegisterAsync();
+        var id = (string)(await First.PostAsync("/v1/resources", new { name = "shared" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        var list = (await Second.GetAsync("/v1/resources", user.Token)).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal(id, (string?)list.Data[0]!["id"]);
+
+        (await Second.PatchAsync($"/v1/resources/{id}", new { name = "changed" }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        var viaFirst = (await First.GetAsync($"/v1/resources/{id}", user.Token)).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal("changed", (string?)viaFirst.Data["name"]);
+        Assert.Equal("\"2\"", viaFirst.Header("ETag"));
+        (await First.PatchAsync($"/v1/resources/{id}", new { name = "stale" }, user.Token, r => r.Headers.TryAddWithoutValidation("If-Match", "\"1\"")))
+            .AssertProblem(HttpStatusCode.PreconditionFailed, "precondition_failed");
+
+        var key = Guid.NewGuid().ToString();
+        var a = (await First.PostAsync("/v1/resources", new { name = "once" }, user.Token, r => r.Headers.TryAddWithoutValidation("Idempotency-Key", key))).AssertStatus(HttpStatusCode.Created);
+        var b = (await Second.PostAsync("/v1/resources", new { name = "once" }, user.Token, r => r.Headers.TryAddWithoutValidation("Idempotency-Key", key))).AssertStatus(HttpStatusCode.Created);
+        Assert.Equal(a.Body, b.Body);
+        Assert.Equal("true", b.Header("Idempotent-Replayed"));
+
+        (await Second.DeleteAsync($"/v1/resources/{id}", user.Token)).AssertStatus(HttpStatusCode.NoContent);
+        Assert.Equal(1, (int?)(await First.GetAsync("/v1/resources", user.Token)).Json["meta"]!["total"]);
+    }
+
+    [Fact]
     public async Task Both_silos_are_ready_members_of_one_cluster()
     {
         foreach (var client in new[] { First, Second })

@@ -1,5 +1,10 @@
+using System.Data.Common;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Idempotency;
+using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Storage;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
@@ -14,6 +19,8 @@ namespace ApiPlatform.GrainTests;
 /// <summary>
 /// An in-process, two-silo Orleans cluster with in-memory grain storage. Product time (<see cref="ApiClock"/>) runs on
 /// <see cref="Time"/>, a <see cref="FakeTimeProvider"/>, so tests move it without sleeping; Orleans keeps real time.
+/// Both silos share one SQLite database file (the <c>resources</c> and <c>idempotency_keys</c> tables), migrated once
+/// before the cluster starts and deleted when the fixture is disposed.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -25,7 +32,16 @@ public sealed class ClusterFixture : IAsyncLifetime
         LockoutDuration = TimeSpan.FromMinutes(5),
     };
 
+    /// <summary>The Idempotency-Key rules the silos run with (the product's retention, a shorter wait).</summary>
+    public static readonly IdempotencyOptions Idempotency = new()
+    {
+        Retention = TimeSpan.FromHours(24),
+        WaitForFirst = TimeSpan.FromSeconds(10),
+    };
+
+    private readonly string _databasePath = Path.Combine(Path.GetTempPath(), $"grain-tests-{Guid.NewGuid():N}.db");
     private InProcessTestCluster? _cluster;
+    private DbDataSource? _dataSource;
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2030, 1, 15, 10, 0, 0, TimeSpan.Zero));
 
@@ -33,8 +49,28 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The shared SQLite database's connection string.</summary>
+    public string ConnectionString => $"Data Source={_databasePath};Default Timeout=30;Pooling=True";
+
+    /// <summary>The test's own view of the shared database (not the silos' data sources).</summary>
+    public DbDataSource Database => _dataSource ?? throw new InvalidOperationException("The database is not ready.");
+
+    /// <summary>A store over the test's view of the database, to check what the grains wrote.</summary>
+    public ResourceStore Resources => new(Database, SqlDialect.Sqlite);
+
+    /// <summary>
+    /// Grain factories on every side of the cluster: the external client and each silo's own factory, so calls can
+    /// enter the cluster through different silos.
+    /// </summary>
+    public IReadOnlyList<IGrainFactory> AllFactories =>
+        [Cluster.Client, .. Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<IGrainFactory>())];
+
     public async ValueTask InitializeAsync()
     {
+        var connectionString = ConnectionString;
+        await DatabaseMigrator.MigrateSqliteAsync(connectionString, null, CancellationToken.None);
+        _dataSource = SqliteFactory.Instance.CreateDataSource(connectionString);
+
         var clock = new ApiClock(Time);
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
@@ -47,6 +83,14 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.Window = Throttle.Window;
                 o.LockoutDuration = Throttle.LockoutDuration;
             });
+            silo.Services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
+            silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddSingleton<IdempotencyStore>();
+            silo.Services.AddOptions<IdempotencyOptions>().Configure(o =>
+            {
+                o.Retention = Idempotency.Retention;
+                o.WaitForFirst = Idempotency.WaitForFirst;
+            });
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -58,8 +102,34 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             await _cluster.DisposeAsync();
         }
+
+        if (_dataSource is not null)
+        {
+            await _dataSource.DisposeAsync();
+        }
+
+        // Pooled connections keep the file open; close them before deleting it and its WAL companions.
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm", "-journal" })
+        {
+            try
+            {
+                File.Delete(_databasePath + suffix);
+            }
+            catch (IOException)
+            {
+                // A leftover temp file is harmless; never fail the run over it.
+            }
+        }
     }
 
     /// <summary>Deactivates the grain's activation, so its next call reloads it from storage.</summary>
     public Task DeactivateAsync(IAddressable grain) => Cluster.DeactivateAsync(grain);
+
+    /// <summary>Runs one SQL statement (or several) against the shared database.</summary>
+    public async Task ExecuteSqlAsync(string sql)
+    {
+        await using var command = Database.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
 }

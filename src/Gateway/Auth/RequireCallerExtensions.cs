@@ -1,4 +1,5 @@
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.RateLimiting;
 using ApiPlatform.Grains.ApiKeys;
 
 namespace ApiPlatform.Gateway.Auth;
@@ -7,7 +8,7 @@ namespace ApiPlatform.Gateway.Auth;
 public static class RequireCallerExtensions
 {
     /// <summary>
-    /// Every endpoint of the group needs a credential. API keys need the <c>read</c> scope for GET and HEAD and the
+    /// Every endpoint of the group needs a credential, and is rate-limited by it. API keys need the <c>read</c> scope for GET and HEAD and the
     /// <c>write</c> scope for everything else; access tokens carry both.
     /// </summary>
     public static TBuilder RequireCaller<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
@@ -15,7 +16,20 @@ public static class RequireCallerExtensions
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var caller = await http.RequestServices.GetRequiredService<CallerAuthenticator>().AuthenticateAsync(http);
+            var limiter = http.RequestServices.GetRequiredService<RateLimiter>();
+            Caller caller;
+            try
+            {
+                caller = await http.RequestServices.GetRequiredService<CallerAuthenticator>().AuthenticateAsync(http);
+            }
+            catch (ApiException e) when (e.Status == StatusCodes.Status401Unauthorized)
+            {
+                // Failed credentials spend the client address's budget, so guessing keys or tokens is throttled too.
+                await limiter.ChargeAnonymousAsync(http);
+                throw;
+            }
+
+            await limiter.ChargeAsync(http, caller);
             var needed = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
                 ? ApiKeyScopes.Read
                 : ApiKeyScopes.Write;

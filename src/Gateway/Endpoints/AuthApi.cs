@@ -2,6 +2,7 @@ using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.RateLimiting;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,17 +18,20 @@ public static class AuthApi
         var group = routes.MapGroup("/v1/auth").WithTags("Auth");
 
         group.MapPost("/register", RegisterAsync)
+            .RateLimitedByAddress()
             .Accepts<RegisterRequest>("application/json")
             .Produces<RegisterResponse>(StatusCodes.Status201Created)
-            .ProducesErrors(400, 403, 409, 413, 415);
+            .ProducesErrors(400, 403, 409, 413, 415, 429);
         group.MapPost("/login", LoginAsync)
+            .RateLimitedByAddress()
             .Accepts<LoginRequest>("application/json")
             .Produces<TokenResponse>()
             .ProducesErrors(400, 401, 413, 415, 429);
         group.MapPost("/refresh", RefreshAsync)
+            .RateLimitedByAddress()
             .Accepts<RefreshRequest>("application/json")
             .Produces<TokenResponse>()
-            .ProducesErrors(400, 401, 413, 415);
+            .ProducesErrors(400, 401, 413, 415, 429);
         group.MapPost("/logout", LogoutAsync)
             .RequireCaller()
             .Produces(StatusCodes.Status204NoContent)

@@ -26,6 +26,10 @@ public static class GatewayExtensions
         services.AddOptions<PlanOptions>().Bind(config.GetSection(PlanOptions.Section))
             .Validate(o => o.Exists(o.DefaultPlan), "Plans:DefaultPlan must name a plan of Plans:Catalog.")
             .ValidateOnStart();
+        services.AddOptions<RateLimiting.RateLimitOptions>().Bind(config.GetSection(RateLimiting.RateLimitOptions.Section))
+            .Validate(o => o.Anonymous.Limit > 0 && o.Anonymous.WindowSeconds > 0 && o.Plans.Values.All(p => p.Limit > 0 && p.WindowSeconds > 0),
+                "RateLimits: every Limit and WindowSeconds must be positive.")
+            .ValidateOnStart();
         services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section));
         services.AddOptions<BootstrapOptions>().Bind(config.GetSection(BootstrapOptions.Section));
 
@@ -34,6 +38,7 @@ public static class GatewayExtensions
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
+        services.AddSingleton<RateLimiting.RateLimiter>();
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();

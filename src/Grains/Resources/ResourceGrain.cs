@@ -57,7 +57,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             Description = patch.ClearDescription ? null : patch.Description ?? current.Description,
             Type = patch.Type ?? current.Type,
             Status = patch.Status ?? current.Status,
-            Metadata = patch.MetadataPatch is { } mergePatch ? JsonMergePatch.ApplyToObject(current.Metadata, mergePatch) : current.Metadata,
+            Metadata = patch.MetadataPatch is { } mergePatch ? Merged(current.Metadata, mergePatch) : current.Metadata,
         };
         if (changed == current)
         {
@@ -87,6 +87,15 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         _resource = null;
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);
+    }
+
+    /// <summary>The merged metadata; the current text itself when the patch changes no value (whitespace aside).</summary>
+    private static string Merged(string current, string patch)
+    {
+        var merged = JsonMergePatch.ApplyToObject(current, patch);
+        return System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(current), System.Text.Json.Nodes.JsonNode.Parse(merged))
+            ? current
+            : merged;
     }
 
     private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;

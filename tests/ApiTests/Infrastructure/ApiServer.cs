@@ -44,6 +44,13 @@ public abstract class ApiServer : IAsyncLifetime
         ["Bootstrap:AdminPassword"] = AdminPassword,
         ["Plans:Catalog:free:MaxApiKeys"] = "3",
         ["Plans:Catalog:free:MaxResources"] = "25",
+        // Every test registers from 127.0.0.1: the address budget must not be what a test runs into.
+        ["RateLimits:Anonymous:Limit"] = "1000000",
+        // A plan small enough to spend in a test, and an override of a default plan's limit.
+        ["Plans:Catalog:tiny:MaxApiKeys"] = "5",
+        ["RateLimits:Plans:tiny:Limit"] = "5",
+        ["RateLimits:Plans:tiny:WindowSeconds"] = "60",
+        ["RateLimits:Plans:pro:Limit"] = "1234",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

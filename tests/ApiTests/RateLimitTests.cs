@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net;
+using ApiPlatform.ApiTests.Infrastructure;
+
+namespace ApiPlatform.ApiTests;
+
+/// <summary>Per-credential request budgets by plan, with the standard headers.</summary>
+public abstract class RateLimitTests(ApiServer server) : ApiTestBase(server)
+{
+    private async Task<string> KeyWithPlanAsync(string plan)
+    {
+        var admin = Credential.Bearer((string)(await Client.LoginAsync(ApiServer.AdminEmail, ApiServer.AdminPassword))["access_token"]!);
+        var created = (await Client.PostAsync("/v1/api-keys", new { name = plan, plan }, admin)).AssertStatus(HttpStatusCode.Created);
+        return (string)created.Data["key"]!;
+    }
+
+    private static int Int(ApiResponse response, string header) =>
+        int.Parse(response.Header(header) ?? throw new InvalidOperationException($"{header} missing"), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Every_response_carries_the_rate_limit_headers_counting_down()
+    {
+        var user = await Client.RegisterAsync();
+        var first = (await Client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
+        var second = (await Client.GetAsync("/v1/resources", user.Token)).AssertStatus(HttpStatusCode.OK);
+        var error = await Client.GetAsync("/v1/resources/res_AAAAAAAAAAAAAAAAAAAAAA", user.Token);
+
+        Assert.Equal(60, Int(first, "X-RateLimit-Limit"));
+        Assert.Equal(59, Int(first, "X-RateLimit-Remaining"));
+        Assert.Equal(58, Int(second, "X-RateLimit-Remaining"));
+        Assert.Equal(57, Int(error, "X-RateLimit-Remaining"));
+        var reset = Int(first, "X-RateLimit-Reset");
+        var now = Server.Time.GetUtcNow().ToUnixTimeSeconds();
+        Assert.InRange(reset, now + 1, now + 60);
+        Assert.Equal("\"free\";q=60;w=60", first.Header("RateLimit-Policy"));
+        Assert.Matches("^\"free\";r=59;t=\\d+$", first.Header("RateLimit"));
+    }
+
+    [Fact]
+    public async Task A_spent_budget_is_429_with_retry_after_until_the_window_resets()
+    {
+        var key = await KeyWithPlanAsync("tiny");
+        for (var i = 0; i < 5; i++)
+        {
+            var ok = (await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+            Assert.Equal(4 - i, Int(ok, "X-RateLimit-Remaining"));
+        }
+
+        var refused = await Client.PostAsync("/v1/resources", new { name = "refused" }, Credential.ApiKeyHeader(key));
+        refused.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+        Assert.InRange(Int(refused, "Retry-After"), 1, 60);
+        Assert.Equal(0, Int(refused, "X-RateLimit-Remaining"));
+        Assert.Equal(5, Int(refused, "X-RateLimit-Limit"));
+
+        Server.Time.Advance(TimeSpan.FromSeconds(61));
+        (await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        // The refused create did no work.
+        Assert.Equal(0, (int?)(await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).Json["meta"]!["total"]);
+    }
+
+    [Fact]
+    public async Task Each_credential_has_its_own_budget()
+    {
+        var spent = await KeyWithPlanAsync("tiny");
+        var fresh = await KeyWithPlanAsync("tiny");
+        for (var i = 0; i < 6; i++)
+        {
+            await Client.GetAsync("/v1/resources", Credential.Bearer(spent));
+        }
+
+        (await Client.GetAsync("/v1/resources", Credential.Bearer(spent))).AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+        (await Client.GetAsync("/v1/resources", Credential.Bearer(fresh))).AssertStatus(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Plan_limits_come_from_configuration()
+    {
+        var key = await KeyWithPlanAsync("pro");
+        var response = (await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal(1234, Int(response, "X-RateLimit-Limit"));
+    }
+
+    [Fact]
+    public async Task Unauthenticated_and_failed_requests_are_limited_by_client_address()
+    {
+        var response = await Client.PostAsync("/v1/auth/login", new { email = "nobody@example.test", password = "wrong-password" });
+        response.AssertProblem(HttpStatusCode.Unauthorized, "invalid_credentials");
+        Assert.Equal(1_000_000, Int(response, "X-RateLimit-Limit"));
+
+        var failed = await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader("sk_forged"));
+        failed.AssertProblem(HttpStatusCode.Unauthorized, "invalid_api_key");
+        Assert.Equal(1_000_000, Int(failed, "X-RateLimit-Limit"));
+    }
+
+    [Fact]
+    public async Task Health_probes_are_never_limited()
+    {
+        var live = await Client.GetAsync("/health");
+        Assert.Null(live.Header("X-RateLimit-Limit"));
+        Assert.Null((await Client.GetAsync("/health/ready")).Header("X-RateLimit-Limit"));
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_admit_exactly_the_limit()
+    {
+        var key = await KeyWithPlanAsync("tiny");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))));
+        Assert.Equal(5, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.Equal(25, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
+    }
+}
+
+[Collection(Servers.Embedded)]
+public sealed class RateLimitTestsOnEmbedded(EmbeddedServer server) : RateLimitTests(server);
+
+[Collection(Servers.Postgres)]
+public sealed class RateLimitTestsOnPostgres(PostgresServer server) : RateLimitTests(server);

@@ -1,0 +1,169 @@
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Idempotency;
+
+namespace ApiPlatform.GrainTests;
+
+public sealed class IdempotencyGrainTests(ClusterFixture fixture)
+{
+    private const string Hash = "sha256:first-request";
+    private const string OtherHash = "sha256:other-request";
+
+    private static readonly StoredResponse Created = new(201,
+        new Dictionary<string, string> { ["Location"] = "/v1/resources/res_1", ["ETag"] = "\"1\"" },
+        """{"data":{"id":"res_1"}}""");
+
+    private (string Owner, string Key, IIdempotencyGrain Grain) NewKey()
+    {
+        var owner = Ids.New(Ids.User);
+        var key = Ids.RandomToken(16);
+        return (owner, key, fixture.Grains.GetGrain<IIdempotencyGrain>($"{owner}:{key}"));
+    }
+
+    private static void AssertReplay(IdempotencyBegin begin, StoredResponse expected)
+    {
+        Assert.Equal(IdempotencyDecision.Replay, begin.Decision);
+        var response = Assert.IsType<StoredResponse>(begin.Response);
+        Assert.Equal(expected.Status, response.Status);
+        Assert.Equal(expected.Headers.OrderBy(h => h.Key, StringComparer.Ordinal), response.Headers.OrderBy(h => h.Key, StringComparer.Ordinal));
+        Assert.Equal(expected.Body, response.Body);
+    }
+
+    [Fact]
+    public async Task First_request_proceeds_and_its_response_is_replayed_for_the_same_request_only()
+    {
+        var (_, _, grain) = NewKey();
+
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await grain.BeginAsync(Hash));
+        await grain.CompleteAsync(Hash, Created);
+
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Mismatch, null), await grain.BeginAsync(OtherHash));
+    }
+
+    [Fact]
+    public async Task Retry_arriving_while_the_first_runs_waits_for_its_response()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+
+        var waiting = grain.BeginAsync(Hash);
+        // A different request under the same key is refused at once, even while the first runs. The grain is
+        // reentrant, so this answer also shows the waiting retry is not blocking the activation.
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Mismatch, null), await grain.BeginAsync(OtherHash));
+        Assert.False(waiting.IsCompleted);
+
+        await grain.CompleteAsync(Hash, Created);
+
+        AssertReplay(await waiting, Created);
+    }
+
+    [Fact]
+    public async Task Abandoned_key_is_free_again()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+
+        await grain.AbandonAsync(Hash);
+
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(OtherHash)).Decision);
+        await grain.CompleteAsync(OtherHash, Created);
+        AssertReplay(await grain.BeginAsync(OtherHash), Created);
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(Hash)).Decision);
+    }
+
+    [Fact]
+    public async Task Abandon_with_another_hash_does_not_free_the_key()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+
+        await grain.AbandonAsync(OtherHash);
+
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        await grain.CompleteAsync(Hash, Created);
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+    }
+
+    [Fact]
+    public async Task Waiting_retry_proceeds_when_the_first_request_is_abandoned()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+
+        var waiting = grain.BeginAsync(Hash);
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        await grain.AbandonAsync(Hash);
+
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await waiting);
+        await grain.CompleteAsync(Hash, Created);
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+    }
+
+    [Fact]
+    public async Task Completed_key_expires_after_the_retention()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        await grain.CompleteAsync(Hash, Created);
+
+        fixture.Time.Advance(ClusterFixture.Idempotency.Retention - TimeSpan.FromMinutes(1));
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+
+        fixture.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await grain.BeginAsync(OtherHash));
+
+        var second = Created with { Status = 200, Body = "{}" };
+        await grain.CompleteAsync(OtherHash, second);
+        AssertReplay(await grain.BeginAsync(OtherHash), second);
+    }
+
+    [Fact]
+    public async Task Expired_record_in_the_table_is_not_replayed_after_reactivation()
+    {
+        var (_, _, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        await grain.CompleteAsync(Hash, Created);
+
+        fixture.Time.Advance(ClusterFixture.Idempotency.Retention + TimeSpan.FromSeconds(1));
+        await fixture.DeactivateAsync(grain);
+
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(OtherHash)).Decision);
+    }
+
+    [Fact]
+    public async Task Completed_record_survives_deactivation()
+    {
+        var (owner, key, grain) = NewKey();
+        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        await grain.CompleteAsync(Hash, Created);
+
+        await fixture.DeactivateAsync(grain);
+
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        var stored = await new IdempotencyStore(fixture.Database).LoadAsync(owner, key);
+        Assert.NotNull(stored);
+        Assert.Equal(Hash, stored.RequestHash);
+    }
+
+    [Fact]
+    public async Task Concurrent_first_requests_let_exactly_one_proceed_and_the_rest_replay()
+    {
+        var (owner, key, _) = NewKey();
+        var factories = fixture.AllFactories;
+
+        var begins = Enumerable.Range(0, 20)
+            .Select(i => Task.Run(() => factories[i % factories.Count].GetGrain<IIdempotencyGrain>($"{owner}:{key}").BeginAsync(Hash)))
+            .ToList();
+
+        // Everyone but the one that proceeds waits for its response, so the first answer must be that one.
+        var first = await await Task.WhenAny(begins);
+        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), first);
+        await fixture.Grains.GetGrain<IIdempotencyGrain>($"{owner}:{key}").CompleteAsync(Hash, Created);
+
+        var all = await Task.WhenAll(begins);
+        Assert.Single(all, b => b.Decision == IdempotencyDecision.Proceed);
+        Assert.All(all.Where(b => b.Decision != IdempotencyDecision.Proceed), b => AssertReplay(b, Created));
+    }
+}

@@ -86,6 +86,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
             silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
             silo.Services.AddSingleton<IdempotencyStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();
             silo.Services.AddOptions<IdempotencyOptions>().Configure(o =>
             {
                 o.Retention = Idempotency.Retention;

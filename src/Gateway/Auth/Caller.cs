@@ -21,9 +21,29 @@ public sealed record Caller(
     IReadOnlyList<string> Scopes,
     string? SessionId = null,
     string? ApiKeyId = null,
-    string? Role = null)
+    string? Role = null,
+    string? OrgRole = null,
+    string? OwnerPlan = null)
 {
     public bool HasScope(string scope) => Scopes.Contains(scope);
+
+    /// <summary>True when acting for an organization (<c>X-Organization-Id</c>, or an organization's key).</summary>
+    public bool ActsForOrganization => OwnerId.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal);
+
+    /// <summary>The plan that caps what the owner holds: the organization's when acting for one.</summary>
+    public string CapPlan => OwnerPlan ?? Plan;
+
+    /// <summary>
+    /// 403 unless the caller's organization role is at least <paramref name="needed"/>. In a user's own space the
+    /// user holds every right.
+    /// </summary>
+    public void RequireOrgRole(string needed)
+    {
+        if (ActsForOrganization && !Grains.Organizations.OrgRoles.AtLeast(OrgRole, needed))
+        {
+            throw Errors.ApiException.Forbidden($"This needs the '{needed}' role in the organization; you are '{OrgRole}'.");
+        }
+    }
 
     /// <summary>The acting user; 403 when the credential acts for an organization rather than a user.</summary>
     public string RequireUser() =>

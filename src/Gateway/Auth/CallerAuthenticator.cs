@@ -1,6 +1,7 @@
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Organizations;
 
 namespace ApiPlatform.Gateway.Auth;
 
@@ -11,14 +12,16 @@ namespace ApiPlatform.Gateway.Auth;
 public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grains)
 {
     public const string ApiKeyHeader = "x-api-key";
+    public const string OrganizationHeader = "X-Organization-Id";
 
     public async Task<Caller> AuthenticateAsync(HttpContext context)
     {
         var headers = context.Request.Headers;
+        var organization = headers[OrganizationHeader].ToString().Trim();
         var apiKey = headers[ApiKeyHeader].ToString();
         if (apiKey.Length > 0)
         {
-            return await FromApiKeyAsync(apiKey.Trim());
+            return ForKey(await FromApiKeyAsync(apiKey.Trim()), organization);
         }
 
         var authorization = headers.Authorization.ToString();
@@ -35,10 +38,34 @@ public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grain
         }
 
         var credential = authorization[bearer.Length..].Trim();
-        return ApiKeyTokens.LooksLikeApiKey(credential)
-            ? await FromApiKeyAsync(credential)
-            : await FromAccessTokenAsync(credential);
+        if (ApiKeyTokens.LooksLikeApiKey(credential))
+        {
+            return ForKey(await FromApiKeyAsync(credential), organization);
+        }
+
+        var caller = await FromAccessTokenAsync(credential);
+        return organization.Length == 0 ? caller : await ForOrganizationAsync(caller, organization);
     }
+
+    /// <summary>
+    /// A member's access token acts for the organization it names. Non-members, and organizations that do not
+    /// exist, get the same 404: an outsider learns nothing about which organizations exist.
+    /// </summary>
+    private async Task<Caller> ForOrganizationAsync(Caller caller, string organizationId)
+    {
+        var membership = Grains.Ids.IsValid(organizationId, Grains.Ids.Organization)
+            ? await grains.GetGrain<IOrganizationGrain>(organizationId).GetMembershipAsync(caller.UserId!)
+            : null;
+        return membership is null
+            ? throw ApiException.NotFound("The organization")
+            : caller with { OwnerId = organizationId, OrgRole = membership.Role, OwnerPlan = membership.Plan };
+    }
+
+    /// <summary>An API key acts for its owner alone: naming another organization is a mistake worth reporting.</summary>
+    private static Caller ForKey(Caller caller, string organizationId) =>
+        organizationId.Length == 0 || organizationId == caller.OwnerId
+            ? caller
+            : throw ApiException.Invalid(OrganizationHeader, "cannot be used with an API key: a key acts for its owner");
 
     private async Task<Caller> FromAccessTokenAsync(string token)
     {
@@ -63,11 +90,21 @@ public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grain
         }
 
         var check = await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(presented);
+        if (check.Status == ApiKeyCheckStatus.Valid && check.OwnerId!.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal))
+        {
+            // Deleting an organization revokes its keys; this check also covers a deletion that crashed midway.
+            if (!await grains.GetGrain<IOrganizationGrain>(check.OwnerId).ExistsAsync())
+            {
+                throw Challenge(ProblemCodes.RevokedApiKey, "The API key's organization has been deleted.");
+            }
+
+            // An organization's key manages its keys and webhooks like an admin, but cannot change the organization.
+            return new Caller(CredentialKind.ApiKey, null, check.OwnerId, check.Plan!, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin);
+        }
+
         return check.Status switch
         {
-            ApiKeyCheckStatus.Valid => new Caller(CredentialKind.ApiKey,
-                check.OwnerId!.StartsWith(Grains.Ids.User + "_", StringComparison.Ordinal) ? check.OwnerId : null,
-                check.OwnerId, check.Plan!, check.Scopes, ApiKeyId: keyId),
+            ApiKeyCheckStatus.Valid => new Caller(CredentialKind.ApiKey, check.OwnerId, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId),
             ApiKeyCheckStatus.Expired => throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one."),
             ApiKeyCheckStatus.Revoked => throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked."),
             _ => throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised."),

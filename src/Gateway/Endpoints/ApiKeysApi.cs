@@ -4,6 +4,7 @@ using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.ApiKeys;
+using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -43,7 +44,13 @@ public static class ApiKeysApi
 {
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireCaller();
+        // In an organization, keys are managed by admins and owners.
+        var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireCaller()
+            .AddEndpointFilter(async (context, next) =>
+            {
+                context.HttpContext.GetCaller().RequireOrgRole(OrgRoles.Admin);
+                return await next(context);
+            });
 
         group.MapPost("/", CreateAsync)
             .Accepts<CreateApiKeyRequest>("application/json")
@@ -90,18 +97,18 @@ public static class ApiKeysApi
 
         body.ThrowIfInvalid();
 
-        plan = plan?.ToLowerInvariant() ?? caller.Plan;
-        if (plan != caller.Plan && !await IsAdminAsync(grains, caller))
+        plan = plan?.ToLowerInvariant() ?? caller.CapPlan;
+        if (plan != caller.CapPlan && !await IsAdminAsync(grains, caller))
         {
-            throw ApiException.Forbidden($"Only an administrator can give a key a plan other than your own ('{caller.Plan}').");
+            throw ApiException.Forbidden($"Only an administrator can give a key a plan other than its owner's ('{caller.CapPlan}').");
         }
 
         var keyId = Ids.New(Ids.ApiKey);
         var registry = grains.GetGrain<IApiKeyRegistryGrain>(caller.OwnerId);
-        var cap = plans.Value.LimitsOf(caller.Plan).MaxApiKeys;
+        var cap = plans.Value.LimitsOf(caller.CapPlan).MaxApiKeys;
         if (!await registry.TryAddAsync(keyId, cap))
         {
-            throw ApiException.PlanLimit($"The '{caller.Plan}' plan allows {cap} active API keys. Revoke one or upgrade.");
+            throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} active API keys. Revoke one or upgrade.");
         }
 
         var request = new NewApiKey(caller.OwnerId, caller.UserId ?? caller.ApiKeyId!, name, plan,

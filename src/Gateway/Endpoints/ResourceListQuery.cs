@@ -25,22 +25,22 @@ public static class ResourceListQuery
             }
         }
 
-        var status = Single(request, "filter[status]");
+        var status = QueryParameters.Single(request, "filter[status]");
         if (status is not null && !ResourceStatus.IsValid(status))
         {
             throw ApiException.Invalid("filter[status]", $"must be one of: {string.Join(", ", ResourceStatus.All)}");
         }
 
-        var type = Single(request, "filter[type]");
+        var type = QueryParameters.Single(request, "filter[type]");
         if (type is not null && (type.Length is 0 or > ResourceRules.MaxTypeLength))
         {
             throw ApiException.Invalid("filter[type]", $"must be 1-{ResourceRules.MaxTypeLength} characters");
         }
 
-        var sortText = Single(request, "sort") ?? DefaultSort;
+        var sortText = QueryParameters.Single(request, "sort") ?? DefaultSort;
         var sort = ParseSort(sortText);
         var paging = Paging.From(request);
-        var cursor = Single(request, "cursor");
+        var cursor = QueryParameters.Single(request, "cursor");
         if (cursor is null)
         {
             return (new ResourceQuery(ownerId, status, type, sort, paging.Offset, paging.PerPage, null), paging, false);
@@ -115,16 +115,6 @@ public static class ResourceListQuery
         return keys;
     }
 
-    private static string? Single(HttpRequest request, string name)
-    {
-        var values = request.Query[name];
-        return values.Count switch
-        {
-            0 => null,
-            1 => values[0],
-            _ => throw ApiException.Invalid(name, "must be given once"),
-        };
-    }
 
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
 

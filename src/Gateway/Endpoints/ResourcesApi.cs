@@ -75,7 +75,7 @@ public static class ResourcesApi
         body.ThrowIfInvalid();
 
         var draft = new ResourceDraft(caller.OwnerId, name!, description, type, status, metadata);
-        var cap = plans.Value.LimitsOf(caller.Plan).MaxResources;
+        var cap = plans.Value.LimitsOf(caller.CapPlan).MaxResources;
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
@@ -86,7 +86,7 @@ public static class ResourcesApi
                 // Only a retry of a key whose first attempt created the resource but died before recording it.
                 ResourceWriteStatus.AlreadyExists when key is not null && result.Resource is not null => result.Resource,
                 ResourceWriteStatus.PlanLimitReached => throw ApiException.PlanLimit(
-                    $"The '{caller.Plan}' plan allows {cap} resources. Delete some or upgrade."),
+                    $"The '{caller.CapPlan}' plan allows {cap} resources. Delete some or upgrade."),
                 _ => throw new InvalidOperationException($"Creating resource {id} answered {result.Status}."),
             };
             return IdempotencyKeys.Json(StatusCodes.Status201Created, new DataEnvelope<ResourceResponse>(ResourceResponse.From(created)),

@@ -3,6 +3,7 @@ using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -18,6 +19,9 @@ public static class UsersApi
     {
         var group = routes.MapGroup("/v1/users").WithTags("Users").RequireCaller();
 
+        group.MapGet("/", ListAsync)
+            .Produces<ListEnvelope<UserResponse>>()
+            .ProducesErrors(400, 401, 403);
         group.MapGet("/me", GetMeAsync)
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(401, 403);
@@ -27,6 +31,36 @@ public static class UsersApi
             .ProducesErrors(400, 401, 403, 409, 413, 415);
         return routes;
     }
+
+    /// <summary>
+    /// The user directory: administrators see everyone; others see themselves and the users who share an
+    /// organization with them. <c>search</c> matches email, username and names; <c>role</c> filters by system role.
+    /// </summary>
+    private static async Task<Ok<ListEnvelope<UserResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var paging = Paging.From(context.Request);
+        var search = QueryParameters.Single(context.Request, "search");
+        if (search is { Length: > 100 })
+        {
+            throw ApiException.Invalid("search", "must be at most 100 characters");
+        }
+
+        var role = QueryParameters.Single(context.Request, "role");
+        if (role is not null && !SystemRoles.IsValid(role))
+        {
+            throw ApiException.Invalid("role", $"must be '{SystemRoles.User}' or '{SystemRoles.Admin}'");
+        }
+
+        // The system role is read from the account, not the token, so a demotion takes effect at once.
+        var me = await grains.GetGrain<IUserGrain>(userId).GetAsync() ?? throw ApiException.NotFound("The user");
+        var scope = me.Role == SystemRoles.Admin ? null : userId;
+        var page = await grains.GetGrain<IDirectoryGrain>(0).QueryUsersAsync(
+            new DirectoryQuery(scope, search?.Trim(), role, paging.Offset, paging.PerPage));
+        return TypedResults.Ok(new ListEnvelope<UserResponse>(page.Items.Select(UserResponse.From).ToList(),
+            PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
+    }
+
 
     private static async Task<Ok<DataEnvelope<UserResponse>>> GetMeAsync(HttpContext context, IGrainFactory grains)
     {

@@ -91,6 +91,7 @@ public static class GatewayExtensions
         app.MapUsersApi();
         app.MapApiKeysApi();
         app.MapResourcesApi();
+        app.MapOrganizationsApi();
         return app;
     }
 

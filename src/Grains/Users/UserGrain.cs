@@ -20,8 +20,16 @@ public sealed class UserState
 /// <inheritdoc cref="IUserGrain"/>
 public sealed class UserGrain(
     [PersistentState("user", GrainStorage.Main)] IPersistentState<UserState> state,
-    ApiClock clock) : Grain, IUserGrain
+    ApiClock clock,
+    UserDirectoryStore directory) : Grain, IUserGrain
 {
+    /// <summary>
+    /// The directory row is written after the grain's own state; should that second write have been lost, the next
+    /// activation writes it again.
+    /// </summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        state.State.Exists ? directory.UpsertAsync(View()) : Task.CompletedTask;
+
     public async Task<bool> CreateAsync(NewUser user)
     {
         if (state.State.Exists)
@@ -45,6 +53,7 @@ public sealed class UserGrain(
             UpdatedAt = now,
         };
         await state.WriteStateAsync();
+        await directory.UpsertAsync(View());
         return true;
     }
 
@@ -77,6 +86,7 @@ public sealed class UserGrain(
         state.State.Username = username;
         state.State.UpdatedAt = clock.UtcNow;
         await state.WriteStateAsync();
+        await directory.UpsertAsync(View());
         return old;
     }
 
@@ -93,6 +103,7 @@ public sealed class UserGrain(
         s.AvatarUrl = Pick(update.AvatarUrl, s.AvatarUrl, "avatar_url", update.Clear);
         s.UpdatedAt = clock.UtcNow;
         await state.WriteStateAsync();
+        await directory.UpsertAsync(View());
         return View();
     }
 

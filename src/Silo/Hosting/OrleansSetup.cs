@@ -4,7 +4,9 @@ using ApiPlatform.Grains;
 using System.Data.Common;
 using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -36,6 +38,8 @@ internal static class OrleansSetup
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
         builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
         builder.Services.AddSingleton<IdempotencyStore>();
+        builder.Services.AddSingleton<OrganizationStore>();
+        builder.Services.AddSingleton<UserDirectoryStore>();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();

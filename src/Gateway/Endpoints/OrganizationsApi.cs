@@ -1,0 +1,292 @@
+using System.Text.RegularExpressions;
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Identity;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.ApiKeys;
+using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Organizations;
+using ApiPlatform.Grains.Users;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>An organization on the wire; <c>role</c> is the caller's role in it.</summary>
+public sealed record OrganizationResponse(
+    string Id, string Name, string Slug, string Plan, int MemberCount, string? Role, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static OrganizationResponse From(OrganizationView o, string? role) =>
+        new(o.Id, o.Name, o.Slug, o.Plan, o.MemberCount, role, o.CreatedAt, o.UpdatedAt);
+}
+
+/// <summary>A member on the wire, with the member's public account details.</summary>
+public sealed record MemberResponse(string UserId, string Role, DateTimeOffset JoinedAt, string? Email, string? Username, ProfileResponse? Profile)
+{
+    public static MemberResponse From(MemberView m, UserView? u) =>
+        new(m.UserId, m.Role, m.JoinedAt, u?.Email, u?.Username,
+            u is null ? null : new ProfileResponse(u.Profile.FirstName, u.Profile.LastName, u.Profile.AvatarUrl));
+}
+
+/// <summary>Request shapes, for the OpenAPI document.</summary>
+public sealed record CreateOrganizationRequest(string Name, string? Slug);
+
+public sealed record UpdateOrganizationRequest(string? Name, string? Slug);
+
+public sealed record AddMemberRequest(string UserId, string? Role);
+
+public sealed record UpdateMemberRequest(string Role);
+
+/// <summary><c>/v1/organizations</c>: teams, their members and roles.</summary>
+public static partial class OrganizationsApi
+{
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\\z")]
+    private static partial Regex SlugPattern();
+
+    [GeneratedRegex("[^a-z0-9]+")]
+    private static partial Regex NonSlugRun();
+
+    public static IEndpointRouteBuilder MapOrganizationsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/organizations").WithTags("Organizations").RequireCaller();
+
+        group.MapGet("/", ListAsync).Produces<ListEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403);
+        group.MapPost("/", CreateAsync).Accepts<CreateOrganizationRequest>("application/json")
+            .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 409, 413, 415);
+        group.MapGet("/{id}", GetAsync).Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
+        group.MapPatch("/{id}", UpdateAsync).Accepts<UpdateOrganizationRequest>("application/json")
+            .Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);
+        group.MapGet("/{id}/members", ListMembersAsync).Produces<ListEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404);
+        group.MapPost("/{id}/members", AddMemberAsync).Accepts<AddMemberRequest>("application/json")
+            .Produces<DataEnvelope<MemberResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        group.MapPatch("/{id}/members/{userId}", UpdateMemberAsync).Accepts<UpdateMemberRequest>("application/json")
+            .Produces<DataEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        group.MapDelete("/{id}/members/{userId}", RemoveMemberAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404, 409);
+        return routes;
+    }
+
+    private static async Task<Ok<ListEnvelope<OrganizationResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var paging = Paging.From(context.Request);
+        var page = await grains.GetGrain<IDirectoryGrain>(0).ListOrganizationsAsync(userId, paging.Offset, paging.PerPage);
+        var data = page.Items.Select(o => OrganizationResponse.From(o.Organization, o.Role)).ToList();
+        return TypedResults.Ok(new ListEnvelope<OrganizationResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
+    }
+
+    private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<PlanOptions> plans)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var body = await JsonBody.ReadAsync(context.Request);
+        var name = body.String("name", required: true, minLength: 1, maxLength: 100);
+        var slug = ReadSlug(body) ?? (name is null ? null : Slugify(name));
+        if (slug is not null && !SlugPattern().IsMatch(slug))
+        {
+            body.AddError("name", "cannot make a slug; give one of 2-64 letters, digits and '-'");
+        }
+
+        body.ThrowIfInvalid();
+
+        var id = Ids.New(Ids.Organization);
+        var reservation = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(slug!));
+        if (!await reservation.TryClaimAsync(id))
+        {
+            throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
+        }
+
+        var view = await grains.GetGrain<IOrganizationGrain>(id).CreateAsync(name!, slug!, plans.Value.DefaultPlan, userId);
+        await reservation.ConfirmAsync(id);
+        return TypedResults.Created($"/v1/organizations/{id}", new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view, OrgRoles.Owner)));
+    }
+
+    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var outcome = Succeeded(await Organization(grains, id).GetAsync(userId));
+        var role = (await Organization(grains, id).GetMembershipAsync(userId))?.Role;
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, role)));
+    }
+
+    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var organization = Organization(grains, id);
+        var current = Succeeded(await organization.GetAsync(userId)).Organization!;
+        var body = await JsonBody.ReadAsync(context.Request);
+        string? name = null;
+        if (body.Has("name"))
+        {
+            name = body.String("name", required: true, minLength: 1, maxLength: 100);
+        }
+
+        if (body.IsNull("slug"))
+        {
+            body.AddError("slug", "cannot be null");
+        }
+
+        var slug = ReadSlug(body);
+        body.ThrowIfInvalid();
+
+        var newSlug = slug is not null && slug != current.Slug ? slug : null;
+        var reservation = newSlug is null ? null : grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
+        if (reservation is not null && !await reservation.TryClaimAsync(id))
+        {
+            throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
+        }
+
+        var outcome = await organization.UpdateAsync(userId, name, newSlug);
+        if (outcome.Result != OrgResult.Done)
+        {
+            if (reservation is not null)
+            {
+                await reservation.ReleaseAsync(id);
+            }
+
+            Succeeded(outcome);
+        }
+
+        if (reservation is not null)
+        {
+            await reservation.ConfirmAsync(id);
+            await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
+        }
+
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, OrgRoles.Owner)));
+    }
+
+    /// <summary>
+    /// Deletes the organization: members lose access at once, its resources and memberships go with it in one
+    /// transaction, its API keys are revoked, and its slug is freed.
+    /// </summary>
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var deleted = Succeeded(await Organization(grains, id).DeleteAsync(userId)).Organization!;
+
+        var registry = grains.GetGrain<IApiKeyRegistryGrain>(id);
+        foreach (var keyId in await registry.ListAsync())
+        {
+            await grains.GetGrain<IApiKeyGrain>(keyId).RevokeAsync();
+            await registry.MarkInactiveAsync(keyId);
+        }
+
+        await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(deleted.Slug)).ReleaseAsync(id);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<ListEnvelope<MemberResponse>>> ListMembersAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var userId = context.GetCaller().RequireUser();
+        var paging = Paging.From(context.Request);
+        var members = await Organization(grains, id).ListMembersAsync(userId) ?? throw ApiException.NotFound("The organization");
+        var page = members.Skip(paging.Offset).Take(paging.PerPage).ToList();
+        var users = await Task.WhenAll(page.Select(m => grains.GetGrain<IUserGrain>(m.UserId).GetAsync()));
+        var data = page.Select((m, i) => MemberResponse.From(m, users[i])).ToList();
+        return TypedResults.Ok(new ListEnvelope<MemberResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, members.Count)));
+    }
+
+    private static async Task<Created<DataEnvelope<MemberResponse>>> AddMemberAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var organization = Organization(grains, id);
+        Succeeded(await organization.GetAsync(actor));
+        var body = await JsonBody.ReadAsync(context.Request);
+        var userId = body.String("user_id", required: true, maxLength: 64);
+        var role = ReadRole(body) ?? OrgRoles.Member;
+        body.ThrowIfInvalid();
+
+        var user = Ids.IsValid(userId, Ids.User) ? await grains.GetGrain<IUserGrain>(userId!).GetAsync() : null;
+        if (user is null)
+        {
+            throw ApiException.NotFound("The user");
+        }
+
+        var outcome = await organization.AddMemberAsync(actor, user.Id, role);
+        if (outcome.Result == OrgResult.AlreadyMember)
+        {
+            throw ApiException.AlreadyExists("user_id", "The user is a member already; change the role with PATCH.");
+        }
+
+        var member = Succeeded(outcome).Member!;
+        return TypedResults.Created($"/v1/organizations/{id}/members/{user.Id}", new DataEnvelope<MemberResponse>(MemberResponse.From(member, user)));
+    }
+
+    private static async Task<Ok<DataEnvelope<MemberResponse>>> UpdateMemberAsync(string id, string userId, HttpContext context, IGrainFactory grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var organization = Organization(grains, id);
+        Succeeded(await organization.GetAsync(actor));
+        var body = await JsonBody.ReadAsync(context.Request);
+        var role = ReadRole(body);
+        if (role is null && !body.Root.TryGetProperty("role", out _))
+        {
+            body.AddError("role", "is required");
+        }
+
+        body.ThrowIfInvalid();
+
+        var member = Succeeded(await organization.SetRoleAsync(actor, userId, role!)).Member!;
+        var user = await grains.GetGrain<IUserGrain>(member.UserId).GetAsync();
+        return TypedResults.Ok(new DataEnvelope<MemberResponse>(MemberResponse.From(member, user)));
+    }
+
+    private static async Task<NoContent> RemoveMemberAsync(string id, string userId, HttpContext context, IGrainFactory grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        Succeeded(await Organization(grains, id).RemoveMemberAsync(actor, userId));
+        return TypedResults.NoContent();
+    }
+
+    private static IOrganizationGrain Organization(IGrainFactory grains, string id) =>
+        Ids.IsValid(id, Ids.Organization) ? grains.GetGrain<IOrganizationGrain>(id) : throw ApiException.NotFound("The organization");
+
+    private static OrgOutcome Succeeded(OrgOutcome outcome) => outcome.Result switch
+    {
+        OrgResult.Done => outcome,
+        OrgResult.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
+        OrgResult.NotMember => throw ApiException.NotFound("The member"),
+        OrgResult.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
+        OrgResult.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
+        _ => throw ApiException.NotFound("The organization"),
+    };
+
+    private static string? ReadSlug(BodyReader body)
+    {
+        var slug = body.String("slug", maxLength: 64)?.ToLowerInvariant();
+        if (slug is not null && !SlugPattern().IsMatch(slug))
+        {
+            body.AddError("slug", "must be 2-64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+            return null;
+        }
+
+        if (slug is { Length: < 2 })
+        {
+            body.AddError("slug", "must be at least 2 characters");
+            return null;
+        }
+
+        return slug;
+    }
+
+    private static string? ReadRole(BodyReader body)
+    {
+        var role = body.String("role");
+        if (role is not null && !OrgRoles.IsValid(role))
+        {
+            body.AddError("role", $"must be one of: {string.Join(", ", OrgRoles.All)}");
+            return null;
+        }
+
+        return role;
+    }
+
+    /// <summary>A slug from a name: lower case, runs of other characters become '-'.</summary>
+    private static string Slugify(string name)
+    {
+        var slug = NonSlugRun().Replace(name.ToLowerInvariant(), "-").Trim('-');
+        slug = slug.Length > 64 ? slug[..64].TrimEnd('-') : slug;
+        return slug.Length >= 2 ? slug : slug + "-org";
+    }
+}

@@ -1,0 +1,49 @@
+namespace ApiPlatform.Grains.Organizations;
+
+/// <summary>
+/// One organization (key: org id): name, slug, plan and members with roles. Every operation names the acting user and
+/// the grain checks that user's role in the same turn as the change, so a permission can never be used after it was
+/// taken away. Members read; admins also manage members; owners also update and delete; an organization always keeps
+/// an owner.
+/// </summary>
+[Alias("IOrganizationGrain")]
+public interface IOrganizationGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the organization with <paramref name="creatorId"/> as its owner (slug already reserved).</summary>
+    [Alias("CreateAsync")]
+    Task<OrganizationView> CreateAsync(string name, string slug, string plan, string creatorId);
+
+    /// <summary>The actor's role and the organization's plan, or null for a non-member or a missing organization.</summary>
+    [Alias("GetMembershipAsync")]
+    Task<Membership?> GetMembershipAsync(string userId);
+
+    /// <summary>True while the organization exists.</summary>
+    [Alias("ExistsAsync")]
+    Task<bool> ExistsAsync();
+
+    [Alias("GetAsync")]
+    Task<OrgOutcome> GetAsync(string actorId);
+
+    /// <summary>Renames and/or re-slugs (owners only); a new slug is reserved by the caller beforehand.</summary>
+    [Alias("UpdateAsync")]
+    Task<OrgOutcome> UpdateAsync(string actorId, string? name, string? slug);
+
+    /// <summary>Deletes the organization with its memberships and resources (owners only).</summary>
+    [Alias("DeleteAsync")]
+    Task<OrgOutcome> DeleteAsync(string actorId);
+
+    [Alias("ListMembersAsync")]
+    Task<IReadOnlyList<MemberView>?> ListMembersAsync(string actorId);
+
+    /// <summary>Adds a member (admins and owners; only owners may add owners).</summary>
+    [Alias("AddMemberAsync")]
+    Task<OrgOutcome> AddMemberAsync(string actorId, string userId, string role);
+
+    /// <summary>Changes a member's role (admins and owners; only owners grant or take the owner role).</summary>
+    [Alias("SetRoleAsync")]
+    Task<OrgOutcome> SetRoleAsync(string actorId, string userId, string role);
+
+    /// <summary>Removes a member: anyone may leave; admins remove members and admins; owners remove anyone.</summary>
+    [Alias("RemoveMemberAsync")]
+    Task<OrgOutcome> RemoveMemberAsync(string actorId, string userId);
+}

@@ -1,0 +1,21 @@
+using ApiPlatform.Grains.Users;
+using Orleans.Concurrency;
+
+namespace ApiPlatform.Grains.Organizations;
+
+/// <inheritdoc cref="IDirectoryGrain"/>
+[StatelessWorker]
+public sealed class DirectoryGrain(UserDirectoryStore users, OrganizationStore organizations) : Grain, IDirectoryGrain
+{
+    public async Task<Page<UserView>> QueryUsersAsync(DirectoryQuery query)
+    {
+        var (items, total) = await users.QueryAsync(query);
+        return new Page<UserView>(items, total);
+    }
+
+    public async Task<Page<UserOrganization>> ListOrganizationsAsync(string userId, int offset, int limit)
+    {
+        var (items, total) = await organizations.ListForUserAsync(userId, offset, limit);
+        return new Page<UserOrganization>(items, total);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Data.Common;
+using System.Globalization;
+using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Storage;
+
+namespace ApiPlatform.Grains.Organizations;
+
+/// <summary>An organization row.</summary>
+public sealed record OrganizationRow(string Id, string Name, string Slug, string Plan, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>
+/// The <c>organizations</c> and <c>memberships</c> tables: the state of <see cref="OrganizationGrain"/>, each change
+/// one transaction, and the queries that cross organizations (a user's organizations, who shares one with whom).
+/// </summary>
+public sealed class OrganizationStore(DbDataSource dataSource)
+{
+    public async Task<(OrganizationRow Organization, List<MemberView> Members)?> LoadAsync(string id)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        OrganizationRow? organization;
+        await using (var command = connection.Command("SELECT id, name, slug, plan, created_at, updated_at FROM organizations WHERE id = @id").With("id", id))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            organization = await reader.ReadAsync() ? ReadOrganization(reader, 0) : null;
+        }
+
+        if (organization is null)
+        {
+            return null;
+        }
+
+        var members = new List<MemberView>();
+        await using (var command = connection.Command("SELECT user_id, role, joined_at FROM memberships WHERE org_id = @id ORDER BY joined_at, user_id").With("id", id))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                members.Add(new MemberView(reader.GetString(0), reader.GetString(1), ResourceStore.FromMicros(reader.GetInt64(2))));
+            }
+        }
+
+        return (organization, members);
+    }
+
+    public async Task InsertAsync(OrganizationRow organization, MemberView owner)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command("""
+            INSERT INTO organizations (id, name, slug, plan, created_at, updated_at, version)
+            VALUES (@id, @name, @slug, @plan, @created_at, @updated_at, 1)
+            """, transaction))
+        {
+            await Bind(command, organization).ExecuteNonQueryAsync();
+        }
+
+        await using (var command = InsertMember(connection, transaction, organization.Id, owner))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    public async Task UpdateAsync(OrganizationRow organization)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE organizations SET name = @name, slug = @slug, plan = @plan, updated_at = @updated_at, version = version + 1 WHERE id = @id");
+        await Bind(command, organization).ExecuteNonQueryAsync();
+    }
+
+    public async Task AddMemberAsync(string orgId, MemberView member)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var command = InsertMember(connection, null, orgId, member);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task SetRoleAsync(string orgId, string userId, string role)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE memberships SET role = @role WHERE org_id = @org_id AND user_id = @user_id");
+        await command.With("role", role).With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+    }
+
+    public async Task RemoveMemberAsync(string orgId, string userId)
+    {
+        await using var command = dataSource.CreateCommand("DELETE FROM memberships WHERE org_id = @org_id AND user_id = @user_id");
+        await command.With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources and
+    /// their counters, idempotency records) in one transaction: nothing of it stays reachable.
+    /// </summary>
+    public async Task DeleteAsync(string orgId)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var sql in new[]
+        {
+            "DELETE FROM memberships WHERE org_id = @id",
+            "DELETE FROM resources WHERE owner_id = @id",
+            "DELETE FROM resource_counts WHERE owner_id = @id",
+            "DELETE FROM idempotency_keys WHERE owner_id = @id",
+            "DELETE FROM organizations WHERE id = @id",
+        })
+        {
+            await using var command = connection.Command(sql, transaction).With("id", orgId);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>
+    public async Task<(IReadOnlyList<UserOrganization> Items, long Total)> ListForUserAsync(string userId, int offset, int limit)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var items = new List<UserOrganization>();
+        await using (var command = connection.Command("""
+            SELECT o.id, o.name, o.slug, o.plan, o.created_at, o.updated_at, m.role,
+                   (SELECT COUNT(*) FROM memberships c WHERE c.org_id = o.id)
+            FROM memberships m JOIN organizations o ON o.id = m.org_id
+            WHERE m.user_id = @user_id
+            ORDER BY o.created_at DESC, o.id DESC
+            LIMIT @limit OFFSET @offset
+            """).With("user_id", userId).With("limit", limit).With("offset", offset))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var o = ReadOrganization(reader, 0);
+                items.Add(new UserOrganization(new OrganizationView(o.Id, o.Name, o.Slug, o.Plan, Convert.ToInt32(reader.GetValue(7), CultureInfo.InvariantCulture), o.CreatedAt, o.UpdatedAt), reader.GetString(6)));
+            }
+        }
+
+        await using var count = connection.Command("SELECT COUNT(*) FROM memberships WHERE user_id = @user_id").With("user_id", userId);
+        return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    private static DbCommand InsertMember(DbConnection connection, DbTransaction? transaction, string orgId, MemberView member) =>
+        connection.Command("INSERT INTO memberships (org_id, user_id, role, joined_at) VALUES (@org_id, @user_id, @role, @joined_at)", transaction)
+            .With("org_id", orgId).With("user_id", member.UserId).With("role", member.Role).With("joined_at", ResourceStore.Micros(member.JoinedAt));
+
+    private static DbCommand Bind(DbCommand command, OrganizationRow o) =>
+        command.With("id", o.Id).With("name", o.Name).With("slug", o.Slug).With("plan", o.Plan)
+            .With("created_at", ResourceStore.Micros(o.CreatedAt)).With("updated_at", ResourceStore.Micros(o.UpdatedAt));
+
+    private static OrganizationRow ReadOrganization(DbDataReader reader, int at) => new(
+        reader.GetString(at), reader.GetString(at + 1), reader.GetString(at + 2), reader.GetString(at + 3),
+        ResourceStore.FromMicros(reader.GetInt64(at + 4)), ResourceStore.FromMicros(reader.GetInt64(at + 5)));
+}

@@ -1,0 +1,31 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace ApiPlatform.Grains.Storage;
+
+/// <summary>Parameter helpers shared by the project's own SQL stores (PostgreSQL and SQLite alike).</summary>
+public static class SqlCommandExtensions
+{
+    public static DbCommand With(this DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        if (value is null && parameter is NpgsqlParameter npgsql)
+        {
+            // An untyped null cannot be bound by PostgreSQL; every nullable column here is text.
+            npgsql.NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text;
+        }
+
+        command.Parameters.Add(parameter);
+        return command;
+    }
+
+    public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? transaction = null)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+}

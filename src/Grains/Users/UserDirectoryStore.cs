@@ -1,0 +1,97 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Organizations;
+using ApiPlatform.Grains.Storage;
+
+namespace ApiPlatform.Grains.Users;
+
+/// <summary>The <c>users_directory</c> table behind <c>GET /v1/users</c>.</summary>
+public sealed class UserDirectoryStore(DbDataSource dataSource)
+{
+    private const string Columns = "id, email, username, first_name, last_name, avatar_url, role, plan, created_at, updated_at";
+
+    public async Task UpsertAsync(UserView user)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            INSERT INTO users_directory ({Columns})
+            VALUES (@id, @email, @username, @first_name, @last_name, @avatar_url, @role, @plan, @created_at, @updated_at)
+            ON CONFLICT (id) DO UPDATE SET email = excluded.email, username = excluded.username,
+                first_name = excluded.first_name, last_name = excluded.last_name, avatar_url = excluded.avatar_url,
+                role = excluded.role, plan = excluded.plan, updated_at = excluded.updated_at
+            """);
+        await command.With("id", user.Id).With("email", user.Email).With("username", user.Username)
+            .With("first_name", user.Profile.FirstName).With("last_name", user.Profile.LastName).With("avatar_url", user.Profile.AvatarUrl)
+            .With("role", user.Role).With("plan", user.Plan)
+            .With("created_at", ResourceStore.Micros(user.CreatedAt)).With("updated_at", ResourceStore.Micros(user.UpdatedAt))
+            .ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// One page, newest first, with the exact total. The directory is small next to resources (one row per person),
+    /// so its total is counted per request.
+    /// </summary>
+    public async Task<(IReadOnlyList<UserView> Items, long Total)> QueryAsync(DirectoryQuery query)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var where = new StringBuilder("1 = 1");
+        var parameters = new List<(string, object?)>();
+        if (query.CallerId is { } caller)
+        {
+            where.Append("""
+                 AND (u.id = @caller OR u.id IN (
+                    SELECT peer.user_id FROM memberships mine JOIN memberships peer ON peer.org_id = mine.org_id
+                    WHERE mine.user_id = @caller))
+                """);
+            parameters.Add(("caller", caller));
+        }
+
+        if (query.Search is { Length: > 0 } search)
+        {
+            // Case-insensitive substring match; the search text is literal (LIKE wildcards escaped).
+            where.Append("""
+                 AND (LOWER(u.email) LIKE @q ESCAPE '\' OR LOWER(u.username) LIKE @q ESCAPE '\'
+                   OR LOWER(COALESCE(u.first_name, '')) LIKE @q ESCAPE '\' OR LOWER(COALESCE(u.last_name, '')) LIKE @q ESCAPE '\'
+                   OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '')) LIKE @q ESCAPE '\')
+                """);
+            var escaped = search.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal)
+                .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+            parameters.Add(("q", "%" + escaped + "%"));
+        }
+
+        if (query.Role is { } role)
+        {
+            where.Append(" AND u.role = @role");
+            parameters.Add(("role", role));
+        }
+
+        var items = new List<UserView>();
+        await using (var command = connection.Command(
+            $"SELECT {Columns} FROM users_directory u WHERE {where} ORDER BY u.created_at DESC, u.id DESC LIMIT @limit OFFSET @offset"))
+        {
+            foreach (var (name, value) in parameters)
+            {
+                command.With(name, value);
+            }
+
+            await using var reader = await command.With("limit", query.Limit).With("offset", query.Offset).ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                items.Add(new UserView(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    new UserProfile(NullableString(reader, 3), NullableString(reader, 4), NullableString(reader, 5)),
+                    reader.GetString(6), reader.GetString(7), ResourceStore.FromMicros(reader.GetInt64(8)), ResourceStore.FromMicros(reader.GetInt64(9))));
+            }
+        }
+
+        await using var count = connection.Command($"SELECT COUNT(*) FROM users_directory u WHERE {where}");
+        foreach (var (name, value) in parameters)
+        {
+            count.With(name, value);
+        }
+
+        return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

@@ -8,10 +8,13 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
 {
     private ApiClient? _first;
     private ApiClient? _second;
+    private ApiClient? _gateway;
 
     private ApiClient First => _first ??= Ready().First.CreateClient();
 
     private ApiClient Second => _second ??= Ready().Second.CreateClient();
+
+    private ApiClient Gateway => _gateway ??= Ready().Gateway.CreateClient();
 
     private TwoSiloCluster Ready()
     {
@@ -109,6 +112,35 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
     }
 
     [Fact]
+    public async Task The_gateway_only_role_serves_the_same_api_over_the_cluster()
+    {
+        var ready = (await Gateway.GetAsync("/health/ready")).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal("ok", (string?)ready.Json["checks"]!["cluster"]!["status"]);
+
+        var user = await Gateway.RegisterAsync();
+        var id = (string)(await Gateway.PostAsync("/v1/resources", new { name = "via gateway" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        (await First.GetAsync($"/v1/resources/{id}", user.Token)).AssertStatus(HttpStatusCode.OK);
+        var (keyId, key) = await Second.CreateApiKeyAsync(user.Token);
+        (await Gateway.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        (await First.DeleteAsync($"/v1/api-keys/{keyId}", user.Token)).AssertStatus(HttpStatusCode.NoContent);
+        (await Gateway.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Unauthorized, "revoked_api_key");
+        (await Gateway.GetAsync("/swagger/v1/swagger.json")).AssertStatus(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Membership_changes_on_one_silo_take_effect_on_the_other_at_once()
+    {
+        var owner = await First.RegisterAsync();
+        var member = await First.RegisterAsync();
+        var org = (string)(await First.PostAsync("/v1/organizations", new { name = "x", slug = "c-" + Guid.NewGuid().ToString("N")[..10] }, owner.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        (await Second.PostAsync($"/v1/organizations/{org}/members", new { user_id = member.Id }, owner.Token)).AssertStatus(HttpStatusCode.Created);
+        (await First.GetAsync("/v1/resources", member.Token, r => r.Headers.TryAddWithoutValidation("X-Organization-Id", org))).AssertStatus(HttpStatusCode.OK);
+        (await First.DeleteAsync($"/v1/organizations/{org}/members/{member.Id}", owner.Token)).AssertStatus(HttpStatusCode.NoContent);
+        (await Second.GetAsync("/v1/resources", member.Token, r => r.Headers.TryAddWithoutValidation("X-Organization-Id", org)))
+            .AssertProblem(HttpStatusCode.NotFound, "resource_not_found");
+    }
+
+    [Fact]
     public async Task Both_silos_are_ready_members_of_one_cluster()
     {
         foreach (var client in new[] { First, Second })
@@ -122,5 +154,6 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
     {
         _first?.Dispose();
         _second?.Dispose();
+        _gateway?.Dispose();
     }
 }

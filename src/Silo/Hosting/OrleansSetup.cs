@@ -20,9 +20,8 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class OrleansSetup
 {
-    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode)
+    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster)
     {
-        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         builder.Services.AddSingleton(mode);
         builder.Services.TryAddSingleton(ApiClock.System);
         builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))

@@ -2,7 +2,10 @@ using ApiPlatform.Gateway.Hosting;
 
 namespace ApiPlatform.Silo.Hosting;
 
-/// <summary>Builds the process: an Orleans silo with the HTTP API co-hosted. Tests build it the same way.</summary>
+/// <summary>
+/// Builds the process: an Orleans silo with the HTTP API co-hosted, or (<c>Orleans:Role=Gateway</c>) the HTTP API
+/// alone as a client of the cluster. Tests build it the same way.
+/// </summary>
 public static class SiloHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -13,9 +16,18 @@ public static class SiloHost
         var mode = StorageMode.From(builder.Configuration);
         SigningKeySetup.Apply(builder, mode);
 
-        builder.AddPlatformSilo(mode);
-        builder.AddGateway();
-        builder.Services.AddHostedService<BootstrapAdminService>();
+        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        if (cluster.IsGatewayOnly)
+        {
+            builder.AddPlatformClient(mode, cluster);
+            builder.AddGateway();
+        }
+        else
+        {
+            builder.AddPlatformSilo(mode, cluster);
+            builder.AddGateway();
+            builder.Services.AddHostedService<BootstrapAdminService>();
+        }
 
         var app = builder.Build();
         app.UseGateway();

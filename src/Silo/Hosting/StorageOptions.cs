@@ -29,6 +29,17 @@ public sealed class ClusterSettings
 
     /// <summary>Name of this silo in the membership table (a pod's name on Kubernetes).</summary>
     public string? SiloName { get; set; }
+
+    /// <summary>
+    /// <c>Silo</c> (default): an Orleans silo with the HTTP API co-hosted. <c>Gateway</c>: the same HTTP API as an
+    /// Orleans client of a cluster, to scale the stateless HTTP tier apart from the silos.
+    /// </summary>
+    public string Role { get; set; } = SiloRole;
+
+    public const string SiloRole = "Silo";
+    public const string GatewayRole = "Gateway";
+
+    public bool IsGatewayOnly => string.Equals(Role, GatewayRole, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Which storage the process runs on, decided once at start-up.</summary>

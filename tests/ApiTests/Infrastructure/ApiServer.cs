@@ -66,9 +66,17 @@ public abstract class ApiServer : IAsyncLifetime
         }
     }
 
+    /// <summary>Settings applied over <see cref="Settings"/>, for servers that differ from the default.</summary>
+    public Dictionary<string, string?> Overrides { get; } = [];
+
     public async Task StartAsync()
     {
         var settings = Settings();
+        foreach (var (key, value) in Overrides)
+        {
+            settings[key] = value;
+        }
+
         _app = SiloHost.Build([], builder =>
         {
             foreach (var (key, value) in settings)

@@ -4,7 +4,7 @@ namespace ApiPlatform.ApiTests.Infrastructure;
 
 /// <summary>
 /// Two silo processes' worth of the real product (each with its own HTTP port) forming one Orleans cluster on one
-/// PostgreSQL database: what a request on one silo changes, the other must see.
+/// PostgreSQL database, plus a gateway-only instance: what a request on one changes, the others must see.
 /// </summary>
 public sealed class TwoSiloCluster : IAsyncLifetime
 {
@@ -15,7 +15,11 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         First = new PostgresServer(_database, key, clusterId: null);
         Second = new PostgresServer(_database, key, First.ClusterId);
+        Gateway = new PostgresServer(_database, key, First.ClusterId) { Overrides = { ["Orleans:Role"] = "Gateway" } };
     }
+
+    /// <summary>The gateway-only role: the same HTTP API as an Orleans client of the two silos.</summary>
+    public PostgresServer Gateway { get; }
 
     public PostgresServer First { get; }
 
@@ -33,10 +37,12 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         await _database.CreateAsync();
         // Started together, as a deployment would: the schema set-up must tolerate the race.
         await Task.WhenAll(First.InitializeAsync().AsTask(), Second.InitializeAsync().AsTask());
+        await Gateway.InitializeAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
+        await Gateway.DisposeAsync();
         await Second.DisposeAsync();
         await First.DisposeAsync();
         await _database.DropAsync();

@@ -92,6 +92,7 @@ public static class GatewayExtensions
         app.MapApiKeysApi();
         app.MapResourcesApi();
         app.MapOrganizationsApi();
+        app.MapWebhooksApi();
         return app;
     }
 

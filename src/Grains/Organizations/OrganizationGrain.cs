@@ -1,4 +1,6 @@
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Webhooks;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.Grains.Organizations;
 
@@ -31,9 +33,13 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         var now = Now();
         var organization = new OrganizationRow(this.GetPrimaryKeyString(), name, slug, plan, now, now);
         var owner = new MemberView(creatorId, OrgRoles.Owner, now);
-        await store.InsertAsync(organization, owner);
+        var view = new OrganizationView(organization.Id, name, slug, plan, 1, now, now);
+        await store.InsertAsync(organization, owner,
+            WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationCreated, view, now),
+            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now));
         _organization = organization;
         _members[creatorId] = owner;
+        Published();
         return View();
     }
 
@@ -58,8 +64,11 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         if (changed != _organization)
         {
             changed = changed with { UpdatedAt = Now() };
-            await store.UpdateAsync(changed);
+            await store.UpdateAsync(changed, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationUpdated,
+                new OrganizationView(changed.Id, changed.Name, changed.Slug, changed.Plan, _members.Count, changed.CreatedAt, changed.UpdatedAt),
+                changed.UpdatedAt));
             _organization = changed;
+            Published();
         }
 
         return new OrgOutcome(OrgResult.Done, View());
@@ -73,7 +82,8 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         }
 
         var view = View();
-        await store.DeleteAsync(view.Id);
+        await store.DeleteAsync(view.Id, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationDeleted, view, Now()));
+        ServiceProvider.GetService<EventSignals>()?.Deliveries.Set();
         _organization = null;
         _members.Clear();
         DeactivateOnIdle();
@@ -98,8 +108,10 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         }
 
         var member = new MemberView(userId, role, Now());
-        await store.AddMemberAsync(_organization!.Id, member);
+        await store.AddMemberAsync(_organization!.Id, member,
+            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, _organization.Id, member, member.JoinedAt));
         _members[userId] = member;
+        Published();
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
 
@@ -129,9 +141,12 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
 
         if (member.Role != role)
         {
-            await store.SetRoleAsync(_organization!.Id, userId, role);
-            member = member with { Role = role };
+            var changed = member with { Role = role };
+            await store.SetRoleAsync(_organization!.Id, userId, role,
+                WebhookEvents.ForMembership(WebhookEventTypes.MembershipUpdated, _organization.Id, changed, Now()));
+            member = changed;
             _members[userId] = member;
+            Published();
         }
 
         return new OrgOutcome(OrgResult.Done, View(), member);
@@ -160,10 +175,15 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
             return new OrgOutcome(OrgResult.LastOwner, Member: member);
         }
 
-        await store.RemoveMemberAsync(_organization!.Id, userId);
+        await store.RemoveMemberAsync(_organization!.Id, userId,
+            WebhookEvents.ForMembership(WebhookEventTypes.MembershipDeleted, _organization.Id, member, Now()));
         _members.Remove(userId);
+        Published();
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
+
+    /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
+    private void Published() => ServiceProvider.GetService<EventSignals>()?.Outbox.Set();
 
     private string? RoleOf(string userId) =>
         _organization is not null && _members.TryGetValue(userId, out var member) ? member.Role : null;

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
+using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.Grains.Organizations;
 
@@ -10,7 +11,8 @@ public sealed record OrganizationRow(string Id, string Name, string Slug, string
 
 /// <summary>
 /// The <c>organizations</c> and <c>memberships</c> tables: the state of <see cref="OrganizationGrain"/>, each change
-/// one transaction, and the queries that cross organizations (a user's organizations, who shares one with whom).
+/// one transaction with the events it publishes (written to <c>events_outbox</c>), and the queries that cross
+/// organizations (a user's organizations, who shares one with whom).
 /// </summary>
 public sealed class OrganizationStore(DbDataSource dataSource)
 {
@@ -42,7 +44,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
         return (organization, members);
     }
 
-    public async Task InsertAsync(OrganizationRow organization, MemberView owner)
+    public async Task InsertAsync(OrganizationRow organization, MemberView owner, params IEnumerable<OutboxEvent> events)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -59,43 +61,86 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await command.ExecuteNonQueryAsync();
         }
 
+        await WebhookEvents.WriteAsync(connection, transaction, events);
         await transaction.CommitAsync();
     }
 
-    public async Task UpdateAsync(OrganizationRow organization)
-    {
-        await using var command = dataSource.CreateCommand(
-            "UPDATE organizations SET name = @name, slug = @slug, plan = @plan, updated_at = @updated_at, version = version + 1 WHERE id = @id");
-        await Bind(command, organization).ExecuteNonQueryAsync();
-    }
-
-    public async Task AddMemberAsync(string orgId, MemberView member)
+    public async Task UpdateAsync(OrganizationRow organization, params IEnumerable<OutboxEvent> events)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var command = InsertMember(connection, null, orgId, member);
-        await command.ExecuteNonQueryAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command(
+            "UPDATE organizations SET name = @name, slug = @slug, plan = @plan, updated_at = @updated_at, version = version + 1 WHERE id = @id", transaction))
+        {
+            await Bind(command, organization).ExecuteNonQueryAsync();
+        }
+
+        await WebhookEvents.WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
     }
 
-    public async Task SetRoleAsync(string orgId, string userId, string role)
+    public async Task AddMemberAsync(string orgId, MemberView member, params IEnumerable<OutboxEvent> events)
     {
-        await using var command = dataSource.CreateCommand("UPDATE memberships SET role = @role WHERE org_id = @org_id AND user_id = @user_id");
-        await command.With("role", role).With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = InsertMember(connection, transaction, orgId, member))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await WebhookEvents.WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
     }
 
-    public async Task RemoveMemberAsync(string orgId, string userId)
+    public async Task SetRoleAsync(string orgId, string userId, string role, params IEnumerable<OutboxEvent> events)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM memberships WHERE org_id = @org_id AND user_id = @user_id");
-        await command.With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command("UPDATE memberships SET role = @role WHERE org_id = @org_id AND user_id = @user_id", transaction))
+        {
+            await command.With("role", role).With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+        }
+
+        await WebhookEvents.WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
+    }
+
+    public async Task RemoveMemberAsync(string orgId, string userId, params IEnumerable<OutboxEvent> events)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command("DELETE FROM memberships WHERE org_id = @org_id AND user_id = @user_id", transaction))
+        {
+            await command.With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
+        }
+
+        await WebhookEvents.WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
     }
 
     /// <summary>
     /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources and
-    /// their counters, idempotency records) in one transaction: nothing of it stays reachable.
+    /// their counters, idempotency records) in one transaction: nothing of it stays reachable. The organization's
+    /// webhooks get <paramref name="deleted"/> (fanned out here, since they are disabled in the same transaction and
+    /// the relay serves enabled webhooks only) and then nothing more.
     /// </summary>
-    public async Task DeleteAsync(string orgId)
+    public async Task DeleteAsync(string orgId, OutboxEvent? deleted = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        if (deleted is not null)
+        {
+            await WebhookStore.FanOutAsync(connection, transaction, deleted, deleted.CreatedAt);
+        }
+
+        await using (var disable = connection.Command("""
+            UPDATE webhooks SET enabled = FALSE, disabled_reason = 'the organization was deleted', version = version + 1
+            WHERE owner_id = @id
+            """, transaction).With("id", orgId))
+        {
+            await disable.ExecuteNonQueryAsync();
+        }
+
         foreach (var sql in new[]
         {
             "DELETE FROM memberships WHERE org_id = @id",

@@ -1,3 +1,6 @@
+using ApiPlatform.Grains.Webhooks;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace ApiPlatform.Grains.Resources;
 
 /// <inheritdoc cref="IResourceGrain"/>
@@ -22,7 +25,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         var now = Truncate(clock.UtcNow);
         var row = new ResourceView(this.GetPrimaryKeyString(), draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status,
             draft.Metadata, now, now, 1);
-        switch (await store.InsertAsync(row, maxResources))
+        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
         {
             case InsertOutcome.CapReached:
                 DeactivateOnIdle();
@@ -34,6 +37,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         }
 
         _resource = row;
+        Published();
         return new ResourceWriteResult(ResourceWriteStatus.Done, row);
     }
 
@@ -66,8 +70,9 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         }
 
         var next = changed with { UpdatedAt = Truncate(clock.UtcNow), Version = current.Version + 1 };
-        await WriteAsync(() => store.UpdateAsync(next, current.Version));
+        await WriteAsync(() => store.UpdateAsync(next, current.Version, WebhookEvents.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
         _resource = next;
+        Published();
         return new ResourceWriteResult(ResourceWriteStatus.Done, next);
     }
 
@@ -83,8 +88,10 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             return new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
         }
 
-        await WriteAsync(() => store.DeleteAsync(current.Id, current.Version));
+        await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
+            WebhookEvents.ForResource(WebhookEventTypes.ResourceDeleted, current, Truncate(clock.UtcNow))));
         _resource = null;
+        Published();
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);
     }
@@ -97,6 +104,9 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             ? current
             : merged;
     }
+
+    /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
+    private void Published() => ServiceProvider.GetService<EventSignals>()?.Outbox.Set();
 
     private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;
 

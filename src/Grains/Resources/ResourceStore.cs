@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using ApiPlatform.Grains.Webhooks;
 using Npgsql;
 
 namespace ApiPlatform.Grains.Resources;
@@ -42,9 +43,10 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>
     /// Inserts the row unless the id exists or the owner already holds <paramref name="cap"/> resources. On PostgreSQL a
     /// transaction-scoped advisory lock per owner makes the cap exact under concurrent creates; SQLite has one writer.
-    /// Both statements go in one round trip (one implicit transaction).
+    /// Both statements go in one round trip; <paramref name="event"/>, when given, is written to the outbox in the same
+    /// transaction, only when the row was inserted.
     /// </summary>
-    public async Task<InsertOutcome> InsertAsync(ResourceView row, long cap)
+    public async Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null)
     {
         var sql = new StringBuilder();
         if (Dialect == SqlDialect.Postgres)
@@ -60,7 +62,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             RETURNING 1
             """);
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = Dialect == SqlDialect.Sqlite ? await connection.BeginTransactionAsync() : null;
+        await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql.ToString();
@@ -77,10 +79,12 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             while (await reader.NextResultAsync());
         }
 
-        if (transaction is not null)
+        if (inserted && @event is not null)
         {
-            await transaction.CommitAsync();
+            await WebhookEvents.WriteAsync(connection, transaction, @event);
         }
+
+        await transaction.CommitAsync();
 
         if (inserted)
         {
@@ -90,26 +94,58 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
     }
 
-    /// <summary>Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
-    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion)
+    /// <summary>
+    /// Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise. <paramref name="event"/>
+    /// goes to the outbox in the same transaction.
+    /// </summary>
+    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion, OutboxEvent? @event = null)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
             UPDATE resources SET name = @name, description = @description, type = @type, status = @status,
                 metadata = @metadata, updated_at = @updated_at, version = @version
             WHERE id = @id AND owner_id = @owner_id AND version = @expected
-            """);
+            """;
         AddRow(command, row);
         Add(command, "expected", expectedVersion);
-        return await command.ExecuteNonQueryAsync() == 1;
+        return await CommitWithEventAsync(command, transaction, @event);
     }
 
-    /// <summary>Deletes the row if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
-    public async Task<bool> DeleteAsync(string id, long expectedVersion)
+    /// <summary>
+    /// Deletes the row if it is still at <paramref name="expectedVersion"/>; false otherwise. <paramref name="event"/>
+    /// goes to the outbox in the same transaction.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string id, long expectedVersion, OutboxEvent? @event = null)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM resources WHERE id = @id AND version = @expected");
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM resources WHERE id = @id AND version = @expected";
         Add(command, "id", id);
         Add(command, "expected", expectedVersion);
-        return await command.ExecuteNonQueryAsync() == 1;
+        return await CommitWithEventAsync(command, transaction, @event);
+    }
+
+    /// <summary>Runs the versioned write; when it matched its row, writes the event and commits. Rolls back otherwise.</summary>
+    private static async Task<bool> CommitWithEventAsync(DbCommand command, DbTransaction transaction, OutboxEvent? @event)
+    {
+        if (await command.ExecuteNonQueryAsync() != 1)
+        {
+            await transaction.RollbackAsync();
+            return false;
+        }
+
+        if (@event is not null)
+        {
+            await WebhookEvents.WriteAsync(command.Connection!, transaction, @event);
+        }
+
+        await transaction.CommitAsync();
+        return true;
     }
 
     /// <summary>The owner's resources matching the filters: exact total, one page, and the keyset after it.</summary>

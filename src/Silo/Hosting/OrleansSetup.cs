@@ -8,6 +8,7 @@ using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Storage;
+using ApiPlatform.Silo.Webhooks;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Orleans.Configuration;
@@ -55,6 +56,9 @@ internal static class OrleansSetup
                 silo.Configure<SiloOptions>(o => o.SiloName = name);
             }
 
+            // Failure detection can be tuned (Orleans:Membership:ProbeTimeout, NumMissedProbesLimit, ...); the
+            // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
             if (mode.IsPostgres)
             {
@@ -92,6 +96,8 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
+        // Outbox relay and delivery worker: after the schema migration, like every background service.
+        builder.AddWebhooks(mode);
         builder.Services.AddHealthChecks()
             .AddCheck<SiloReadinessCheck>("silo", tags: [Gateway.Endpoints.HealthApi.ReadyTag])
             .AddCheck<StorageReadinessCheck>("storage", tags: [Gateway.Endpoints.HealthApi.ReadyTag]);

@@ -1,0 +1,296 @@
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Identity;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Organizations;
+using ApiPlatform.Grains.Webhooks;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>A webhook on the wire: never its secret, only <c>secret_prefix</c>.</summary>
+public sealed record WebhookResponse(
+    string Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, string? DisabledReason,
+    string SecretPrefix, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static WebhookResponse From(WebhookView w) =>
+        new(w.Id, w.Url, w.Events, w.Description, w.Enabled, w.DisabledReason, w.SecretPrefix, w.CreatedAt, w.UpdatedAt);
+}
+
+/// <summary>A webhook with its full signing secret: the answer to creation and rotation only.</summary>
+public sealed record WebhookSecretResponse(
+    string Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, string? DisabledReason,
+    string SecretPrefix, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Secret)
+{
+    public static WebhookSecretResponse From(WebhookView w, string secret) =>
+        new(w.Id, w.Url, w.Events, w.Description, w.Enabled, w.DisabledReason, w.SecretPrefix, w.CreatedAt, w.UpdatedAt, secret);
+}
+
+/// <summary>One entry of a webhook's delivery log.</summary>
+public sealed record DeliveryResponse(
+    string Id, string WebhookId, string EventId, string EventType, string Status, int Attempts, int? LastStatusCode, string? LastError,
+    DateTimeOffset? NextAttemptAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static DeliveryResponse From(DeliveryView d) =>
+        new(d.Id, d.WebhookId, d.EventId, d.EventType, d.Status, d.Attempts, d.LastStatusCode, d.LastError, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt);
+}
+
+/// <summary>Request shapes, for the OpenAPI document.</summary>
+public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, string? Secret, string? Description, bool? Enabled);
+
+public sealed record UpdateWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Description, bool? Enabled);
+
+/// <summary>
+/// <c>/v1/webhooks</c>: the tenant's webhook endpoints, their delivery log, tests, redeliveries and secret rotation.
+/// In an organization, webhooks are managed by admins and owners.
+/// </summary>
+public static class WebhooksApi
+{
+    public const int MaxUrlLength = 2048;
+    public const int MaxDescriptionLength = 500;
+
+    public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireCaller()
+            .AddEndpointFilter(async (context, next) =>
+            {
+                context.HttpContext.GetCaller().RequireOrgRole(OrgRoles.Admin);
+                return await next(context);
+            });
+
+        group.MapPost("/", CreateAsync)
+            .Accepts<CreateWebhookRequest>("application/json")
+            .Produces<DataEnvelope<WebhookSecretResponse>>(StatusCodes.Status201Created)
+            .ProducesErrors(400, 401, 402, 403, 413, 415);
+        group.MapGet("/", ListAsync)
+            .Produces<ListEnvelope<WebhookResponse>>()
+            .ProducesErrors(400, 401, 403);
+        group.MapGet("/{id}", GetAsync)
+            .Produces<DataEnvelope<WebhookResponse>>()
+            .ProducesErrors(401, 403, 404);
+        group.MapPatch("/{id}", UpdateAsync)
+            .Accepts<UpdateWebhookRequest>("application/json")
+            .Produces<DataEnvelope<WebhookResponse>>()
+            .ProducesErrors(400, 401, 403, 404, 413, 415);
+        group.MapDelete("/{id}", DeleteAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403, 404);
+        group.MapPost("/{id}/rotate-secret", RotateSecretAsync)
+            .Produces<DataEnvelope<WebhookSecretResponse>>()
+            .ProducesErrors(401, 403, 404);
+        group.MapPost("/{id}/test", TestAsync)
+            .Produces<DataEnvelope<DeliveryResponse>>(StatusCodes.Status202Accepted)
+            .ProducesErrors(401, 403, 404);
+        group.MapGet("/{id}/deliveries", ListDeliveriesAsync)
+            .Produces<ListEnvelope<DeliveryResponse>>()
+            .ProducesErrors(400, 401, 403, 404);
+        group.MapPost("/{id}/deliveries/{deliveryId}/redeliver", RedeliverAsync)
+            .Produces<DataEnvelope<DeliveryResponse>>(StatusCodes.Status202Accepted)
+            .ProducesErrors(401, 403, 404);
+        return routes;
+    }
+
+    private static async Task<Created<DataEnvelope<WebhookSecretResponse>>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<PlanOptions> plans)
+    {
+        var caller = context.GetCaller();
+        var body = await JsonBody.ReadAsync(context.Request);
+        var url = ReadUrl(body, required: true);
+        var events = ReadEvents(body, required: true);
+        var description = body.String("description", maxLength: MaxDescriptionLength);
+        var enabled = ReadBool(body, "enabled") ?? true;
+        var secret = body.String("secret", maxLength: 200);
+        if (secret is not null && !IsValidSecret(secret))
+        {
+            body.AddError("secret", "must be 'whsec_' followed by the base64 of 24 to 64 random bytes");
+        }
+
+        body.ThrowIfInvalid();
+
+        var cap = plans.Value.LimitsOf(caller.CapPlan).MaxWebhooks;
+        var outcome = await Grain(grains).CreateAsync(new WebhookDraft(caller.OwnerId, url!, events!, description, enabled, secret), cap);
+        var created = outcome.Result switch
+        {
+            WebhookResult.Done => outcome.Webhook!,
+            WebhookResult.PlanLimitReached => throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} webhooks. Delete one or upgrade."),
+            WebhookResult.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
+            _ => throw new InvalidOperationException($"Creating a webhook answered {outcome.Result}."),
+        };
+        return TypedResults.Created($"/v1/webhooks/{created.Id}",
+            new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(created, outcome.Secret!)));
+    }
+
+    private static async Task<Ok<ListEnvelope<WebhookResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    {
+        var paging = Paging.From(context.Request);
+        var page = await Grain(grains).ListAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new ListEnvelope<WebhookResponse>(page.Items.Select(WebhookResponse.From).ToList(),
+            PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
+    }
+
+    private static async Task<Ok<DataEnvelope<WebhookResponse>>> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var webhook = Ids.IsValid(id, Ids.Webhook) ? await Grain(grains).GetAsync(context.GetCaller().OwnerId, id) : null;
+        return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(webhook ?? throw NotFound())));
+    }
+
+    private static async Task<Ok<DataEnvelope<WebhookResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.GetCaller();
+        CheckId(id);
+        var body = await JsonBody.ReadAsync(context.Request);
+        var url = body.Has("url") ? ReadUrl(body, required: true) : null;
+        var events = body.Has("events") ? ReadEvents(body, required: true) : null;
+        var description = body.String("description", maxLength: MaxDescriptionLength);
+        var enabled = ReadBool(body, "enabled");
+        if (body.IsNull("enabled"))
+        {
+            body.AddError("enabled", "cannot be null");
+        }
+
+        body.ThrowIfInvalid();
+
+        var outcome = await Grain(grains).UpdateAsync(caller.OwnerId, id, new WebhookPatch(url, events, description, body.IsNull("description"), enabled));
+        return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(Done(outcome).Webhook!)));
+    }
+
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        CheckId(id);
+        return await Grain(grains).DeleteAsync(context.GetCaller().OwnerId, id) ? TypedResults.NoContent() : throw NotFound();
+    }
+
+    private static async Task<Ok<DataEnvelope<WebhookSecretResponse>>> RotateSecretAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        CheckId(id);
+        var outcome = Done(await Grain(grains).RotateSecretAsync(context.GetCaller().OwnerId, id));
+        return TypedResults.Ok(new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(outcome.Webhook!, outcome.Secret!)));
+    }
+
+    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> TestAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        CheckId(id);
+        var outcome = Done(await Grain(grains).SendTestAsync(context.GetCaller().OwnerId, id));
+        return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
+    }
+
+    private static async Task<Ok<ListEnvelope<DeliveryResponse>>> ListDeliveriesAsync(string id, HttpContext context, IGrainFactory grains)
+    {
+        CheckId(id);
+        var paging = Paging.From(context.Request);
+        var page = await Grain(grains).ListDeliveriesAsync(context.GetCaller().OwnerId, id, paging.Offset, paging.PerPage) ?? throw NotFound();
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new ListEnvelope<DeliveryResponse>(page.Items.Select(DeliveryResponse.From).ToList(),
+            PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
+    }
+
+    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> RedeliverAsync(string id, string deliveryId, HttpContext context, IGrainFactory grains)
+    {
+        CheckId(id);
+        if (!Ids.IsValid(deliveryId, Ids.Delivery))
+        {
+            throw ApiException.NotFound("The delivery");
+        }
+
+        var outcome = await Grain(grains).RedeliverAsync(context.GetCaller().OwnerId, id, deliveryId);
+        if (outcome.Result != WebhookResult.Done)
+        {
+            throw ApiException.NotFound("The delivery");
+        }
+
+        return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
+    }
+
+    private static IWebhookGrain Grain(IGrainFactory grains) => grains.GetGrain<IWebhookGrain>(0);
+
+    private static WebhookOutcome Done(WebhookOutcome outcome) => outcome.Result switch
+    {
+        WebhookResult.Done => outcome,
+        WebhookResult.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
+        _ => throw NotFound(),
+    };
+
+    private static ApiException NotFound() => ApiException.NotFound("The webhook");
+
+    /// <summary>A malformed id is simply absent: 404 before the body is read.</summary>
+    private static void CheckId(string id)
+    {
+        if (!Ids.IsValid(id, Ids.Webhook))
+        {
+            throw NotFound();
+        }
+    }
+
+    private static string? ReadUrl(BodyReader body, bool required)
+    {
+        var url = body.String("url", required: required, minLength: 1, maxLength: MaxUrlLength);
+        if (url is null)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || string.IsNullOrEmpty(uri.Host) || uri.UserInfo.Length > 0)
+        {
+            body.AddError("url", "must be an absolute http or https URL without credentials");
+            return null;
+        }
+
+        return url;
+    }
+
+    private static List<string>? ReadEvents(BodyReader body, bool required)
+    {
+        if (required && (!body.Has("events") || body.IsNull("events")))
+        {
+            body.AddError("events", "is required");
+            return null;
+        }
+
+        var events = body.StringArray("events", maxItems: WebhookEventTypes.All.Count * 2);
+        if (events is null)
+        {
+            return null;
+        }
+
+        if (events.Count == 0 || events.Any(e => !WebhookEventTypes.IsValid(e)))
+        {
+            body.AddError("events", $"must be a non-empty list of: {string.Join(", ", WebhookEventTypes.All)}");
+            return null;
+        }
+
+        // Stored in the published order, once each.
+        return WebhookEventTypes.All.Where(events.Contains).ToList();
+    }
+
+    private static bool? ReadBool(BodyReader body, string name)
+    {
+        if (!body.Root.TryGetProperty(name, out var value) || value.ValueKind == System.Text.Json.JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+        {
+            body.AddError(name, "must be true or false");
+            return null;
+        }
+
+        return value.GetBoolean();
+    }
+
+    /// <summary><c>whsec_</c> + base64 of 24 to 64 bytes.</summary>
+    public static bool IsValidSecret(string secret)
+    {
+        const string prefix = "whsec_";
+        if (!secret.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var buffer = new byte[96];
+        return Convert.TryFromBase64String(secret[prefix.Length..], buffer, out var length) && length is >= 24 and <= 64;
+    }
+}

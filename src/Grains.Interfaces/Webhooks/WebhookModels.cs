@@ -1,0 +1,114 @@
+namespace ApiPlatform.Grains.Webhooks;
+
+/// <summary>The event types a webhook can subscribe to, and the test event.</summary>
+public static class WebhookEventTypes
+{
+    public const string ResourceCreated = "resource.created";
+    public const string ResourceUpdated = "resource.updated";
+    public const string ResourceDeleted = "resource.deleted";
+    public const string OrganizationCreated = "organization.created";
+    public const string OrganizationUpdated = "organization.updated";
+    public const string OrganizationDeleted = "organization.deleted";
+    public const string MembershipCreated = "membership.created";
+    public const string MembershipUpdated = "membership.updated";
+    public const string MembershipDeleted = "membership.deleted";
+    public const string Test = "webhook.test";
+
+    /// <summary>What a webhook may subscribe to (<see cref="Test"/> is sent on request only).</summary>
+    public static readonly IReadOnlyList<string> All =
+    [
+        ResourceCreated, ResourceUpdated, ResourceDeleted,
+        OrganizationCreated, OrganizationUpdated, OrganizationDeleted,
+        MembershipCreated, MembershipUpdated, MembershipDeleted,
+    ];
+
+    public static bool IsValid(string type) => All.Contains(type);
+}
+
+/// <summary>Delivery states.</summary>
+public static class DeliveryStatus
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+}
+
+/// <summary>A webhook as shown to its owner: never its secret, only the secret's first characters.</summary>
+[GenerateSerializer, Immutable, Alias("webhook-view.v1")]
+public sealed record WebhookView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string OwnerId,
+    [property: Id(2)] string Url,
+    [property: Id(3)] IReadOnlyList<string> Events,
+    [property: Id(4)] string? Description,
+    [property: Id(5)] bool Enabled,
+    [property: Id(6)] string? DisabledReason,
+    [property: Id(7)] string SecretPrefix,
+    [property: Id(8)] DateTimeOffset CreatedAt,
+    [property: Id(9)] DateTimeOffset UpdatedAt);
+
+/// <summary>A new webhook, validated by the gateway (the URL's addresses are checked by the grain).</summary>
+[GenerateSerializer, Immutable, Alias("webhook-draft.v1")]
+public sealed record WebhookDraft(
+    [property: Id(0)] string OwnerId,
+    [property: Id(1)] string Url,
+    [property: Id(2)] IReadOnlyList<string> Events,
+    [property: Id(3)] string? Description,
+    [property: Id(4)] bool Enabled,
+    [property: Id(5)] string? Secret);
+
+/// <summary>A partial update: null fields are left alone; <see cref="ClearDescription"/> sets the description to null.</summary>
+[GenerateSerializer, Immutable, Alias("webhook-patch.v1")]
+public sealed record WebhookPatch(
+    [property: Id(0)] string? Url,
+    [property: Id(1)] IReadOnlyList<string>? Events,
+    [property: Id(2)] string? Description,
+    [property: Id(3)] bool ClearDescription,
+    [property: Id(4)] bool? Enabled);
+
+/// <summary>What a webhook operation came to.</summary>
+[GenerateSerializer]
+public enum WebhookResult
+{
+    Done,
+    NotFound,
+    /// <summary>The URL is refused (private network, unresolvable); <see cref="WebhookOutcome.Error"/> says why.</summary>
+    InvalidUrl,
+    PlanLimitReached,
+}
+
+/// <summary>Outcome of a webhook operation, with the webhook, the secret (creation and rotation only) or the delivery.</summary>
+[GenerateSerializer, Immutable, Alias("webhook-outcome.v1")]
+public sealed record WebhookOutcome(
+    [property: Id(0)] WebhookResult Result,
+    [property: Id(1)] WebhookView? Webhook = null,
+    [property: Id(2)] string? Secret = null,
+    [property: Id(3)] DeliveryView? Delivery = null,
+    [property: Id(4)] string? Error = null);
+
+/// <summary>One delivery of one event to one webhook, as the delivery log shows it.</summary>
+[GenerateSerializer, Immutable, Alias("delivery-view.v1")]
+public sealed record DeliveryView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string WebhookId,
+    [property: Id(2)] string EventId,
+    [property: Id(3)] string EventType,
+    [property: Id(4)] string Status,
+    [property: Id(5)] int Attempts,
+    [property: Id(6)] int? LastStatusCode,
+    [property: Id(7)] string? LastError,
+    [property: Id(8)] DateTimeOffset? NextAttemptAt,
+    [property: Id(9)] DateTimeOffset CreatedAt,
+    [property: Id(10)] DateTimeOffset UpdatedAt);
+
+/// <summary>A page of webhooks with the exact total.</summary>
+[GenerateSerializer, Immutable, Alias("webhook-list.v1")]
+public sealed record WebhookList(
+    [property: Id(0)] IReadOnlyList<WebhookView> Items,
+    [property: Id(1)] long Total);
+
+/// <summary>A page of deliveries with the exact total.</summary>
+[GenerateSerializer, Immutable, Alias("delivery-list.v1")]
+public sealed record DeliveryList(
+    [property: Id(0)] IReadOnlyList<DeliveryView> Items,
+    [property: Id(1)] long Total);

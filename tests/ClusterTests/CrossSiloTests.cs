@@ -1,0 +1,94 @@
+using System.Net;
+
+namespace ApiPlatform.ClusterTests;
+
+/// <summary>What one silo process changes, the others see at once.</summary>
+public sealed class CrossSiloTests(ProcessCluster cluster) : IClassFixture<ProcessCluster>, IDisposable
+{
+    private HttpClient[]? _clients;
+
+    private HttpClient[] Silo
+    {
+        get
+        {
+            Assert.SkipUnless(cluster.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
+            return _clients ??= cluster.Silos.Select(s => Api.Client(s.BaseAddress)).ToArray();
+        }
+    }
+
+    [Fact]
+    public async Task Writes_through_one_silo_are_read_through_the_others()
+    {
+        var (_, token) = await Api.RegisterAsync(Silo[0]);
+        var (status, created, _) = await Api.SendAsync(Silo[1], HttpMethod.Post, "/v1/resources", new { name = "shared" }, token);
+        Assert.Equal(HttpStatusCode.Created, status);
+        var id = (string)created!["data"]!["id"]!;
+
+        var (listed, list, _) = await Api.SendAsync(Silo[2], HttpMethod.Get, "/v1/resources", token: token);
+        Assert.Equal(HttpStatusCode.OK, listed);
+        Assert.Equal(id, (string?)list!["data"]![0]!["id"]);
+
+        var (patched, _, _) = await Api.SendAsync(Silo[2], HttpMethod.Patch, $"/v1/resources/{id}", new { name = "v2" }, token,
+            r => r.Headers.TryAddWithoutValidation("If-Match", "\"1\""));
+        Assert.Equal(HttpStatusCode.OK, patched);
+        var (stale, _, _) = await Api.SendAsync(Silo[0], HttpMethod.Patch, $"/v1/resources/{id}", new { name = "lost" }, token,
+            r => r.Headers.TryAddWithoutValidation("If-Match", "\"1\""));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale);
+
+        var key = Guid.NewGuid().ToString();
+        var first = await Api.SendAsync(Silo[0], HttpMethod.Post, "/v1/resources", new { name = "once" }, token, r => r.Headers.TryAddWithoutValidation("Idempotency-Key", key));
+        var retry = await Api.SendAsync(Silo[2], HttpMethod.Post, "/v1/resources", new { name = "once" }, token, r => r.Headers.TryAddWithoutValidation("Idempotency-Key", key));
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.Equal((string?)first.Json!["data"]!["id"], (string?)retry.Json!["data"]!["id"]);
+        Assert.True(retry.Response.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task Revocations_and_membership_changes_apply_on_every_silo_at_once()
+    {
+        var (_, owner) = await Api.RegisterAsync(Silo[0]);
+        var (memberId, member) = await Api.RegisterAsync(Silo[1]);
+        var (_, keyJson, _) = await Api.SendAsync(Silo[0], HttpMethod.Post, "/v1/api-keys", new { name = "k" }, owner);
+        var keyId = (string)keyJson!["data"]!["id"]!;
+        var key = (string)keyJson["data"]!["key"]!;
+        Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(Silo[2], HttpMethod.Get, "/v1/resources", token: key)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Api.SendAsync(Silo[1], HttpMethod.Delete, $"/v1/api-keys/{keyId}", token: owner)).Status);
+        foreach (var silo in Silo)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Api.SendAsync(silo, HttpMethod.Get, "/v1/resources", token: key)).Status);
+        }
+
+        var (_, org, _) = await Api.SendAsync(Silo[0], HttpMethod.Post, "/v1/organizations", new { name = "team", slug = "p-" + Guid.NewGuid().ToString("N")[..10] }, owner);
+        var orgId = (string)org!["data"]!["id"]!;
+        void InOrg(HttpRequestMessage r) => r.Headers.TryAddWithoutValidation("X-Organization-Id", orgId);
+        Assert.Equal(HttpStatusCode.Created, (await Api.SendAsync(Silo[1], HttpMethod.Post, $"/v1/organizations/{orgId}/members", new { user_id = memberId }, owner)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(Silo[2], HttpMethod.Get, "/v1/resources", token: member, configure: InOrg)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Api.SendAsync(Silo[2], HttpMethod.Delete, $"/v1/organizations/{orgId}/members/{memberId}", token: owner)).Status);
+        foreach (var silo in Silo)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await Api.SendAsync(silo, HttpMethod.Get, "/v1/resources", token: member, configure: InOrg)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task The_rate_limit_is_exact_across_three_silos()
+    {
+        var admin = await Api.LoginAsync(Silo[0], ProcessCluster.AdminEmail, ProcessCluster.AdminPassword);
+        var (_, keyJson, _) = await Api.SendAsync(Silo[0], HttpMethod.Post, "/v1/api-keys", new { name = "tiny", plan = "tiny" }, admin);
+        var key = (string)keyJson!["data"]!["key"]!;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            Api.SendAsync(Silo[i % 3], HttpMethod.Get, "/v1/resources", token: key)));
+
+        Assert.Equal(7, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.Equal(53, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients ?? [])
+        {
+            client.Dispose();
+        }
+    }
+}

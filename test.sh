@@ -139,19 +139,19 @@ ensure_tools() {
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 </dev/null
     }
     command -v timeout >/dev/null || { echo "test.sh: coreutils timeout not found" >&2; return 1; }
-    # nginx plays the load balancer in the cluster tests (tests/ClusterTests).
-    if [[ ! -x /usr/sbin/nginx ]]; then
-        [[ $(id -u) -eq 0 ]] || { echo "test.sh: nginx not installed; run: apt-get install -y nginx" >&2; return 1; }
+    # nginx plays the load balancer in the cluster tests (tests/ClusterTests); Chromium renders Swagger UI.
+    if [[ ! -x /usr/sbin/nginx || ! -x /usr/bin/chromium ]]; then
+        [[ $(id -u) -eq 0 ]] || { echo "test.sh: run: apt-get install -y nginx chromium" >&2; return 1; }
         # Keep the package from starting its own server on port 80: the tests start theirs.
         local added_policy=0
         if [[ ! -e /usr/sbin/policy-rc.d ]]; then
             printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
         fi
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx </dev/null >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium </dev/null >/dev/null
         local rc=$?
         [[ $added_policy -eq 1 ]] && rm -f /usr/sbin/policy-rc.d
-        [[ $rc -eq 0 ]] || { echo "test.sh: installing nginx failed" >&2; return 1; }
+        [[ $rc -eq 0 ]] || { echo "test.sh: installing nginx and chromium failed" >&2; return 1; }
     fi
 }
 

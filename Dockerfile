@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# One image for every role: an Orleans silo with the HTTP API co-hosted (default), or the
+# HTTP-only gateway tier (Orleans__Role=Gateway). See docs/operations.md and k8s/README.md.
+#
+#   docker build -t api-platform:dev .
+#   docker run --rm -p 8080:8080 -v api-platform-data:/data api-platform:dev   # embedded mode
+
+# ---------------------------------------------------------------- build
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+
+# Restore first, from the project files only, so that a source change does not re-download
+# packages. Versions are central (Directory.Packages.props); global.json pins the SDK band;
+# .editorconfig carries the code-style rules the build enforces.
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Grains.Interfaces/Grains.Interfaces.csproj src/Grains.Interfaces/
+COPY src/Grains/Grains.csproj src/Grains/
+COPY src/Gateway/Gateway.csproj src/Gateway/
+COPY src/Silo/Silo.csproj src/Silo/
+RUN dotnet restore src/Silo/Silo.csproj
+
+# Only src/ goes into the image build: tests, benchmarks and docs are not needed to publish.
+COPY src/ src/
+RUN dotnet publish src/Silo -c Release -o /app --no-restore /p:UseAppHost=false
+
+# ---------------------------------------------------------------- runtime
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+
+# The embedded (no PostgreSQL) mode keeps its SQLite file and development JWT key here; the
+# folder belongs to the non-root user. On Kubernetes (PostgreSQL mode) nothing is written to it.
+RUN mkdir -p /data && chown "$APP_UID:$APP_UID" /data
+ENV Storage__DataDirectory=/data
+# One explicit binding instead of the image's ASPNETCORE_HTTP_PORTS (both set => a warning).
+ENV ASPNETCORE_HTTP_PORTS=""
+ENV ASPNETCORE_URLS=http://+:8080
+
+COPY --from=build /app ./
+
+# The aspnet image ships the unprivileged `app` user (UID 1654, in $APP_UID).
+USER $APP_UID
+
+# 8080 HTTP API; 11111 Orleans silo-to-silo; 30000 Orleans gateway (clients). Never publish
+# 11111/30000 outside the cluster network: Orleans traffic is neither authenticated nor encrypted.
+EXPOSE 8080 11111 30000
+
+ENTRYPOINT ["dotnet", "ApiPlatform.Silo.dll"]

@@ -32,8 +32,13 @@ public sealed class EventRelay(WebhookStore store, EventSignals signals, ApiCloc
                     signals.Deliveries.Set();
                 }
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Never let the loop die (a dead background service would stop the host): the events stay in the outbox.
                 logger.LogWarning(e, "Relaying webhook events failed; will retry");
             }
 

@@ -55,7 +55,7 @@ public sealed class WebhookGrain(WebhookStore store, ApiClock clock, IOptions<We
                 Description = patch.ClearDescription ? null : patch.Description ?? current.Description,
                 Enabled = enabled,
                 // Enabling clears why it was disabled; an owner's own disabling has no reason to show.
-                DisabledReason = patch.Enabled is not null ? null : current.DisabledReason,
+                DisabledReason = enabled ? null : current.DisabledReason,
             };
         });
     }

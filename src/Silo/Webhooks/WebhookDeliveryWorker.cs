@@ -43,9 +43,11 @@ public sealed class WebhookDeliveryWorker(WebhookStore store, EventSignals signa
             {
                 return;
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+            catch (Exception e)
             {
-                logger.LogWarning(e, "Claiming webhook deliveries failed; will retry");
+                // Never let the loop die (a dead background service would stop the host): a claimed delivery whose
+                // result was not recorded is claimed again when its lock expires.
+                logger.LogWarning(e, "Sending webhook deliveries failed; will retry");
             }
 
             if (claimed < settings.BatchSize)
@@ -129,6 +131,10 @@ public sealed class WebhookDeliveryWorker(WebhookStore store, EventSignals signa
         catch (HttpRequestException e)
         {
             return (null, Short(e.InnerException is SocketException s ? $"connection failed: {s.SocketErrorCode}" : e.Message));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (null, Short(e.Message));
         }
     }
 

@@ -1,9 +1,9 @@
+using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Webhooks;
 using ApiPlatform.Silo.Hosting;
-using System.Data.Common;
 using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Silo.Webhooks;

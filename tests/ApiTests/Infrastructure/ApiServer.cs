@@ -51,6 +51,13 @@ public abstract class ApiServer : IAsyncLifetime
         ["RateLimits:Plans:tiny:Limit"] = "5",
         ["RateLimits:Plans:tiny:WindowSeconds"] = "60",
         ["RateLimits:Plans:pro:Limit"] = "1234",
+        // Webhooks: receivers run on loopback; retries come quickly (tests also move product time); few webhooks per plan.
+        ["Webhooks:AllowPrivateNetworks"] = "true",
+        ["Webhooks:PollInterval"] = "00:00:00.100",
+        ["Webhooks:RetrySchedule:0"] = "00:00:00.200",
+        ["Webhooks:RetrySchedule:1"] = "00:00:00.200",
+        ["Webhooks:RetrySchedule:2"] = "00:00:00.200",
+        ["Plans:Catalog:free:MaxWebhooks"] = "3",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

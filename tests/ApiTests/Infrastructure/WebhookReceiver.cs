@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ApiPlatform.ApiTests.Infrastructure;
+
+/// <summary>One request a webhook endpoint received.</summary>
+public sealed record ReceivedWebhook(string Path, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    public string Header(string name) => Headers.TryGetValue(name, out var value) ? value : throw new KeyNotFoundException(name);
+}
+
+/// <summary>
+/// A real HTTP endpoint on loopback (Kestrel on a free port) that records every POST and answers with the status codes
+/// a test programs per path (200 when nothing is programmed).
+/// </summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _programmed = new();
+    private readonly ConcurrentDictionary<string, int> _fallback = new();
+    private WebApplication _app = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public static async Task<WebhookReceiver> StartAsync()
+    {
+        var receiver = new WebhookReceiver();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapPost("/{**path}", async (HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            var path = context.Request.Path.Value!;
+            var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+            receiver._received.Enqueue(new ReceivedWebhook(path, headers, body));
+            var status = receiver._programmed.TryGetValue(path, out var queue) && queue.TryDequeue(out var next)
+                ? next
+                : receiver._fallback.GetValueOrDefault(path, 200);
+            return Results.Text($"answered {status}", statusCode: status);
+        });
+        await app.StartAsync();
+        receiver._app = app;
+        receiver.BaseAddress = new Uri(app.Urls.First());
+        return receiver;
+    }
+
+    /// <summary>A fresh endpoint URL on this receiver.</summary>
+    public string NewUrl() => new Uri(BaseAddress, "/hooks/" + Guid.NewGuid().ToString("N")).ToString();
+
+    /// <summary>The next answers of <paramref name="url"/>, in order; then <paramref name="then"/> for every later one.</summary>
+    public void Program(string url, IEnumerable<int> statuses, int then = 200)
+    {
+        var path = new Uri(url).AbsolutePath;
+        _programmed[path] = new ConcurrentQueue<int>(statuses);
+        _fallback[path] = then;
+    }
+
+    public IReadOnlyList<ReceivedWebhook> At(string url)
+    {
+        var path = new Uri(url).AbsolutePath;
+        return _received.Where(r => r.Path == path).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using ApiPlatform.ApiTests.Infrastructure;
+using ApiPlatform.Grains.Webhooks;
+
+namespace ApiPlatform.ApiTests;
+
+/// <summary>An embedded server whose event dispatch (relay and delivery worker) can be switched between restarts.</summary>
+public sealed class SwitchableDispatchEmbeddedServer : EmbeddedServer
+{
+    public bool DispatchEnabled { get; set; }
+
+    protected override Dictionary<string, string?> Settings()
+    {
+        var settings = base.Settings();
+        settings["Webhooks:DispatchEnabled"] = DispatchEnabled ? "true" : "false";
+        return settings;
+    }
+}
+
+/// <summary>The PostgreSQL variant of <see cref="SwitchableDispatchEmbeddedServer"/>.</summary>
+public sealed class SwitchableDispatchPostgresServer : PostgresServer
+{
+    public bool DispatchEnabled { get; set; }
+
+    protected override Dictionary<string, string?> Settings()
+    {
+        var settings = base.Settings();
+        settings["Webhooks:DispatchEnabled"] = DispatchEnabled ? "true" : "false";
+        return settings;
+    }
+}
+
+/// <summary>
+/// At-least-once delivery across a restart: an event committed with its change, but not yet dispatched when the
+/// process stopped, is delivered after the process starts again on the same storage.
+/// </summary>
+public abstract class WebhookDurabilityTests(ApiServer server, Action<bool> setDispatch) : ApiTestBase(server)
+{
+    [Fact]
+    public async Task An_undispatched_event_survives_a_restart_and_is_delivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        var user = await Client.RegisterAsync();
+        var created = (await Client.PostAsync("/v1/webhooks", new { url, events = new[] { "resource.created" } }, user.Token)).AssertStatus(HttpStatusCode.Created).Data;
+        var webhookId = (string)created["id"]!;
+        var resource = (await Client.PostAsync("/v1/resources", new { name = "durable" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data;
+
+        // Dispatch is off: the event waits in the outbox, nothing is queued or sent.
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        Assert.Empty((await Client.GetAsync($"/v1/webhooks/{webhookId}/deliveries", user.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray());
+        Assert.Empty(receiver.At(url));
+
+        setDispatch(true);
+        await Server.RestartAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (receiver.At(url).Count == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
+            var request = Assert.Single(receiver.At(url));
+            var body = System.Text.Json.Nodes.JsonNode.Parse(request.Body)!;
+            Assert.Equal("resource.created", (string?)body["type"]);
+            Assert.Equal((string?)resource["id"], (string?)body["data"]!["id"]);
+        }
+        finally
+        {
+            setDispatch(false);
+        }
+    }
+}
+
+public sealed class WebhookDurabilityTestsOnEmbedded(SwitchableDispatchEmbeddedServer server)
+    : WebhookDurabilityTests(server, on => server.DispatchEnabled = on), IClassFixture<SwitchableDispatchEmbeddedServer>;
+
+public sealed class WebhookDurabilityTestsOnPostgres(SwitchableDispatchPostgresServer server)
+    : WebhookDurabilityTests(server, on => server.DispatchEnabled = on), IClassFixture<SwitchableDispatchPostgresServer>;
+
+/// <summary>A server with the production default: webhooks may not target private networks.</summary>
+public sealed class PrivateNetworksRefusedServer : EmbeddedServer
+{
+    protected override Dictionary<string, string?> Settings()
+    {
+        var settings = base.Settings();
+        settings["Webhooks:AllowPrivateNetworks"] = "false";
+        return settings;
+    }
+}
+
+/// <summary>Without <c>Webhooks:AllowPrivateNetworks</c>, loopback, private and link-local targets are refused with 400 naming <c>url</c>.</summary>
+public sealed class WebhookPrivateNetworkTests(PrivateNetworksRefusedServer server) : ApiTestBase(server), IClassFixture<PrivateNetworksRefusedServer>
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/hook")]
+    [InlineData("http://localhost:8080/hook")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://10.0.0.1/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://[::ffff:192.168.0.1]/hook")]
+    public async Task Private_targets_are_refused_at_creation(string url)
+    {
+        var user = await Client.RegisterAsync();
+        var problem = (await Client.PostAsync("/v1/webhooks", new { url, events = new[] { "resource.created" } }, user.Token))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
+        Assert.NotNull(problem["errors"]?["url"]);
+        Assert.Equal(0, (int?)(await Client.GetAsync("/v1/webhooks", user.Token)).Json["meta"]!["total"]);
+    }
+}
+
+/// <summary>The SSRF guard's address classification and URL check, with private networks not allowed.</summary>
+public sealed class NetworkPolicyTests
+{
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.5.6.7")]
+    [InlineData("10.1.2.3")]
+    [InlineData("172.16.0.1")]
+    [InlineData("172.31.255.255")]
+    [InlineData("192.168.1.1")]
+    [InlineData("100.64.0.1")]
+    [InlineData("100.127.255.254")]
+    [InlineData("169.254.169.254")]
+    [InlineData("0.0.0.0")]
+    [InlineData("224.0.0.1")]
+    [InlineData("255.255.255.255")]
+    [InlineData("::1")]
+    [InlineData("::")]
+    [InlineData("fe80::1")]
+    [InlineData("fc00::1")]
+    [InlineData("fd12:3456::1")]
+    [InlineData("ff02::1")]
+    [InlineData("::ffff:127.0.0.1")]
+    [InlineData("::ffff:10.0.0.1")]
+    [InlineData("::ffff:169.254.169.254")]
+    public void Non_public_addresses_are_refused(string address) =>
+        Assert.False(NetworkPolicy.IsPublic(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("8.8.8.8")]
+    [InlineData("93.184.216.34")]
+    [InlineData("172.32.0.1")]
+    [InlineData("100.128.0.1")]
+    [InlineData("2606:4700:4700::1111")]
+    [InlineData("::ffff:8.8.8.8")]
+    public void Public_addresses_are_allowed(string address) =>
+        Assert.True(NetworkPolicy.IsPublic(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/hook")]
+    [InlineData("http://localhost/hook")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://[::ffff:10.0.0.1]/hook")]
+    [InlineData("http://unresolvable-host.invalid/hook")]
+    public async Task Urls_to_private_or_unresolvable_hosts_are_refused(string url)
+    {
+        Assert.NotNull(await NetworkPolicy.CheckUrlAsync(url, allowPrivate: false, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Allowing_private_networks_accepts_loopback_but_not_unresolvable_hosts()
+    {
+        Assert.Null(await NetworkPolicy.CheckUrlAsync("http://127.0.0.1:8080/hook", allowPrivate: true, TestContext.Current.CancellationToken));
+        Assert.NotNull(await NetworkPolicy.CheckUrlAsync("http://unresolvable-host.invalid/hook", allowPrivate: true, TestContext.Current.CancellationToken));
+    }
+}

@@ -81,6 +81,17 @@ public abstract class RateLimitTests(ApiServer server) : ApiTestBase(server)
     }
 
     [Fact]
+    public async Task A_plan_with_limit_zero_is_unlimited()
+    {
+        var key = await KeyWithPlanAsync("unlimited");
+        for (var i = 0; i < 70; i++)
+        {
+            var response = (await Client.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+            Assert.Null(response.Header("X-RateLimit-Limit"));
+        }
+    }
+
+    [Fact]
     public async Task Unauthenticated_and_failed_requests_are_limited_by_client_address()
     {
         var response = await Client.PostAsync("/v1/auth/login", new { email = "nobody@example.test", password = "wrong-password" });

@@ -27,8 +27,8 @@ public static class GatewayExtensions
             .Validate(o => o.Exists(o.DefaultPlan), "Plans:DefaultPlan must name a plan of Plans:Catalog.")
             .ValidateOnStart();
         services.AddOptions<RateLimiting.RateLimitOptions>().Bind(config.GetSection(RateLimiting.RateLimitOptions.Section))
-            .Validate(o => o.Anonymous.Limit > 0 && o.Anonymous.WindowSeconds > 0 && o.Plans.Values.All(p => p.Limit > 0 && p.WindowSeconds > 0),
-                "RateLimits: every Limit and WindowSeconds must be positive.")
+            .Validate(o => o.Anonymous.Limit > 0 && o.Anonymous.WindowSeconds > 0 && o.Plans.Values.All(p => p.Limit >= 0 && p.WindowSeconds > 0),
+                "RateLimits: Anonymous.Limit and every WindowSeconds must be positive; a plan's Limit may be 0 (unlimited).")
             .ValidateOnStart();
         services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section));
         services.AddOptions<BootstrapOptions>().Bind(config.GetSection(BootstrapOptions.Section));

@@ -5,7 +5,8 @@ namespace ApiPlatform.Gateway.RateLimiting;
 /// <summary>One plan's request budget.</summary>
 public sealed class RateLimitSettings
 {
-    [Range(1, int.MaxValue)]
+    /// <summary>Requests per window; 0 means unlimited (no counting, no rate-limit headers).</summary>
+    [Range(0, int.MaxValue)]
     public int Limit { get; set; }
 
     [Range(1, 86_400)]

@@ -22,6 +22,11 @@ public sealed class RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions>
 
     private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitSettings settings)
     {
+        if (settings.Limit == 0)
+        {
+            // An unlimited plan (e.g. for internal traffic or benchmarks): nothing to count.
+            return;
+        }
         var policy = new RateLimitPolicy(policyName, settings.Limit, settings.WindowSeconds);
         var decision = await grains.GetGrain<IRateLimitGrain>(credential + "|" + policyName).AcquireAsync(policy);
 

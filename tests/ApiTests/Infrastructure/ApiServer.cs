@@ -51,6 +51,8 @@ public abstract class ApiServer : IAsyncLifetime
         ["RateLimits:Plans:tiny:Limit"] = "5",
         ["RateLimits:Plans:tiny:WindowSeconds"] = "60",
         ["RateLimits:Plans:pro:Limit"] = "1234",
+        ["Plans:Catalog:unlimited:MaxApiKeys"] = "5",
+        ["RateLimits:Plans:unlimited:Limit"] = "0",
         // Webhooks: receivers run on loopback; retries come quickly (tests also move product time); few webhooks per plan.
         ["Webhooks:AllowPrivateNetworks"] = "true",
         ["Webhooks:PollInterval"] = "00:00:00.100",

@@ -22,6 +22,29 @@ public abstract class UserTests(ApiServer server) : ApiTestBase(server)
     }
 
     [Fact]
+    public async Task Me_carries_an_etag_that_changes_with_the_account_and_answers_304()
+    {
+        var user = await Client.RegisterAsync();
+        var first = (await Client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
+        var etag = first.Header("ETag");
+        Assert.StartsWith("W/\"", etag);
+
+        var cached = await Client.GetAsync("/v1/users/me", user.Token, r => r.Headers.TryAddWithoutValidation("If-None-Match", etag));
+        Assert.Equal(HttpStatusCode.NotModified, cached.Status);
+        Assert.Equal("", cached.Body);
+
+        await Client.PatchAsync("/v1/users/me", new { profile = new { first_name = "Changed" } }, user.Token);
+        var changed = await Client.GetAsync("/v1/users/me", user.Token, r => r.Headers.TryAddWithoutValidation("If-None-Match", etag));
+        Assert.Equal(HttpStatusCode.OK, changed.Status);
+        Assert.NotEqual(etag, changed.Header("ETag"));
+
+        var (keyId, _) = await Client.CreateApiKeyAsync(user.Token);
+        var key = (await Client.GetAsync($"/v1/api-keys/{keyId}", user.Token)).AssertStatus(HttpStatusCode.OK);
+        await Client.DeleteAsync($"/v1/api-keys/{keyId}", user.Token);
+        Assert.NotEqual(key.Header("ETag"), (await Client.GetAsync($"/v1/api-keys/{keyId}", user.Token)).Header("ETag"));
+    }
+
+    [Fact]
     public async Task Patch_me_updates_the_profile_and_null_clears_a_field()
     {
         var user = await Client.RegisterAsync();

@@ -1,5 +1,6 @@
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains;
@@ -60,6 +61,7 @@ public static class ApiKeysApi
             .Produces<ListEnvelope<ApiKeyResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{id}", GetAsync)
+            .WithContentETag()
             .Produces<DataEnvelope<ApiKeyResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapDelete("/{id}", RevokeAsync)

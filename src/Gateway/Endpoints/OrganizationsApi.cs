@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains;
@@ -54,7 +55,7 @@ public static partial class OrganizationsApi
         group.MapGet("/", ListAsync).Produces<ListEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403);
         group.MapPost("/", CreateAsync).Accepts<CreateOrganizationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 409, 413, 415);
-        group.MapGet("/{id}", GetAsync).Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
+        group.MapGet("/{id}", GetAsync).WithContentETag().Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
         group.MapPatch("/{id}", UpdateAsync).Accepts<UpdateOrganizationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);

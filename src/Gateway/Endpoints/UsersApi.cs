@@ -1,5 +1,6 @@
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains.Identity;
@@ -23,6 +24,7 @@ public static class UsersApi
             .Produces<ListEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/me", GetMeAsync)
+            .WithContentETag()
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(401, 403);
         group.MapPatch("/me", UpdateMeAsync)

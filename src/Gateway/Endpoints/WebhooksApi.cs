@@ -1,5 +1,6 @@
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains;
@@ -68,6 +69,7 @@ public static class WebhooksApi
             .Produces<ListEnvelope<WebhookResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{id}", GetAsync)
+            .WithContentETag()
             .Produces<DataEnvelope<WebhookResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapPatch("/{id}", UpdateAsync)

@@ -130,6 +130,10 @@ public sealed class OrganizationStore(DbDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync();
         if (deleted is not null)
         {
+            // Events of this organization the relay has not moved yet must reach its webhooks before they are
+            // disabled below (the relay serves enabled webhooks only); rows a relay holds are waited for.
+            await WebhookStore.DrainOutboxAsync(connection, transaction, orgId, int.MaxValue,
+                connection is Npgsql.NpgsqlConnection ? " FOR UPDATE" : "", deleted.CreatedAt);
             await WebhookStore.FanOutAsync(connection, transaction, deleted, deleted.CreatedAt);
         }
 

@@ -174,12 +174,31 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        var moved = await DrainOutboxAsync(connection, transaction, null, batchSize, SkipLocked, now);
+        await transaction.CommitAsync();
+        return moved;
+    }
+
+    /// <summary>
+    /// Fans out and deletes outbox events, oldest first: all owners' (<paramref name="ownerId"/> null) or one owner's.
+    /// <paramref name="lockClause"/> is appended to the SELECT (PostgreSQL row locks), so concurrent drains either skip
+    /// or wait for each other's rows.
+    /// </summary>
+    public static async Task<int> DrainOutboxAsync(DbConnection connection, DbTransaction transaction, string? ownerId, int limit,
+        string lockClause, DateTimeOffset now)
+    {
         var events = new List<OutboxEvent>();
+        var filter = ownerId is null ? "" : "WHERE owner_id = @owner_id ";
         await using (var command = connection.Command(
-            $"SELECT id, owner_id, type, payload, created_at FROM events_outbox ORDER BY created_at, id LIMIT @limit{SkipLocked}", transaction)
-            .With("limit", batchSize))
-        await using (var reader = await command.ExecuteReaderAsync())
+            $"SELECT id, owner_id, type, payload, created_at FROM events_outbox {filter}ORDER BY created_at, id LIMIT @limit{lockClause}", transaction)
+            .With("limit", limit))
         {
+            if (ownerId is not null)
+            {
+                command.With("owner_id", ownerId);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
                 events.Add(new OutboxEvent(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
@@ -194,7 +213,6 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             await delete.ExecuteNonQueryAsync();
         }
 
-        await transaction.CommitAsync();
         return events.Count;
     }
 

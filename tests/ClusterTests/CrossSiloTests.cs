@@ -71,6 +71,26 @@ public sealed class CrossSiloTests(ProcessCluster cluster) : IClassFixture<Proce
     }
 
     [Fact]
+    public async Task A_gateway_only_process_serves_the_api_as_a_client_of_the_cluster()
+    {
+        var settings = new Dictionary<string, string>(cluster.Environment) { ["Orleans__Role"] = "Gateway" };
+        await using var gateway = new SiloProcess("gateway", settings, cluster.LogDirectory);
+        await gateway.StartAsync();
+        using var http = Api.Client(gateway.BaseAddress);
+
+        var (_, ready, _) = await Api.SendAsync(http, HttpMethod.Get, "/health/ready");
+        Assert.Equal("ok", (string?)ready!["checks"]!["cluster"]!["status"]);
+        var (_, token) = await Api.RegisterAsync(http);
+        var (status, created, _) = await Api.SendAsync(http, HttpMethod.Post, "/v1/resources", new { name = "via gateway" }, token);
+        Assert.Equal(HttpStatusCode.Created, status);
+        var id = (string)created!["data"]!["id"]!;
+        foreach (var silo in Silo)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Api.SendAsync(silo, HttpMethod.Get, $"/v1/resources/{id}", token: token)).Status);
+        }
+    }
+
+    [Fact]
     public async Task The_rate_limit_is_exact_across_three_silos()
     {
         var admin = await Api.LoginAsync(Silo[0], ProcessCluster.AdminEmail, ProcessCluster.AdminPassword);

@@ -20,14 +20,19 @@ public sealed class ProcessCluster : IAsyncLifetime
 
     public List<SiloProcess> Silos { get; } = [];
 
+    /// <summary>The settings every process of this cluster shares.</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
+    public string LogDirectory => _logs;
+
     public bool Available => Server is not null;
 
     private static string? Server
     {
         get
         {
-            var value = Environment.GetEnvironmentVariable("TEST_POSTGRES");
-            if (string.IsNullOrWhiteSpace(value) && Environment.GetEnvironmentVariable("REQUIRE_POSTGRES") == "1")
+            var value = System.Environment.GetEnvironmentVariable("TEST_POSTGRES");
+            if (string.IsNullOrWhiteSpace(value) && System.Environment.GetEnvironmentVariable("REQUIRE_POSTGRES") == "1")
             {
                 throw new InvalidOperationException("REQUIRE_POSTGRES=1 but TEST_POSTGRES is not set: run ./test.sh.");
             }
@@ -51,7 +56,8 @@ public sealed class ProcessCluster : IAsyncLifetime
             await command.ExecuteNonQueryAsync();
         }
 
-        var environment = new Dictionary<string, string>
+        var environment = Environment;
+        foreach (var (key, value) in new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = _database }.ConnectionString,
             ["Jwt__SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)),
@@ -72,7 +78,11 @@ public sealed class ProcessCluster : IAsyncLifetime
             ["RateLimits__Plans__tiny__WindowSeconds"] = "3600",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-        };
+        })
+        {
+            environment[key] = value;
+        }
+
         for (var i = 1; i <= 3; i++)
         {
             Silos.Add(new SiloProcess($"silo{i}", environment, _logs));

@@ -12,12 +12,24 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
 {
     private ResourceView? _resource;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        _resource = await store.LoadAsync(this.GetPrimaryKeyString());
+    // Whether _resource reflects the database. A create needs no load first (its insert finds an existing row
+    // itself), which saves a round trip on every create: activations of fresh ids are the common case.
+    private bool _loaded;
+
+    private async Task<ResourceView?> LoadedAsync()
+    {
+        if (!_loaded)
+        {
+            _resource = await store.LoadAsync(this.GetPrimaryKeyString());
+            _loaded = true;
+        }
+
+        return _resource;
+    }
 
     public async Task<ResourceWriteResult> CreateAsync(ResourceDraft draft, long maxResources)
     {
-        if (_resource is not null)
+        if (_loaded && _resource is not null)
         {
             return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource.OwnerId == draft.OwnerId ? _resource : null);
         }
@@ -33,18 +45,25 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             case InsertOutcome.AlreadyExists:
                 // Another activation wrote it (possible only across a cluster split); trust the database.
                 _resource = await store.LoadAsync(row.Id);
+                _loaded = true;
                 return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource?.OwnerId == draft.OwnerId ? _resource : null);
         }
 
         _resource = row;
+        _loaded = true;
         Published();
         return new ResourceWriteResult(ResourceWriteStatus.Done, row);
     }
 
-    public Task<ResourceView?> GetAsync(string ownerId) => Task.FromResult(Visible(ownerId));
+    public async Task<ResourceView?> GetAsync(string ownerId)
+    {
+        await LoadedAsync();
+        return Visible(ownerId);
+    }
 
     public async Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, long? expectedVersion)
     {
+        await LoadedAsync();
         if (Visible(ownerId) is not { } current)
         {
             return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
@@ -78,6 +97,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
 
     public async Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion)
     {
+        await LoadedAsync();
         if (Visible(ownerId) is not { } current)
         {
             return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);

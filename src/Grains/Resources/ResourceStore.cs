@@ -48,43 +48,58 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null)
     {
-        var sql = new StringBuilder();
-        if (Dialect == SqlDialect.Postgres)
-        {
-            sql.Append("SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));");
-        }
-
-        sql.Append($"""
+        const string insert = $"""
             INSERT INTO resources ({Columns})
             SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version
             WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap
             ON CONFLICT (id) DO NOTHING
-            RETURNING 1
-            """);
-        await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql.ToString();
-        AddRow(command, row);
-        Add(command, "cap", cap);
-        var inserted = false;
-        await using (var reader = await command.ExecuteReaderAsync())
+            RETURNING id
+            """;
+        bool inserted;
+        if (Dialect == SqlDialect.Postgres)
         {
-            // The lock statement's result comes first on PostgreSQL; the insert's RETURNING row last.
-            do
+            // One round trip, one implicit transaction (a single Sync): the per-owner lock, then the insert and its
+            // outbox event in one statement, the event written only if the row was. The insert's snapshot is taken
+            // after the lock is held, so it sees every create that committed before: the cap is exact.
+            var sql = "SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));\n" + (@event is null
+                ? insert
+                : $"""
+                    WITH ins AS ({insert}),
+                    evt AS (INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
+                            SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins RETURNING 1)
+                    SELECT id FROM ins
+                    """);
+            await using var command = dataSource.CreateCommand(sql);
+            AddRow(command, row);
+            Add(command, "cap", cap);
+            if (@event is not null)
             {
-                inserted = await reader.ReadAsync();
+                Add(command, "evt_id", @event.Id);
+                Add(command, "evt_type", @event.Type);
+                Add(command, "evt_payload", @event.Payload);
+                Add(command, "evt_created_at", Micros(@event.CreatedAt));
             }
-            while (await reader.NextResultAsync());
-        }
 
-        if (inserted && @event is not null)
+            inserted = await LastResultHasRowAsync(command);
+        }
+        else
         {
-            await WebhookEvents.WriteAsync(connection, transaction, @event);
-        }
+            // SQLite has no data-modifying CTEs; it has one writer, so an immediate transaction is just as exact.
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = insert;
+            AddRow(command, row);
+            Add(command, "cap", cap);
+            inserted = await LastResultHasRowAsync(command);
+            if (inserted && @event is not null)
+            {
+                await WebhookEvents.WriteAsync(connection, transaction, @event);
+            }
 
-        await transaction.CommitAsync();
+            await transaction.CommitAsync();
+        }
 
         if (inserted)
         {
@@ -92,6 +107,19 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         }
 
         return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
+    }
+
+    private static async Task<bool> LastResultHasRowAsync(DbCommand command)
+    {
+        var hasRow = false;
+        await using var reader = await command.ExecuteReaderAsync();
+        do
+        {
+            hasRow = await reader.ReadAsync();
+        }
+        while (await reader.NextResultAsync());
+
+        return hasRow;
     }
 
     /// <summary>
@@ -175,18 +203,25 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         }
 
         var order = string.Join(", ", keys.Select(k => k.Column + (k.Descending ? " DESC" : " ASC")));
-        // One row more than asked tells whether another page follows, without a second query.
-        command.CommandText = $"SELECT {Columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset";
+        // One row more than asked tells whether another page follows; the exact total comes from the counters in the
+        // same round trip.
+        command.CommandText = $"SELECT {Columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
+            + CountSql(query.Status, query.Type);
         Add(command, "limit", query.Limit + 1);
         Add(command, "offset", query.After is null ? query.Offset : 0);
 
         var items = new List<ResourceView>(query.Limit + 1);
+        long total;
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
                 items.Add(Read(reader));
             }
+
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            total = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
         }
 
         IReadOnlyList<string>? next = null;
@@ -196,29 +231,29 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             next = [.. query.Sort.Select(k => KeyValue(items[^1], k.Field)), items[^1].Id];
         }
 
-        var total = await CountAsync(query.OwnerId, query.Status, query.Type);
         return new ResourcePage(items, total, next);
     }
+
+    private static string CountSql(string? status, string? type) =>
+        "SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id"
+        + (status is null ? "" : " AND status = @status")
+        + (type is null ? "" : " AND type = @type");
 
     /// <summary>Exact count from the counters: a few rows per owner, however many resources.</summary>
     public async Task<long> CountAsync(string ownerId, string? status = null, string? type = null)
     {
-        await using var command = dataSource.CreateCommand();
-        var sql = new StringBuilder("SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id");
+        await using var command = dataSource.CreateCommand(CountSql(status, type));
         Add(command, "owner_id", ownerId);
         if (status is not null)
         {
-            sql.Append(" AND status = @status");
             Add(command, "status", status);
         }
 
         if (type is not null)
         {
-            sql.Append(" AND type = @type");
             Add(command, "type", type);
         }
 
-        command.CommandText = sql.ToString();
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
@@ -233,6 +268,31 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             throw new ArgumentException("The keyset does not match the sort.", nameof(after));
         }
 
+        string condition;
+        if (keys.All(k => k.Descending == keys[0].Descending))
+        {
+            // One direction: a row-value comparison, which both databases turn into an index range scan.
+            condition = "(" + string.Join(", ", keys.Select(k => k.Column)) + ") " + (keys[0].Descending ? "<" : ">")
+                + " (" + string.Join(", ", keys.Select((_, i) => $"@k{i}")) + ")";
+        }
+        else
+        {
+            condition = ExpandedCondition(keys);
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            Add(command, $"k{i}", keys[i].Column is "created_at" or "updated_at"
+                ? long.Parse(after[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
+                : after[i]);
+        }
+
+        return condition;
+    }
+
+    /// <summary>Mixed directions: (k1 ≷ v1) OR (k1 = v1 AND k2 ≷ v2) OR ….</summary>
+    private static string ExpandedCondition(List<(string Column, bool Descending)> keys)
+    {
         var parts = new List<string>();
         for (var i = 0; i < keys.Count; i++)
         {
@@ -244,13 +304,6 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
 
             terms.Add($"{keys[i].Column} {(keys[i].Descending ? "<" : ">")} @k{i}");
             parts.Add("(" + string.Join(" AND ", terms) + ")");
-        }
-
-        for (var i = 0; i < keys.Count; i++)
-        {
-            Add(command, $"k{i}", keys[i].Column is "created_at" or "updated_at"
-                ? long.Parse(after[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
-                : after[i]);
         }
 
         return string.Join(" OR ", parts);

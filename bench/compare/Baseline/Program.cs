@@ -1,0 +1,435 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+// Issue 8's comparison service: the same resources endpoints as the product, written the way a .NET team would
+// without Orleans. ASP.NET Core minimal API, one NpgsqlDataSource, ONE SQL round trip per request (the API-key lookup
+// is joined into the request's statement), SHA-256 of the key looked up per request, count(*) for list totals,
+// autocommit INSERT (committed before 201). No cache, no rate limiter, no plan caps, no idempotency keys, no scopes:
+// bench/COMPARE.md says what that leaves out. Configuration: ConnectionStrings__Baseline, ASPNETCORE_URLS.
+var builder = WebApplication.CreateBuilder(args);
+var connectionString = builder.Configuration.GetConnectionString("Baseline")
+    ?? throw new InvalidOperationException("ConnectionStrings__Baseline is required");
+builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+var app = builder.Build();
+var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+
+await using (var schema = db.CreateCommand(Sql.Schema))
+{
+    await schema.ExecuteNonQueryAsync();
+}
+
+app.MapGet("/health", () => Results.Text("ok"));
+app.MapGet("/v1/resources/{id}", Api.GetOneAsync);
+app.MapGet("/v1/resources", Api.ListAsync);
+app.MapPost("/v1/resources", Api.CreateAsync);
+app.Run();
+
+internal static class Sql
+{
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS baseline_keys
+        (
+            key_hash   bytea       PRIMARY KEY,
+            owner_id   text        NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE IF NOT EXISTS baseline_resources
+        (
+            id          text        PRIMARY KEY,
+            owner_id    text        NOT NULL,
+            name        text        NOT NULL,
+            description text,
+            type        text        NOT NULL,
+            status      text        NOT NULL,
+            metadata    text        NOT NULL,
+            created_at  timestamptz NOT NULL,
+            updated_at  timestamptz NOT NULL,
+            version     bigint      NOT NULL DEFAULT 1
+        );
+        CREATE INDEX IF NOT EXISTS baseline_resources_owner_created
+            ON baseline_resources (owner_id, created_at DESC, id DESC);
+        """;
+
+    private const string Columns = "r.id, r.name, r.description, r.type, r.status, r.metadata, r.created_at, r.updated_at, r.version";
+
+    // $1 key hash, $2 id. No row: bad key (401). A row with a null id: no such resource for this owner (404).
+    public const string GetOne = $"""
+        SELECT k.owner_id, {Columns}
+        FROM baseline_keys k
+        LEFT JOIN baseline_resources r ON r.id = $2 AND r.owner_id = k.owner_id
+        WHERE k.key_hash = $1
+        """;
+
+    // $1 key hash, $2 limit, $3 offset. The exact total is count(*) over the owner's rows, every call.
+    public const string List = $"""
+        SELECT k.owner_id, c.total, {Columns}
+        FROM baseline_keys k
+        CROSS JOIN LATERAL (SELECT count(*) AS total FROM baseline_resources WHERE owner_id = k.owner_id) c
+        LEFT JOIN LATERAL (SELECT * FROM baseline_resources
+                           WHERE owner_id = k.owner_id
+                           ORDER BY created_at DESC, id DESC
+                           LIMIT $2 OFFSET $3) r ON true
+        WHERE k.key_hash = $1
+        ORDER BY r.created_at DESC, r.id DESC
+        """;
+
+    // $1 key hash, $2.. the row. Zero rows inserted: bad key (401). Autocommit: durable once this returns.
+    public const string Create = """
+        INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+        SELECT $2, k.owner_id, $3, $4, $5, $6, $7, $8, $8, 1 FROM baseline_keys k WHERE k.key_hash = $1
+        RETURNING owner_id
+        """;
+}
+
+internal static class Api
+{
+    private const int MaxBody = 8192;
+    private static readonly string[] Statuses = ["active", "inactive", "archived"];
+
+    public static async Task GetOneAsync(HttpContext context, NpgsqlDataSource db, string id)
+    {
+        if (KeyHash(context.Request) is not { } hash)
+        {
+            await ProblemAsync(context.Response, 401, "authentication_required", "Send an API key.");
+            return;
+        }
+
+        await using var command = db.CreateCommand(Sql.GetOne);
+        command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = hash });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+        await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+        if (!await reader.ReadAsync(context.RequestAborted))
+        {
+            await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+            return;
+        }
+
+        if (await reader.IsDBNullAsync(1, context.RequestAborted))
+        {
+            await ProblemAsync(context.Response, 404, "not_found", "The resource was not found.");
+            return;
+        }
+
+        context.Response.Headers.ETag = Etag(reader.GetInt64(9));
+        await WriteAsync(context.Response, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("data");
+            WriteResource(w, reader, 1);
+            w.WriteEndObject();
+        });
+    }
+
+    public static async Task ListAsync(HttpContext context, NpgsqlDataSource db)
+    {
+        if (KeyHash(context.Request) is not { } hash)
+        {
+            await ProblemAsync(context.Response, 401, "authentication_required", "Send an API key.");
+            return;
+        }
+
+        if (!TryQueryInt(context.Request, "page", 1, 1, 1_000_000, out var page)
+            || !TryQueryInt(context.Request, "per_page", 20, 1, 100, out var perPage))
+        {
+            await ProblemAsync(context.Response, 400, "validation_failed", "page and per_page must be integers in range.");
+            return;
+        }
+
+        await using var command = db.CreateCommand(Sql.List);
+        command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = hash });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perPage });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)(page - 1) * perPage });
+        await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+        var buffer = new ArrayBufferWriter<byte>(8192);
+        long total = 0;
+        var found = false;
+        string? lastId = null;
+        DateTime lastCreated = default;
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("data");
+            while (await reader.ReadAsync(context.RequestAborted))
+            {
+                found = true;
+                total = reader.GetInt64(1);
+                if (await reader.IsDBNullAsync(2, context.RequestAborted))
+                {
+                    continue; // an owner without rows (or a page past the end): the LEFT JOIN's lone null row
+                }
+
+                WriteResource(w, reader, 2);
+                lastId = reader.GetString(2);
+                lastCreated = reader.GetFieldValue<DateTime>(8);
+            }
+
+            if (!found)
+            {
+                await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+                return;
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("meta");
+            w.WriteNumber("page", page);
+            w.WriteNumber("per_page", perPage);
+            w.WriteNumber("total", total);
+            w.WriteNumber("total_pages", (total + perPage - 1) / perPage);
+            if ((long)page * perPage < total && lastId is not null)
+            {
+                // Same shape as the product's meta; this service does not implement cursor paging.
+                var key = string.Create(CultureInfo.InvariantCulture, $"{{\"K\":[{lastCreated.Ticks},\"{lastId}\"]}}");
+                w.WriteString("next_cursor", Convert.ToBase64String(Encoding.UTF8.GetBytes(key)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+            }
+            else
+            {
+                w.WriteNull("next_cursor");
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        await SendAsync(context.Response, 200, buffer);
+    }
+
+    public static async Task CreateAsync(HttpContext context, NpgsqlDataSource db)
+    {
+        if (KeyHash(context.Request) is not { } hash)
+        {
+            await ProblemAsync(context.Response, 401, "authentication_required", "Send an API key.");
+            return;
+        }
+
+        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await ProblemAsync(context.Response, 415, "unsupported_media_type", "Send application/json.");
+            return;
+        }
+
+        if (context.Request.ContentLength > MaxBody)
+        {
+            await ProblemAsync(context.Response, 413, "payload_too_large", "The body is too large.");
+            return;
+        }
+
+        Draft draft;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (Draft.Read(doc.RootElement) is not { } valid)
+            {
+                await ProblemAsync(context.Response, 400, "validation_failed", "name (1-200), description (<= 2000 or null), type (1-64), status (active|inactive|archived), metadata (object).");
+                return;
+            }
+
+            draft = valid;
+        }
+        catch (JsonException)
+        {
+            await ProblemAsync(context.Response, 400, "invalid_json", "The body is not valid JSON.");
+            return;
+        }
+
+        var id = "res_" + new string(RandomNumberGenerator.GetItems<char>("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 22));
+        var now = DateTime.UtcNow;
+        now = new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc); // PostgreSQL keeps microseconds
+        await using (var command = db.CreateCommand(Sql.Create))
+        {
+            command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = hash });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = draft.Name });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)draft.Description ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = draft.Type });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = draft.Status });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = draft.Metadata });
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now });
+            if (await command.ExecuteScalarAsync(context.RequestAborted) is null)
+            {
+                await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+                return;
+            }
+        }
+
+        context.Response.Headers.Location = "/v1/resources/" + id;
+        context.Response.Headers.ETag = Etag(1);
+        var stamp = Format(now);
+        await WriteAsync(context.Response, 201, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("data");
+            w.WriteString("id", id);
+            w.WriteString("name", draft.Name);
+            if (draft.Description is null)
+            {
+                w.WriteNull("description");
+            }
+            else
+            {
+                w.WriteString("description", draft.Description);
+            }
+
+            w.WriteString("type", draft.Type);
+            w.WriteString("status", draft.Status);
+            w.WritePropertyName("metadata");
+            w.WriteRawValue(draft.Metadata, skipInputValidation: true);
+            w.WriteString("created_at", stamp);
+            w.WriteString("updated_at", stamp);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>SHA-256 of the key from <c>x-api-key</c> or <c>Authorization: Bearer sk_…</c>; null without one.</summary>
+    private static byte[]? KeyHash(HttpRequest request)
+    {
+        string? key = request.Headers["x-api-key"];
+        if (string.IsNullOrEmpty(key))
+        {
+            var auth = request.Headers.Authorization.ToString();
+            if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                key = auth[7..].Trim();
+            }
+        }
+
+        return string.IsNullOrEmpty(key) || !key.StartsWith("sk_", StringComparison.Ordinal)
+            ? null
+            : SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    }
+
+    private static bool TryQueryInt(HttpRequest request, string name, int fallback, int min, int max, out int value)
+    {
+        var values = request.Query[name];
+        value = fallback;
+        return values.Count == 0
+            || (values.Count == 1 && int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+    }
+
+    private static void WriteResource(Utf8JsonWriter w, NpgsqlDataReader r, int o)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", r.GetString(o));
+        w.WriteString("name", r.GetString(o + 1));
+        if (r.IsDBNull(o + 2))
+        {
+            w.WriteNull("description");
+        }
+        else
+        {
+            w.WriteString("description", r.GetString(o + 2));
+        }
+
+        w.WriteString("type", r.GetString(o + 3));
+        w.WriteString("status", r.GetString(o + 4));
+        w.WritePropertyName("metadata");
+        w.WriteRawValue(r.GetString(o + 5), skipInputValidation: true);
+        w.WriteString("created_at", Format(r.GetFieldValue<DateTime>(o + 6)));
+        w.WriteString("updated_at", Format(r.GetFieldValue<DateTime>(o + 7)));
+        w.WriteEndObject();
+    }
+
+    private static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Etag(long version) => string.Create(CultureInfo.InvariantCulture, $"\"{version}\"");
+
+    private static Task WriteAsync(HttpResponse response, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            write(w);
+        }
+
+        return SendAsync(response, status, buffer);
+    }
+
+    private static async Task SendAsync(HttpResponse response, int status, ArrayBufferWriter<byte> buffer, string contentType = "application/json; charset=utf-8")
+    {
+        response.StatusCode = status;
+        response.ContentType = contentType;
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory);
+    }
+
+    private static Task ProblemAsync(HttpResponse response, int status, string code, string detail)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "about:blank");
+            w.WriteNumber("status", status);
+            w.WriteString("code", code);
+            w.WriteString("detail", detail);
+            w.WriteEndObject();
+        }
+
+        return SendAsync(response, status, buffer, "application/problem+json");
+    }
+
+    private sealed record Draft(string Name, string? Description, string Type, string Status, string Metadata)
+    {
+        public static Draft? Read(JsonElement body)
+        {
+            if (body.ValueKind != JsonValueKind.Object
+                || !body.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String
+                || nameElement.GetString()!.Trim() is not { Length: >= 1 and <= 200 } name)
+            {
+                return null;
+            }
+
+            string? description = null;
+            if (body.TryGetProperty("description", out var d) && d.ValueKind != JsonValueKind.Null)
+            {
+                if (d.ValueKind != JsonValueKind.String || d.GetString()!.Trim() is not { Length: <= 2000 } text)
+                {
+                    return null;
+                }
+
+                description = text;
+            }
+
+            var type = "standard";
+            if (body.TryGetProperty("type", out var t))
+            {
+                if (t.ValueKind != JsonValueKind.String || t.GetString()!.Trim() is not { Length: >= 1 and <= 64 } text)
+                {
+                    return null;
+                }
+
+                type = text;
+            }
+
+            var status = "active";
+            if (body.TryGetProperty("status", out var s))
+            {
+                if (s.ValueKind != JsonValueKind.String || Array.IndexOf(Statuses, s.GetString()) < 0)
+                {
+                    return null;
+                }
+
+                status = s.GetString()!;
+            }
+
+            var metadata = "{}";
+            if (body.TryGetProperty("metadata", out var m) && m.ValueKind != JsonValueKind.Null)
+            {
+                if (m.ValueKind != JsonValueKind.Object)
+                {
+                    return null;
+                }
+
+                metadata = m.GetRawText();
+            }
+
+            return new Draft(name, description, type, status, metadata);
+        }
+    }
+}

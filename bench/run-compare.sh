@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# Issue 8: the product against a plain ASP.NET Core + Npgsql service (bench/compare/Baseline), side by side, one command:
+#
+#   bench/run-compare.sh
+#
+# 1. Builds Release: the product from a clean export of HEAD (under bench/compare/.run/src, so edits in progress
+#    elsewhere cannot break or blur it), bench/compare/Baseline, bench/compare/Activate and bench/LoadGen.
+# 2. Starts one throwaway PostgreSQL (scripts/postgres.sh, pg_stat_statements preloaded) with two databases:
+#    `product` and `baseline`.
+# 3. Starts the product in PostgreSQL mode with real API-key auth and the rate limiter ON (plan `bench`, limit 10^8 per
+#    window: every request is still charged to the key's rate-limit grain), the bootstrap admin, and an API key of plan
+#    `bench` created by that admin; starts the baseline with the SAME key (its SHA-256 in baseline_keys).
+# 4. Seeds the same 100,000 resources (same ids, fields and timestamps) into the admin's tenant of each by SQL.
+# 5. Drives both with bench/LoadGen, 32 connections, warm-up then a fixed window, product then baseline, for:
+#    GET /v1/resources/{id}, GET /v1/resources?per_page=20, POST /v1/resources; per request it reports SQL statements
+#    (pg_stat_statements), database transactions (pg_stat_database, 11 s settle) and CPU ms of service / PostgreSQL /
+#    load generator (bench/compare/snapshot.sh).
+# 6. GETs each of the 100,000 ids once from the product (activates 100,000 resource grains; bounded at
+#    CMP_ACTIVATE_MAX s) and reads VmRSS / VmHWM from /proc/<pid>/status.
+# 7. Starts the embedded default (no connection string, fresh Storage__DataDirectory) 3 times and times the first 200
+#    from /health/ready.
+# Results: bench/compare/results-latest.md (logs in bench/compare/.run/).
+#
+# Environment: CMP_RESOURCES (100000), CMP_CONCURRENCY (32), CMP_WARMUP (3 s), CMP_DURATION (10 s), CMP_SETTLE (11 s),
+# CMP_ACTIVATE_MAX (150 s), CMP_STARTS (3), CMP_NO_BUILD=1.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+CMP=$BENCH_DIR/compare
+RUN=$CMP/.run
+OUT=$CMP/results-latest.md
+COUNT=${CMP_RESOURCES:-100000}
+CONC=${CMP_CONCURRENCY:-32}
+WARMUP=${CMP_WARMUP:-3}
+DURATION=${CMP_DURATION:-10}
+SETTLE=${CMP_SETTLE:-11}
+ACTIVATE_MAX=${CMP_ACTIVATE_MAX:-150}
+STARTS=${CMP_STARTS:-3}
+ADMIN_EMAIL=admin@bench.example
+ADMIN_PASSWORD=bench-admin-password-123
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
+
+T0=$SECONDS
+say() { echo "== $* [$((SECONDS - T0))s]" >&2; }
+die() { echo "run-compare.sh: ERROR: $*" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+json() { python3 -c 'import json, sys; d = json.load(sys.stdin)
+for k in sys.argv[1].split("."): d = d[k]
+print(d)' "$1"; }
+
+mkdir -p "$RUN"
+rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
+PG_DIR=$RUN/postgres
+PIDS=()
+stop_pid() { # pid
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ build
+# CMP_NO_BUILD=1 reuses the export already built there, whatever HEAD is now (its commit is reported).
+COMMIT=$(git -C "$ROOT" rev-parse HEAD)
+SRC=$RUN/src
+if [[ "${CMP_NO_BUILD:-0}" == 1 && -f "$SRC/.commit" ]]; then
+  COMMIT=$(cat "$SRC/.commit")
+elif [[ "$(cat "$SRC/.commit" 2>/dev/null || true)" != "$COMMIT" ]]; then
+  rm -rf "$SRC"; mkdir -p "$SRC"
+  git -C "$ROOT" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
+  echo "$COMMIT" >"$SRC/.commit"
+fi
+SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
+BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
+ACTIVATE_DLL=$CMP/Activate/bin/Release/net10.0/Activate.dll
+LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
+if [[ "${CMP_NO_BUILD:-0}" != 1 ]]; then
+  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, Activate, LoadGen"
+  for project in "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$CMP/Activate/Activate.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"; do
+    dotnet build -c Release "$project" -nologo -v q >>"$RUN/build.log" 2>&1 ||
+      { tail -n 40 "$RUN/build.log" >&2; die "building $project failed (see $RUN/build.log)"; }
+  done
+fi
+[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$ACTIVATE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
+loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
+
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------------------------------------ PostgreSQL
+say "start PostgreSQL"
+CS=$("$ROOT/scripts/postgres.sh" start "$PG_DIR")
+PG_DATA=$(cat "$PG_DIR/data-path" 2>/dev/null || echo "$PG_DIR/data")
+export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGPASSWORD=postgres PGDATABASE=postgres
+PGPORT=$(cat "$PG_DIR/port")
+psql -XAtq -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+as_pg() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$(dirname "$PG_DATA")/postgres.log" -m fast -w -t 60 restart >/dev/null
+PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
+for db in product baseline; do
+  psql -XAtq -c "CREATE DATABASE $db" >/dev/null
+  psql -XAtq -d "$db" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+done
+PG_VERSION=$(psql -XAtq -c "SHOW server_version")
+PG_SETTINGS=$(psql -XAtq -F= -c "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections') ORDER BY name" | paste -sd' ')
+
+# ------------------------------------------------------------------ the product (PostgreSQL mode)
+P_PORT=$(free_port)
+PRODUCT=http://127.0.0.1:$P_PORT
+say "start the product on $PRODUCT"
+(
+  cd "$SILO_BIN"
+  export ConnectionStrings__Postgres="$CS;Database=product"
+  export Jwt__SigningKey
+  Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
+  export ASPNETCORE_URLS=$PRODUCT
+  export Logging__LogLevel__Default=Warning
+  export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
+  # A plan whose limits never refuse: every request is still charged to the rate-limit grain (the limiter stays on).
+  export RateLimits__Plans__bench__Limit=100000000 RateLimits__Plans__bench__WindowSeconds=60
+  export Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100
+  export Orleans__SiloPort Orleans__GatewayPort
+  Orleans__SiloPort=$(free_port)
+  Orleans__GatewayPort=$(free_port)
+  export Orleans__ClusterId=compare-$$
+  exec ./ApiPlatform.Silo
+) >"$RUN/product.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+wait_ready() { # pid url seconds
+  local i
+  for i in $(seq 1 $(( $3 * 10 ))); do
+    kill -0 "$1" 2>/dev/null || return 1
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$2" || true) == 200 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+wait_ready "$P_PID" "$PRODUCT/health/ready" 90 || { tail -n 40 "$RUN/product.log" >&2; die "the product did not get ready"; }
+
+ACCESS=$(curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | json access_token) || die "admin login failed"
+OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
+KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
+  -d '{"name":"compare","plan":"bench"}' | json data.key) || die "creating the bench API key failed"
+[[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
+export BENCH_TOKEN=$KEY
+say "admin $OWNER, API key ${KEY:0:6}… of plan bench"
+
+# ------------------------------------------------------------------ the baseline
+B_PORT=$(free_port)
+BASELINE=http://127.0.0.1:$B_PORT
+say "start the baseline on $BASELINE"
+ConnectionStrings__Baseline="$CS;Database=baseline" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
+  dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
+B_PID=$!
+PIDS+=("$B_PID")
+wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
+psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v key="$KEY" -v owner="$OWNER" >/dev/null <<'SQL'
+INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');
+SQL
+
+# ------------------------------------------------------------------ seed the same rows into both
+say "seed $COUNT resources into each (SQL)"
+T_BASE=$(( $(date +%s) * 1000000 ))
+# Same ids, fields and timestamps (µs since the epoch, 1 ms apart, the newest "now") in both.
+ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::text, 7, '0') AS name,
+       'benchmark resource ' || g AS description,
+       (ARRAY['standard','document','dataset','model'])[1 + g % 4] AS type,
+       (ARRAY['active','active','active','inactive','archived'])[1 + g % 5] AS status,
+       '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
+       $T_BASE - ($COUNT - g) * 1000 AS t
+FROM generate_series(1, $COUNT) g"
+# The product: its row triggers keep resource_counts; with replication role the bulk insert skips them and the counters
+# are written once from the same rows (same result, 100,000 trigger calls faster).
+psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL) s;
+INSERT INTO resource_counts (owner_id, type, status, n)
+SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
+ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
+COMMIT;
+VACUUM (ANALYZE) resources;
+VACUUM (ANALYZE) resource_counts;
+SQL
+psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
+INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond', timestamptz 'epoch' + t * interval '1 microsecond', 1
+FROM ($ROWS_SQL) s;
+VACUUM (ANALYZE) baseline_resources;
+SQL
+psql -XAtq -d product -c "SELECT id FROM resources WHERE owner_id = '$OWNER' ORDER BY id" >"$RUN/ids.txt"
+
+# Both must answer the same: the total, the first page's ids and one resource's JSON.
+ONE_ID=res_$(printf '%022x' $(( COUNT / 2 )))
+FIRST="/v1/resources?per_page=20"
+for svc in "$PRODUCT" "$BASELINE"; do
+  curl -sf -H "Authorization: Bearer $KEY" "$svc$FIRST" >"$RUN/first-$([[ $svc == "$PRODUCT" ]] && echo product || echo baseline).json"
+  curl -sf -H "Authorization: Bearer $KEY" "$svc/v1/resources/$ONE_ID" >"$RUN/one-$([[ $svc == "$PRODUCT" ]] && echo product || echo baseline).json"
+done
+python3 - "$RUN" "$COUNT" <<'PY' || die "the two services do not answer alike"
+import json, sys
+run, count = sys.argv[1], int(sys.argv[2])
+p, b = (json.load(open(f"{run}/first-{s}.json")) for s in ("product", "baseline"))
+assert p["meta"]["total"] == count == b["meta"]["total"], (p["meta"], b["meta"])
+assert [r["id"] for r in p["data"]] == [r["id"] for r in b["data"]], "first pages differ"
+assert set(p["meta"]) == set(b["meta"]), (p["meta"], b["meta"])
+po, bo = (json.load(open(f"{run}/one-{s}.json")) for s in ("product", "baseline"))
+assert po == bo, (po, bo)
+print(f"same answers: total {count:,}, first page ids, GET one resource: {json.dumps(po['data'])[:160]}", file=sys.stderr)
+PY
+
+# ------------------------------------------------------------------ load
+# One row per service and endpoint; the snapshot command reads the counters of the service under test.
+bench() { # svc-name base-url pid db table label path [extra LoadGen args]
+  local name=$1 base=$2 pid=$3 db=$4 table=$5 label=$6 path=$7
+  shift 7
+  say "$label: $name"
+  CMP_PID=$pid CMP_PG_PID=$PG_PID CMP_TABLE=$table PGDATABASE=$db \
+    loadgen run --base-url "$base" --name "$name" --path "$path" --concurrency "$CONC" --warmup "$WARMUP" \
+      --duration "$DURATION" --snapshot-cmd "$CMP/snapshot.sh" --settle "$SETTLE" --results "$RUN/$label.$name.rows" "$@" \
+    | tee "$RUN/$label.$name.out" | tee -a "$RUN/bench.log" >&2 || { FAILED=1; echo "!! $label: $name had errors" >&2; }
+}
+FAILED=0
+for spec in "get_one|/v1/resources/$ONE_ID|GET" "list_first|$FIRST|GET" "create|/v1/resources|POST"; do
+  IFS='|' read -r label path method <<<"$spec"
+  bench product "$PRODUCT" "$P_PID" product resources "$label" "$path" --method "$method"
+  bench baseline "$BASELINE" "$B_PID" baseline baseline_resources "$label" "$path" --method "$method"
+done
+
+# What each database executed over the three benchmarks (warm-ups included), most frequent first.
+for db in product baseline; do
+  psql -XAq -d "$db" -F ' | ' -P footer=off -c "
+    SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 200) AS query
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 14" >"$RUN/statements-$db.txt" 2>&1 || true
+done
+
+# ------------------------------------------------------------------ memory with 100,000 resource grains
+rss() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # pid VmRSS|VmHWM -> kB
+RSS_BEFORE=$(rss "$P_PID" VmRSS)
+B_RSS=$(rss "$B_PID" VmRSS)
+say "activate every seeded resource on the product (GET each id once, at most $ACTIVATE_MAX s); VmRSS now $((RSS_BEFORE / 1024)) MiB"
+ACTIVATE_OUT=$(dotnet "$ACTIVATE_DLL" "$PRODUCT" "$RUN/ids.txt" "$CONC" "$ACTIVATE_MAX" 2> >(tee -a "$RUN/bench.log" >&2)) || FAILED=1
+echo "activate: $ACTIVATE_OUT" | tee -a "$RUN/bench.log" >&2
+sleep 2
+RSS_AFTER=$(rss "$P_PID" VmRSS)
+HWM_AFTER=$(rss "$P_PID" VmHWM)
+say "product VmRSS $((RSS_AFTER / 1024)) MiB (peak $((HWM_AFTER / 1024)) MiB) after activation"
+stop_pid "$P_PID"
+stop_pid "$B_PID"
+
+# ------------------------------------------------------------------ embedded default start-up
+STARTUP=()
+STARTUP_CPU=()
+for n in $(seq 1 "$STARTS"); do
+  DATA=$RUN/embedded-$n
+  rm -rf "$DATA"
+  E_PORT=$(free_port)
+  t0=$(date +%s%N)
+  (
+    cd "$SILO_BIN"
+    unset ConnectionStrings__Postgres
+    export Storage__DataDirectory=$DATA ASPNETCORE_URLS=http://127.0.0.1:$E_PORT Logging__LogLevel__Default=Warning
+    export Orleans__SiloPort Orleans__GatewayPort
+    Orleans__SiloPort=$(free_port)
+    Orleans__GatewayPort=$(free_port)
+    exec ./ApiPlatform.Silo
+  ) >"$RUN/embedded-$n.log" 2>&1 &
+  E_PID=$!
+  PIDS+=("$E_PID")
+  if wait_ready "$E_PID" "http://127.0.0.1:$E_PORT/health/ready" 60; then
+    t1=$(date +%s%N)
+    STARTUP+=("$(awk -v d=$(( (t1 - t0) / 1000000 )) 'BEGIN { printf "%.2f", d / 1000 }')")
+    # CPU the process used to get there (user+system), and the machine's load: start-up is CPU-bound on 2 cores.
+    cpu_ticks=$(sed 's/^.*) //' "/proc/$E_PID/stat" | awk '{print $12 + $13}')
+    STARTUP_CPU+=("$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }') s CPU, load $(cut -d' ' -f1 /proc/loadavg)")
+  else
+    STARTUP+=("failed"); STARTUP_CPU+=("-"); FAILED=1
+  fi
+  say "embedded start-up $n: ${STARTUP[-1]} s (${STARTUP_CPU[-1]})"
+  stop_pid "$E_PID"
+  rm -rf "$DATA"
+done
+
+# ------------------------------------------------------------------ report
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+python3 - "$RUN" "$OUT" <<PY
+import re, sys
+run, out = sys.argv[1], sys.argv[2]
+def row(label, svc):
+    cells = [c.strip() for c in open(f"{run}/{label}.{svc}.rows").read().strip().split("|")[1:-1]]
+    text = open(f"{run}/{label}.{svc}.out").read()
+    m = re.search(r"database \+(\d+) transactions", text)
+    n = int(cells[2].replace(",", ""))
+    return dict(req=n, errors=int(cells[3]), rps=float(cells[4]), p50=float(cells[5]), p99=float(cells[7]),
+                stmts=cells[9], cpu=cells[11], other=cells[12] if len(cells) > 12 else "–",
+                cpu_total=sum(float(x) for x in cells[11].split("/")),
+                xacts=f"{int(m.group(1)) / max(1, n):.2f}" if m else "–")
+targets = {"get_one": ("GET /v1/resources/{id}", 3.0, None), "list_first": ("GET /v1/resources?per_page=20 (exact total)", 20.0, 50.0),
+           "create": ("POST /v1/resources", 1.0, None)}
+lines = ["| endpoint | service | req/s | p50 ms | p99 ms | errors | SQL stmts/req | xacts/req | CPU ms/req service / PG / loadgen | CPU ms/req total | other load (cores) |",
+         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+verdicts = []
+for label, (title, ratio_target, p99_target) in targets.items():
+    p, b = row(label, "product"), row(label, "baseline")
+    for name, r in (("product", p), ("baseline", b)):
+        lines.append(f"| {title} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['stmts']} | {r['xacts']} | {r['cpu']} | {r['cpu_total']:.2f} | {r['other']} |")
+    ratio = p["rps"] / b["rps"] if b["rps"] else float("nan")
+    ok = ratio >= ratio_target and (p99_target is None or p["p99"] <= p99_target)
+    extra = f", product p99 {p['p99']:.1f} ms (target ≤ {p99_target:.0f} ms)" if p99_target else ""
+    # On a CPU-bound shared box the raw ratio moves with whoever else ran; the ratio of total CPU per request
+    # (service + PostgreSQL + load generator) is what a dedicated machine would show when both are CPU-bound.
+    cpu_ratio = b["cpu_total"] / p["cpu_total"] if p["cpu_total"] else float("nan")
+    verdicts.append(f"| {title} | {ratio:.2f}× (target ≥ {ratio_target:g}×){extra}; CPU-per-request ratio {cpu_ratio:.2f}× | {'met' if ok else 'MISSED'} |")
+rss_mib = $RSS_AFTER / 1024
+starts = "${STARTUP[*]}".split()
+cpus = """$(printf '%s\n' "${STARTUP_CPU[@]}")""".splitlines()
+nums = [float(s) for s in starts if s != "failed"]
+startup_text = ", ".join(s + " s (" + c + ")" for s, c in zip(starts, cpus))
+with open(out, "w") as f:
+    f.write("# Product vs. plain ASP.NET Core + Npgsql: latest run\n\n")
+    f.write("Written by \`bench/run-compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); see bench/COMPARE.md for what it means.\n\n")
+    f.write("- Product: commit ${COMMIT:0:7} (clean export of HEAD), PostgreSQL mode, API key of plan \`bench\`, rate limiter on\n")
+    f.write("- Machine: $(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load generator, product, baseline and PostgreSQL; load average before: $LOADAVG\n")
+    f.write("- .NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)\n")
+    f.write("- $COUNT resources in one tenant of each; $CONC connections; warm-up ${WARMUP} s, measured ${DURATION} s per row\n\n")
+    f.write("\n".join(lines) + "\n\n")
+    f.write("| target | measured | verdict |\n| --- | --- | --- |\n")
+    f.write("\n".join(verdicts) + "\n")
+    f.write(f"| product RSS with {$COUNT:,} resource grains active | VmRSS {rss_mib:.0f} MiB (peak VmHWM {$HWM_AFTER / 1024:.0f} MiB; {$RSS_BEFORE / 1024:.0f} MiB before activation; baseline {$B_RSS / 1024:.0f} MiB); activation: $ACTIVATE_OUT | {'met' if rss_mib < 1024 and 'skipped=0' in '$ACTIVATE_OUT' and 'failed=0' in '$ACTIVATE_OUT' else 'MISSED'} (target < 1 GiB) |\n")
+    f.write(f"| embedded default start-up to /health/ready 200 | {startup_text} | {'met' if len(nums) == len(starts) and max(nums) < 5 else 'MISSED'} (target < 5 s) |\n")
+print(open(out).read())
+PY
+say "done; results in ${OUT#"$ROOT"/}"
+[[ $FAILED == 0 ]] || die "some steps had errors (see above)"

@@ -46,5 +46,23 @@ public static class RequireCallerExtensions
     }
 }
 
+/// <summary>Organization role conventions for route groups.</summary>
+public static class RequireOrganizationRoleExtensions
+{
+    /// <summary>
+    /// When the caller acts for an organization, it needs at least <paramref name="role"/> there (403 otherwise). Put it
+    /// after <see cref="RequireCallerExtensions.RequireCaller{TBuilder}"/>.
+    /// </summary>
+    public static TBuilder RequireOrganizationRole<TBuilder>(this TBuilder builder, string role) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            context.HttpContext.GetCaller().RequireOrgRole(role);
+            return await next(context);
+        });
+        return builder;
+    }
+}
+
 /// <summary>Marks endpoints that need a credential (read by the OpenAPI document).</summary>
 public sealed class RequiresCallerMetadata;

@@ -47,11 +47,7 @@ public static class ApiKeysApi
     {
         // In an organization, keys are managed by admins and owners.
         var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireCaller()
-            .AddEndpointFilter(async (context, next) =>
-            {
-                context.HttpContext.GetCaller().RequireOrgRole(OrgRoles.Admin);
-                return await next(context);
-            });
+            .RequireOrganizationRole(OrgRoles.Admin);
 
         group.MapPost("/", CreateAsync)
             .Accepts<CreateApiKeyRequest>("application/json")

@@ -55,11 +55,7 @@ public static class WebhooksApi
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireCaller()
-            .AddEndpointFilter(async (context, next) =>
-            {
-                context.HttpContext.GetCaller().RequireOrgRole(OrgRoles.Admin);
-                return await next(context);
-            });
+            .RequireOrganizationRole(OrgRoles.Admin);
 
         group.MapPost("/", CreateAsync)
             .Accepts<CreateWebhookRequest>("application/json")

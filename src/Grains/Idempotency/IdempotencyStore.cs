@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Idempotency;
 
@@ -14,8 +15,8 @@ public sealed class IdempotencyStore(DbDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(
             "SELECT request_hash, status, headers, body, created_at FROM idempotency_keys WHERE owner_id = @owner_id AND key = @key");
-        Add(command, "owner_id", ownerId);
-        Add(command, "key", key);
+        command.With("owner_id", ownerId);
+        command.With("key", key);
         await using var reader = await command.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
         {
@@ -36,13 +37,13 @@ public sealed class IdempotencyStore(DbDataSource dataSource)
             ON CONFLICT (owner_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
                 headers = excluded.headers, body = excluded.body, created_at = excluded.created_at
             """);
-        Add(command, "owner_id", ownerId);
-        Add(command, "key", key);
-        Add(command, "request_hash", record.RequestHash);
-        Add(command, "status", record.Response.Status);
-        Add(command, "headers", JsonSerializer.Serialize(record.Response.Headers));
-        Add(command, "body", record.Response.Body);
-        Add(command, "created_at", ResourceStore.Micros(record.CreatedAt));
+        command.With("owner_id", ownerId);
+        command.With("key", key);
+        command.With("request_hash", record.RequestHash);
+        command.With("status", record.Response.Status);
+        command.With("headers", JsonSerializer.Serialize(record.Response.Headers));
+        command.With("body", record.Response.Body);
+        command.With("created_at", ResourceStore.Micros(record.CreatedAt));
         await command.ExecuteNonQueryAsync();
     }
 
@@ -50,15 +51,7 @@ public sealed class IdempotencyStore(DbDataSource dataSource)
     public async Task<int> PurgeAsync(DateTimeOffset cutoff)
     {
         await using var command = dataSource.CreateCommand("DELETE FROM idempotency_keys WHERE created_at < @cutoff");
-        Add(command, "cutoff", ResourceStore.Micros(cutoff));
+        command.With("cutoff", ResourceStore.Micros(cutoff));
         return await command.ExecuteNonQueryAsync();
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

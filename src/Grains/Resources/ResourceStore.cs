@@ -1,8 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using ApiPlatform.Grains.Storage;
 using ApiPlatform.Grains.Webhooks;
-using Npgsql;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -35,7 +35,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     public async Task<ResourceView?> LoadAsync(string id)
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
-        Add(command, "id", id);
+        command.With("id", id);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? Read(reader) : null;
     }
@@ -71,13 +71,13 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
                     """);
             await using var command = dataSource.CreateCommand(sql);
             AddRow(command, row);
-            Add(command, "cap", cap);
+            command.With("cap", cap);
             if (@event is not null)
             {
-                Add(command, "evt_id", @event.Id);
-                Add(command, "evt_type", @event.Type);
-                Add(command, "evt_payload", @event.Payload);
-                Add(command, "evt_created_at", Micros(@event.CreatedAt));
+                command.With("evt_id", @event.Id);
+                command.With("evt_type", @event.Type);
+                command.With("evt_payload", @event.Payload);
+                command.With("evt_created_at", Micros(@event.CreatedAt));
             }
 
             inserted = await LastResultHasRowAsync(command);
@@ -91,7 +91,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             command.Transaction = transaction;
             command.CommandText = insert;
             AddRow(command, row);
-            Add(command, "cap", cap);
+            command.With("cap", cap);
             inserted = await LastResultHasRowAsync(command);
             if (inserted && @event is not null)
             {
@@ -138,7 +138,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
             WHERE id = @id AND owner_id = @owner_id AND version = @expected
             """;
         AddRow(command, row);
-        Add(command, "expected", expectedVersion);
+        command.With("expected", expectedVersion);
         return await CommitWithEventAsync(command, transaction, @event);
     }
 
@@ -153,8 +153,8 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "DELETE FROM resources WHERE id = @id AND version = @expected";
-        Add(command, "id", id);
-        Add(command, "expected", expectedVersion);
+        command.With("id", id);
+        command.With("expected", expectedVersion);
         return await CommitWithEventAsync(command, transaction, @event);
     }
 
@@ -184,17 +184,17 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
 
         await using var command = dataSource.CreateCommand();
         var where = new StringBuilder("owner_id = @owner_id");
-        Add(command, "owner_id", query.OwnerId);
+        command.With("owner_id", query.OwnerId);
         if (query.Status is not null)
         {
             where.Append(" AND status = @status");
-            Add(command, "status", query.Status);
+            command.With("status", query.Status);
         }
 
         if (query.Type is not null)
         {
             where.Append(" AND type = @type");
-            Add(command, "type", query.Type);
+            command.With("type", query.Type);
         }
 
         if (query.After is { } after)
@@ -207,8 +207,8 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         // same round trip.
         command.CommandText = $"SELECT {Columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
             + CountSql(query.Status, query.Type);
-        Add(command, "limit", query.Limit + 1);
-        Add(command, "offset", query.After is null ? query.Offset : 0);
+        command.With("limit", query.Limit + 1);
+        command.With("offset", query.After is null ? query.Offset : 0);
 
         var items = new List<ResourceView>(query.Limit + 1);
         long total;
@@ -243,15 +243,15 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     public async Task<long> CountAsync(string ownerId, string? status = null, string? type = null)
     {
         await using var command = dataSource.CreateCommand(CountSql(status, type));
-        Add(command, "owner_id", ownerId);
+        command.With("owner_id", ownerId);
         if (status is not null)
         {
-            Add(command, "status", status);
+            command.With("status", status);
         }
 
         if (type is not null)
         {
-            Add(command, "type", type);
+            command.With("type", type);
         }
 
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
@@ -282,7 +282,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
 
         for (var i = 0; i < keys.Count; i++)
         {
-            Add(command, $"k{i}", keys[i].Column is "created_at" or "updated_at"
+            command.With($"k{i}", keys[i].Column is "created_at" or "updated_at"
                 ? long.Parse(after[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
                 : after[i]);
         }
@@ -335,29 +335,16 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
 
     private static void AddRow(DbCommand command, ResourceView row)
     {
-        Add(command, "id", row.Id);
-        Add(command, "owner_id", row.OwnerId);
-        Add(command, "name", row.Name);
-        Add(command, "description", row.Description);
-        Add(command, "type", row.Type);
-        Add(command, "status", row.Status);
-        Add(command, "metadata", row.Metadata);
-        Add(command, "created_at", Micros(row.CreatedAt));
-        Add(command, "updated_at", Micros(row.UpdatedAt));
-        Add(command, "version", row.Version);
-    }
-
-    private static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        if (value is null && parameter is NpgsqlParameter npgsql)
-        {
-            npgsql.NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text;
-        }
-
-        command.Parameters.Add(parameter);
+        command.With("id", row.Id);
+        command.With("owner_id", row.OwnerId);
+        command.With("name", row.Name);
+        command.With("description", row.Description);
+        command.With("type", row.Type);
+        command.With("status", row.Status);
+        command.With("metadata", row.Metadata);
+        command.With("created_at", Micros(row.CreatedAt));
+        command.With("updated_at", Micros(row.UpdatedAt));
+        command.With("version", row.Version);
     }
 
     private static ResourceView Read(DbDataReader reader) => new(

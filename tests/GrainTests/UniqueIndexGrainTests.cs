@@ -1,4 +1,7 @@
+using ApiPlatform.Grains;
 using ApiPlatform.Grains.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 
 namespace ApiPlatform.GrainTests;
 
@@ -142,5 +145,53 @@ public sealed class UniqueIndexGrainTests(ClusterFixture fixture)
 
         Assert.Equal("usr_a", await index.GetOwnerAsync());
         Assert.False(await index.TryClaimAsync("usr_b"));
+    }
+
+    // Two activations of one key can exist for a moment while a cluster forms. These tests play the other
+    // activation by writing the grain's storage directly, under the live activation.
+    private async Task WriteAsOtherActivationAsync(IUniqueIndexGrain index, UniqueIndexState written)
+    {
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Main);
+        var current = new GrainState<UniqueIndexState>(new UniqueIndexState());
+        await storage.ReadStateAsync("unique", index.GetGrainId(), current);
+        current.State = written;
+        await storage.WriteStateAsync("unique", index.GetGrainId(), current);
+    }
+
+    [Fact]
+    public async Task Pending_claim_is_reread_so_a_confirmation_by_another_activation_is_seen()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        Assert.Null(await index.GetOwnerAsync());
+
+        await WriteAsOtherActivationAsync(index, new UniqueIndexState { OwnerId = "usr_a", Confirmed = true, ClaimedAt = fixture.Time.GetUtcNow() });
+
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Claim_racing_another_activation_loses_instead_of_failing()
+    {
+        var index = NewIndex();
+        Assert.Null(await index.GetOwnerAsync()); // activated, holding "unclaimed"
+
+        await WriteAsOtherActivationAsync(index, new UniqueIndexState { OwnerId = "usr_other", Confirmed = true, ClaimedAt = fixture.Time.GetUtcNow() });
+
+        Assert.False(await index.TryClaimAsync("usr_mine"));
+        Assert.Equal("usr_other", await index.GetOwnerAsync());
+    }
+
+    [Fact]
+    public async Task Confirm_after_another_activation_wrote_rereads_and_confirms_its_own_claim()
+    {
+        var index = NewIndex();
+        Assert.True(await index.TryClaimAsync("usr_a"));
+
+        // The other activation rewrote the same pending claim (new ETag); this activation's copy is stale.
+        await WriteAsOtherActivationAsync(index, new UniqueIndexState { OwnerId = "usr_a", Confirmed = false, ClaimedAt = fixture.Time.GetUtcNow() });
+
+        await index.ConfirmAsync("usr_a");
+        Assert.Equal("usr_a", await index.GetOwnerAsync());
     }
 }

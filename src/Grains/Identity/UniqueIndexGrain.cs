@@ -1,3 +1,5 @@
+using Orleans.Storage;
+
 namespace ApiPlatform.Grains.Identity;
 
 /// <summary>Persisted state of <see cref="UniqueIndexGrain"/>.</summary>
@@ -14,6 +16,12 @@ public sealed class UniqueIndexState
 /// A claim stays pending until the owner confirms it. If the claimant died between claiming and creating the
 /// owner, the pending claim would block the value forever, so an unconfirmed claim older than
 /// <see cref="PendingClaimLifetime"/> may be taken over by a new claimant.
+/// <para>
+/// While a cluster forms or a silo dies, Orleans may briefly run two activations of one key. Their writes are
+/// guarded by the storage's ETag, so at most one claim lands; the other activation re-reads storage instead of
+/// failing. A pending claim is also re-read before it is reported as "no owner": an activation that saw the claim
+/// may not have seen the confirmation another activation wrote.
+/// </para>
 /// </remarks>
 public sealed class UniqueIndexGrain(
     [PersistentState("unique", GrainStorage.Main)] IPersistentState<UniqueIndexState> state,
@@ -22,6 +30,20 @@ public sealed class UniqueIndexGrain(
     public static readonly TimeSpan PendingClaimLifetime = TimeSpan.FromMinutes(2);
 
     public async Task<bool> TryClaimAsync(string ownerId)
+    {
+        try
+        {
+            return await ClaimAsync(ownerId);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote first: decide again on what storage holds now.
+            await state.ReadStateAsync();
+            return await ClaimAsync(ownerId);
+        }
+    }
+
+    private async Task<bool> ClaimAsync(string ownerId)
     {
         var s = state.State;
         if (s.OwnerId == ownerId)
@@ -42,12 +64,25 @@ public sealed class UniqueIndexGrain(
 
     public async Task ConfirmAsync(string ownerId)
     {
+        try
+        {
+            await ConfirmClaimAsync(ownerId);
+        }
+        catch (InconsistentStateException)
+        {
+            await state.ReadStateAsync();
+            await ConfirmClaimAsync(ownerId);
+        }
+    }
+
+    private async Task ConfirmClaimAsync(string ownerId)
+    {
         if (state.State.OwnerId != ownerId || state.State.Confirmed)
         {
             return;
         }
 
-        state.State.Confirmed = true;
+        state.State = new UniqueIndexState { OwnerId = ownerId, Confirmed = true, ClaimedAt = state.State.ClaimedAt };
         await state.WriteStateAsync();
     }
 
@@ -62,5 +97,13 @@ public sealed class UniqueIndexGrain(
         state.State = new UniqueIndexState();
     }
 
-    public Task<string?> GetOwnerAsync() => Task.FromResult(state.State.Confirmed ? state.State.OwnerId : null);
+    public async Task<string?> GetOwnerAsync()
+    {
+        if (state.State is { OwnerId: not null, Confirmed: false })
+        {
+            await state.ReadStateAsync();
+        }
+
+        return state.State.Confirmed ? state.State.OwnerId : null;
+    }
 }

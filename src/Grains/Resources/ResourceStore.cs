@@ -26,15 +26,28 @@ public enum InsertOutcome
 /// so the list can never disagree with the document. Used by <see cref="ResourceGrain"/> (writes, one row) and
 /// <see cref="ResourceQueryGrain"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
 /// </summary>
-public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
+public sealed class ResourceStore
 {
     private const string Columns = "id, owner_id, name, description, type, status, metadata, created_at, updated_at, version";
 
-    public SqlDialect Dialect { get; } = dialect;
+    private readonly DbDataSource _dataSource;
+    private readonly ResourceInsertBatcher? _batcher;
+
+    public ResourceStore(DbDataSource dataSource, SqlDialect dialect)
+    {
+        _dataSource = dataSource;
+        Dialect = dialect;
+        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync) : null;
+    }
+
+    public SqlDialect Dialect { get; }
+
+    /// <summary>The group commit of creates on PostgreSQL; null on SQLite (one writer, nothing to group).</summary>
+    public ResourceInsertBatcher? Batcher => _batcher;
 
     public async Task<ResourceView?> LoadAsync(string id)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
+        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
         command.With("id", id);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? Read(reader) : null;
@@ -44,9 +57,13 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// Inserts the row unless the id exists or the owner already holds <paramref name="cap"/> resources. On PostgreSQL a
     /// transaction-scoped advisory lock per owner makes the cap exact under concurrent creates; SQLite has one writer.
     /// Both statements go in one round trip; <paramref name="event"/>, when given, is written to the outbox in the same
-    /// transaction, only when the row was inserted.
+    /// transaction, only when the row was inserted (and some webhook subscribes to it). On PostgreSQL, creates that
+    /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
     /// </summary>
-    public async Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null)
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null) =>
+        _batcher?.InsertAsync(row, cap, @event) ?? InsertAloneAsync(row, cap, @event);
+
+    private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, OutboxEvent? @event)
     {
         const string insert = $"""
             INSERT INTO resources ({Columns})
@@ -66,10 +83,11 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
                 : $"""
                     WITH ins AS ({insert}),
                     evt AS (INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
-                            SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins RETURNING 1)
+                            SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins
+                            WHERE {WebhookEvents.SubscribedCondition} RETURNING 1)
                     SELECT id FROM ins
                     """);
-            await using var command = dataSource.CreateCommand(sql);
+            await using var command = _dataSource.CreateCommand(sql);
             AddRow(command, row);
             command.With("cap", cap);
             if (@event is not null)
@@ -78,6 +96,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
                 command.With("evt_type", @event.Type);
                 command.With("evt_payload", @event.Payload);
                 command.With("evt_created_at", Micros(@event.CreatedAt));
+                command.With("evt_pattern", WebhookEvents.SubscriptionPattern(@event.Type));
             }
 
             inserted = await LastResultHasRowAsync(command);
@@ -85,7 +104,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         else
         {
             // SQLite has no data-modifying CTEs; it has one writer, so an immediate transaction is just as exact.
-            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var connection = await _dataSource.OpenConnectionAsync();
             await using var transaction = await connection.BeginTransactionAsync();
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -128,7 +147,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion, OutboxEvent? @event = null)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -148,7 +167,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<bool> DeleteAsync(string id, long expectedVersion, OutboxEvent? @event = null)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -182,7 +201,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
         var keys = query.Sort.Select(k => (Column: Column(k.Field), k.Descending)).ToList();
         keys.Add(("id", query.Sort.Count > 0 && query.Sort[^1].Descending));
 
-        await using var command = dataSource.CreateCommand();
+        await using var command = _dataSource.CreateCommand();
         var where = new StringBuilder("owner_id = @owner_id");
         command.With("owner_id", query.OwnerId);
         if (query.Status is not null)
@@ -242,7 +261,7 @@ public sealed class ResourceStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Exact count from the counters: a few rows per owner, however many resources.</summary>
     public async Task<long> CountAsync(string ownerId, string? status = null, string? type = null)
     {
-        await using var command = dataSource.CreateCommand(CountSql(status, type));
+        await using var command = _dataSource.CreateCommand(CountSql(status, type));
         command.With("owner_id", ownerId);
         if (status is not null)
         {

@@ -76,16 +76,30 @@ public static class WebhookEvents
         return new OutboxEvent(id, ownerId, type, Encoding.UTF8.GetString(buffer.ToArray()), now);
     }
 
-    /// <summary>Writes the events in the caller's transaction.</summary>
+    /// <summary>
+    /// SQL condition true when the owner <c>@owner_id</c> has an enabled webhook subscribed to the event type
+    /// <c>@evt_pattern</c> (<see cref="SubscriptionPattern"/>). An event nobody subscribes to is not written at all:
+    /// most owners have no webhooks, and their changes then cost no outbox row and no relay work. A webhook created
+    /// after the change committed would not have received the event anyway (the relay only fans an event out to
+    /// webhooks that existed when it happened).
+    /// </summary>
+    public const string SubscribedCondition =
+        "EXISTS (SELECT 1 FROM webhooks WHERE owner_id = @owner_id AND enabled AND events LIKE @evt_pattern)";
+
+    /// <summary>The LIKE pattern matching a webhook's stored <c>events</c> (a JSON array) that lists <paramref name="type"/>.</summary>
+    public static string SubscriptionPattern(string type) => "%" + JsonSerializer.Serialize(type) + "%";
+
+    /// <summary>Writes the events in the caller's transaction, those nobody subscribes to excepted.</summary>
     public static async Task WriteAsync(DbConnection connection, DbTransaction? transaction, params IEnumerable<OutboxEvent> events)
     {
         foreach (var e in events)
         {
             await using var command = connection.Command(
-                "INSERT INTO events_outbox (id, owner_id, type, payload, created_at) VALUES (@id, @owner_id, @type, @payload, @created_at)",
+                "INSERT INTO events_outbox (id, owner_id, type, payload, created_at) "
+                + $"SELECT @id, @owner_id, @type, @payload, @created_at WHERE {SubscribedCondition}",
                 transaction);
             await command.With("id", e.Id).With("owner_id", e.OwnerId).With("type", e.Type).With("payload", e.Payload)
-                .With("created_at", ResourceStore.Micros(e.CreatedAt)).ExecuteNonQueryAsync();
+                .With("created_at", ResourceStore.Micros(e.CreatedAt)).With("evt_pattern", SubscriptionPattern(e.Type)).ExecuteNonQueryAsync();
         }
     }
 

@@ -225,7 +225,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             // not receive what came before it. Two seconds of slack, because the event and the webhook may have been
             // stamped by different machines' clocks: an early extra event is harmless, a missed one is not.
             "SELECT id FROM webhooks WHERE owner_id = @owner_id AND enabled AND events LIKE @pattern AND created_at <= @event_at", transaction)
-            .With("owner_id", e.OwnerId).With("pattern", "%" + JsonSerializer.Serialize(e.Type) + "%")
+            .With("owner_id", e.OwnerId).With("pattern", WebhookEvents.SubscriptionPattern(e.Type))
             .With("event_at", ResourceStore.Micros(e.CreatedAt) + 2_000_000))
         await using (var reader = await command.ExecuteReaderAsync())
         {

@@ -1,0 +1,211 @@
+using System.Data.Common;
+using ApiPlatform.Grains.Webhooks;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ApiPlatform.Grains.Resources;
+
+/// <summary>
+/// Group commit for creates on PostgreSQL. Creates that arrive while an insert is on its way to the database wait
+/// and go together in the next one: one round trip, one transaction and one per-owner lock for the whole group
+/// instead of one each. A create is answered only after the transaction holding its row has committed, so
+/// "acknowledged = stored" holds exactly as for a lone insert. Nothing waits on a timer: an idle silo sends a lone
+/// create at once, and groups only form when creates really overlap.
+/// </summary>
+/// <remarks>
+/// The plan cap stays exact. Each owner's rows in a group are numbered in arrival order and only those that fit under
+/// the owner's cap are inserted, under the same per-owner advisory lock a lone insert takes. The numbering counts every
+/// row of the group, so it can refuse one that would have fitted (when another row of the group is a duplicate id);
+/// every row the group did not insert is therefore retried alone on the exact single-row path, which answers
+/// "duplicate" or "cap reached" precisely. If the group's statement fails on its data (a <see cref="PostgresException"/>
+/// other than a lost connection), each row is retried alone too, so one bad row cannot fail its neighbours.
+/// </remarks>
+public sealed class ResourceInsertBatcher(DbDataSource dataSource, Func<ResourceView, long, OutboxEvent?, Task<InsertOutcome>> insertAlone)
+{
+    /// <summary>Most rows sent in one group.</summary>
+    public const int MaxGroup = 128;
+
+    /// <summary>Groups in flight at once: one filling while another is at the database.</summary>
+    public const int MaxInFlight = 2;
+
+    private readonly object _gate = new();
+    private readonly Queue<Pending> _queue = new();
+    private int _inFlight;
+    private long _groups;
+    private long _groupedRows;
+
+    /// <summary>Groups of two or more rows sent so far, and the rows in them (for tests and diagnostics).</summary>
+    public (long Groups, long Rows) Grouped => (Interlocked.Read(ref _groups), Interlocked.Read(ref _groupedRows));
+
+    private sealed record Pending(ResourceView Row, long Cap, OutboxEvent? Event)
+    {
+        public TaskCompletionSource<InsertOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event)
+    {
+        var pending = new Pending(row, cap, @event);
+        bool start;
+        lock (_gate)
+        {
+            _queue.Enqueue(pending);
+            start = _inFlight < MaxInFlight;
+            if (start)
+            {
+                _inFlight++;
+            }
+        }
+
+        if (start)
+        {
+            _ = Task.Run(DrainAsync);
+        }
+
+        return pending.Done.Task;
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            List<Pending> group;
+            lock (_gate)
+            {
+                if (_queue.Count == 0)
+                {
+                    _inFlight--;
+                    return;
+                }
+
+                group = new List<Pending>(Math.Min(_queue.Count, MaxGroup));
+                while (group.Count < MaxGroup && _queue.TryDequeue(out var next))
+                {
+                    group.Add(next);
+                }
+            }
+
+            await WriteGroupAsync(group);
+        }
+    }
+
+    private async Task WriteGroupAsync(List<Pending> group)
+    {
+        HashSet<string> inserted;
+        try
+        {
+            inserted = group.Count == 1 ? [] : await InsertGroupAsync(group);
+        }
+        catch (PostgresException e) when (!e.IsTransient)
+        {
+            inserted = []; // retried one by one below, so only the offending row fails
+        }
+        catch (Exception e)
+        {
+            foreach (var p in group)
+            {
+                p.Done.TrySetException(e);
+            }
+
+            return;
+        }
+
+        // Rows the group did not insert (and a group of one) take the exact single-row path, concurrently. Of several
+        // rows with one id, the group inserted the first (Remove answers true once).
+        await Task.WhenAll(group.Select(async p =>
+        {
+            if (inserted.Remove(p.Row.Id))
+            {
+                p.Done.TrySetResult(InsertOutcome.Inserted);
+                return;
+            }
+
+            try
+            {
+                p.Done.TrySetResult(await insertAlone(p.Row, p.Cap, p.Event));
+            }
+            catch (Exception e)
+            {
+                p.Done.TrySetException(e);
+            }
+        }));
+    }
+
+    // One round trip, one implicit transaction: the owners' locks in a fixed order (so two groups cannot deadlock),
+    // then one statement that inserts the rows that fit under their owners' caps and the outbox events of those rows
+    // that someone subscribes to. The second statement's snapshot is taken after the locks are held, so it sees every
+    // create that committed before them.
+    private const string GroupSql = """
+        SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM (SELECT DISTINCT unnest(@owners) AS o ORDER BY 1) owners;
+        WITH input AS (
+            SELECT * FROM unnest(@ids, @owner_ids, @names, @descriptions, @types, @statuses, @metadatas, @created, @caps,
+                                 @evt_ids, @evt_types, @evt_payloads, @evt_patterns)
+                WITH ORDINALITY AS t(id, owner_id, name, description, type, status, metadata, created_at, cap,
+                                     evt_id, evt_type, evt_payload, evt_pattern, ord)
+        ),
+        -- The same id twice in a group (a retry overlapping its first attempt): only the first goes in; the rest
+        -- are answered by the single-row path ("already exists").
+        first AS (
+            SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord
+        ),
+        held AS (
+            SELECT o.owner_id, (SELECT COALESCE(SUM(n), 0) FROM resource_counts c WHERE c.owner_id = o.owner_id) AS n
+            FROM (SELECT DISTINCT owner_id FROM first) o
+        ),
+        fits AS (
+            SELECT i.* FROM (
+                SELECT first.*, row_number() OVER (PARTITION BY first.owner_id ORDER BY first.ord) AS rank FROM first
+            ) i JOIN held h ON h.owner_id = i.owner_id
+            WHERE h.n + i.rank <= i.cap
+        ),
+        ins AS (
+            INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+            SELECT id, owner_id, name, description, type, status, metadata, created_at, created_at, 1 FROM fits ORDER BY ord
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ),
+        evt AS (
+            INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
+            SELECT f.evt_id, f.owner_id, f.evt_type, f.evt_payload, f.created_at FROM fits f JOIN ins ON ins.id = f.id
+            WHERE f.evt_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM webhooks w
+                WHERE w.owner_id = f.owner_id AND w.enabled AND w.events LIKE f.evt_pattern)
+            RETURNING 1
+        )
+        SELECT id FROM ins
+        """;
+
+    private async Task<HashSet<string>> InsertGroupAsync(List<Pending> group)
+    {
+        await using var command = (NpgsqlCommand)dataSource.CreateCommand(GroupSql);
+        var p = command.Parameters;
+        p.Add(Text("owners", group, x => x.Row.OwnerId));
+        p.Add(Text("ids", group, x => x.Row.Id));
+        p.Add(Text("owner_ids", group, x => x.Row.OwnerId));
+        p.Add(Text("names", group, x => x.Row.Name));
+        p.Add(Text("descriptions", group, x => x.Row.Description));
+        p.Add(Text("types", group, x => x.Row.Type));
+        p.Add(Text("statuses", group, x => x.Row.Status));
+        p.Add(Text("metadatas", group, x => x.Row.Metadata));
+        p.Add(new NpgsqlParameter<long[]>("created", group.Select(x => ResourceStore.Micros(x.Row.CreatedAt)).ToArray()));
+        p.Add(new NpgsqlParameter<long[]>("caps", group.Select(x => x.Cap).ToArray()));
+        p.Add(Text("evt_ids", group, x => x.Event?.Id));
+        p.Add(Text("evt_types", group, x => x.Event?.Type));
+        p.Add(Text("evt_payloads", group, x => x.Event?.Payload));
+        p.Add(Text("evt_patterns", group, x => x.Event is { } e ? WebhookEvents.SubscriptionPattern(e.Type) : null));
+
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _groupedRows, group.Count);
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.NextResultAsync(); // past the locks
+        while (await reader.ReadAsync())
+        {
+            inserted.Add(reader.GetString(0));
+        }
+
+        return inserted;
+    }
+
+    private static NpgsqlParameter<string?[]> Text(string name, List<Pending> group, Func<Pending, string?> value) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = group.Select(value).ToArray() };
+}

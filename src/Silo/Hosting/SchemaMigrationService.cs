@@ -6,13 +6,14 @@ namespace ApiPlatform.Silo.Hosting;
 /// Creates or upgrades the database schema before the silo starts (it is registered ahead of Orleans, and hosted
 /// services start in order), so a fresh database just works. Safe when several silos start at once.
 /// </summary>
-internal sealed class SchemaMigrationService(StorageMode mode, ILogger<SchemaMigrationService> logger) : IHostedService
+internal sealed class SchemaMigrationService(StorageMode mode, IEnumerable<StartupNotices> notices, ILogger<SchemaMigrationService> logger)
+    : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var notice in SigningKeySetup.Notices)
+        foreach (var notice in notices)
         {
-            logger.LogWarning("{Notice}", notice);
+            logger.LogWarning("{Notice}", notice.Message);
         }
 
         if (mode.IsPostgres)

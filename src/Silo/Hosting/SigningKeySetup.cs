@@ -39,11 +39,13 @@ internal static class SigningKeySetup
         }
 
         builder.Configuration[$"{JwtOptions.Section}:SigningKey"] = File.ReadAllText(path).Trim();
-        Notices.Add(generated
+        // Logging does not exist yet: the host writes this once it has a logger (SchemaMigrationService). Kept per host,
+        // not in a static, since tests run several hosts in one process.
+        builder.Services.AddSingleton(new StartupNotices(generated
             ? $"Generated a development JWT signing key at {path}. Configure Jwt:SigningKey for production."
-            : $"Using the development JWT signing key at {path}. Configure Jwt:SigningKey for production.");
+            : $"Using the development JWT signing key at {path}. Configure Jwt:SigningKey for production."));
     }
-
-    /// <summary>Messages from before logging exists, written once the host has a logger.</summary>
-    public static List<string> Notices { get; } = [];
 }
+
+/// <summary>A message from before logging existed, written once the host has a logger.</summary>
+internal sealed record StartupNotices(string Message);

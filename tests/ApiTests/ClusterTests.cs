@@ -1,5 +1,6 @@
 using System.Net;
 using ApiPlatform.ApiTests.Infrastructure;
+using ApiPlatform.Grains.RateLimiting;
 
 namespace ApiPlatform.ApiTests;
 
@@ -84,6 +85,34 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
 
         Assert.Equal(5, responses.Count(r => r.Status == HttpStatusCode.OK));
         Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => r.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
+    }
+
+    [Fact]
+    public async Task A_leased_rate_limit_is_exact_across_silos()
+    {
+        var admin = Credential.Bearer((string)(await First.LoginAsync(ApiServer.AdminEmail, ApiServer.AdminPassword))["access_token"]!);
+        var key = (string)(await First.PostAsync("/v1/api-keys", new { name = "busy", plan = "busy" }, admin)).AssertStatus(HttpStatusCode.Created).Data["key"]!;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 450).Select(i =>
+            (i % 2 == 0 ? First : Second).GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))));
+
+        Assert.Equal(300, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => r.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
+    }
+
+    [Fact]
+    public async Task Tokens_a_silo_leased_but_did_not_use_go_back_to_the_other_silos()
+    {
+        var admin = Credential.Bearer((string)(await First.LoginAsync(ApiServer.AdminEmail, ApiServer.AdminPassword))["access_token"]!);
+        var key = Credential.ApiKeyHeader((string)(await First.PostAsync("/v1/api-keys", new { name = "busy", plan = "busy" }, admin))
+            .AssertStatus(HttpStatusCode.Created).Data["key"]!);
+
+        // First leases a few tokens (300 / 100 = 3) and spends one; the other two go back once the key is idle there.
+        Assert.Equal("299", (await First.GetAsync("/v1/users/me", key)).AssertStatus(HttpStatusCode.OK).Header("X-RateLimit-Remaining"));
+        await Task.Delay(RateLimitLeasing.IdleReturn * 6, TestContext.Current.CancellationToken);
+
+        // Second's lease comes from a pool that has the two back: one request spent in all, one now.
+        Assert.Equal("298", (await Second.GetAsync("/v1/users/me", key)).AssertStatus(HttpStatusCode.OK).Header("X-RateLimit-Remaining"));
     }
 
     [Fact]

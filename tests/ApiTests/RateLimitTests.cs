@@ -119,6 +119,28 @@ public abstract class RateLimitTests(ApiServer server) : ApiTestBase(server)
         Assert.Equal(5, responses.Count(r => r.Status == HttpStatusCode.OK));
         Assert.Equal(25, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
     }
+
+    [Fact]
+    public async Task A_leased_budget_counts_down_one_per_request()
+    {
+        var key = Credential.ApiKeyHeader(await KeyWithPlanAsync("busy"));
+        for (var expected = 299; expected > 290; expected--)
+        {
+            var response = (await Client.GetAsync("/v1/users/me", key)).AssertStatus(HttpStatusCode.OK);
+            Assert.Equal(300, Int(response, "X-RateLimit-Limit"));
+            Assert.Equal(expected, Int(response, "X-RateLimit-Remaining"));
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_on_a_leased_budget_admit_exactly_the_limit()
+    {
+        var key = await KeyWithPlanAsync("busy");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 450).Select(_ => Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))));
+        Assert.Equal(300, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => r.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => Assert.Equal(0, Int(r, "X-RateLimit-Remaining")));
+    }
 }
 
 [Collection(Servers.Embedded)]

@@ -104,6 +104,20 @@ public sealed class CrossSiloTests(ProcessCluster cluster) : IClassFixture<Proce
         Assert.Equal(53, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
     }
 
+    [Fact]
+    public async Task A_leased_rate_limit_is_exact_across_three_silos()
+    {
+        var admin = await Api.LoginAsync(Silo[0], ProcessCluster.AdminEmail, ProcessCluster.AdminPassword);
+        var (_, keyJson, _) = await Api.SendAsync(Silo[0], HttpMethod.Post, "/v1/api-keys", new { name = "busy", plan = "busy" }, admin);
+        var key = (string)keyJson!["data"]!["key"]!;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 450).Select(i =>
+            Api.SendAsync(Silo[i % 3], HttpMethod.Get, "/v1/users/me", token: key)));
+
+        Assert.Equal(300, responses.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.Equal(150, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
+    }
+
     public void Dispose()
     {
         foreach (var client in _clients ?? [])

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
@@ -12,13 +13,37 @@ namespace ApiPlatform.Gateway.RateLimiting;
 /// address otherwise), writes the rate-limit headers on every response, and refuses with 429 once the window is
 /// spent. A refused request goes no further, so it costs no other grain call.
 /// </summary>
-public sealed class RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, ApiClock clock)
+/// <remarks>
+/// Budgets of <see cref="RateLimitLeasing.MinLimit"/> or more are spent from leases: this silo takes a few tokens from
+/// the grain in one call (one call in flight per credential; concurrent requests wait for it) and admits requests
+/// locally until they are gone, so a busy credential costs a grain call per lease, not per request. Tokens a silo did
+/// not spend go back to the grain once the credential has been idle here for <see cref="RateLimitLeasing.IdleReturn"/>.
+/// </remarks>
+public sealed class RateLimiter : IDisposable
 {
+    private readonly IGrainFactory _grains;
+    private readonly IOptions<RateLimitOptions> _options;
+    private readonly ApiClock _clock;
+    private readonly ILogger<RateLimiter> _logger;
+    private readonly string _holder = Guid.NewGuid().ToString("N");
+    private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
+    private readonly Timer _sweeper;
+
+    public RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
+    {
+        _grains = grains;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+        var period = RateLimitLeasing.IdleReturn / 2;
+        _sweeper = new Timer(_ => Sweep(), null, period, period);
+    }
+
     public Task ChargeAsync(HttpContext context, Caller caller) =>
-        ChargeAsync(context, caller.ApiKeyId is { } keyId ? "key:" + keyId : "user:" + caller.UserId, caller.Plan, options.Value.For(caller.Plan));
+        ChargeAsync(context, caller.ApiKeyId is { } keyId ? "key:" + keyId : "user:" + caller.UserId, caller.Plan, _options.Value.For(caller.Plan));
 
     public Task ChargeAnonymousAsync(HttpContext context) =>
-        ChargeAsync(context, "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), "anonymous", options.Value.Anonymous);
+        ChargeAsync(context, "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), "anonymous", _options.Value.Anonymous);
 
     private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitSettings settings)
     {
@@ -27,11 +52,15 @@ public sealed class RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions>
             // An unlimited plan (e.g. for internal traffic or benchmarks): nothing to count.
             return;
         }
+
         var policy = new RateLimitPolicy(policyName, settings.Limit, settings.WindowSeconds);
-        var decision = await grains.GetGrain<IRateLimitGrain>(credential + "|" + policyName).AcquireAsync(policy);
+        var key = credential + "|" + policyName;
+        var decision = RateLimitLeasing.Applies(policy.Limit)
+            ? await SpendLeasedAsync(key, policy)
+            : await _grains.GetGrain<IRateLimitGrain>(key).AcquireAsync(policy);
 
         var headers = context.Response.Headers;
-        var resetIn = Math.Max(0, (long)Math.Ceiling((decision.ResetAt - clock.UtcNow).TotalSeconds));
+        var resetIn = Math.Max(0, (long)Math.Ceiling((decision.ResetAt - _clock.UtcNow).TotalSeconds));
         headers["X-RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Reset"] = decision.ResetAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
@@ -46,6 +75,144 @@ public sealed class RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions>
                 TimeSpan.FromSeconds(Math.Max(1, resetIn)));
         }
     }
+
+    /// <summary>Tokens of one credential held by this silo, and the grain call that is fetching more.</summary>
+    private sealed class LocalBudget
+    {
+        public readonly Lock Gate = new();
+        public RateLimitPolicy? Policy;
+        public DateTimeOffset ResetAt;
+        public int Left;
+        public int GrainRemaining;
+        public Task<RateLimitLease>? Refill;
+        public long LastUsed = Environment.TickCount64;
+    }
+
+    private async Task<RateLimitDecision> SpendLeasedAsync(string key, RateLimitPolicy policy)
+    {
+        var budget = _budgets.GetOrAdd(key, _ => new LocalBudget());
+        while (true)
+        {
+            Task<RateLimitLease> refill;
+            TaskCompletionSource<RateLimitLease>? mine = null;
+            lock (budget.Gate)
+            {
+                budget.LastUsed = Environment.TickCount64;
+                if (budget.Left > 0 && budget.Policy == policy && _clock.UtcNow < budget.ResetAt)
+                {
+                    budget.Left--;
+                    return new RateLimitDecision(true, policy.Limit, budget.GrainRemaining + budget.Left, budget.ResetAt);
+                }
+
+                if (budget.Refill is null)
+                {
+                    mine = new TaskCompletionSource<RateLimitLease>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    budget.Refill = mine.Task;
+                }
+
+                refill = budget.Refill;
+            }
+
+            if (mine is not null)
+            {
+                await RefillAsync(key, budget, policy, mine);
+            }
+
+            var lease = await refill;
+            if (!lease.Allowed)
+            {
+                return new RateLimitDecision(false, lease.Limit, 0, lease.ResetAt);
+            }
+
+            // Tokens arrived: take one (or, if the other waiters took them all, ask again).
+        }
+    }
+
+    private async Task RefillAsync(string key, LocalBudget budget, RateLimitPolicy policy, TaskCompletionSource<RateLimitLease> done)
+    {
+        try
+        {
+            var lease = await _grains.GetGrain<IRateLimitGrain>(key).LeaseAsync(policy, _holder);
+            lock (budget.Gate)
+            {
+                if (lease.Allowed)
+                {
+                    // Tokens of another window or policy are void; the grain's count already moved on.
+                    if (budget.Policy != policy || budget.ResetAt != lease.ResetAt)
+                    {
+                        budget.Left = 0;
+                    }
+
+                    budget.Policy = policy;
+                    budget.ResetAt = lease.ResetAt;
+                    budget.Left += lease.Granted;
+                    budget.GrainRemaining = lease.Remaining;
+                }
+
+                budget.Refill = null;
+            }
+
+            done.SetResult(lease);
+        }
+        catch (Exception e)
+        {
+            lock (budget.Gate)
+            {
+                budget.Refill = null;
+            }
+
+            done.SetException(e);
+        }
+    }
+
+    /// <summary>Hands back tokens of credentials idle here, and forgets budgets whose window is over.</summary>
+    private void Sweep()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (key, budget) in _budgets)
+        {
+            RateLimitPolicy? policy;
+            DateTimeOffset resetAt;
+            int unused;
+            lock (budget.Gate)
+            {
+                if (budget.Refill is not null || now - budget.LastUsed < RateLimitLeasing.IdleReturn.TotalMilliseconds)
+                {
+                    continue;
+                }
+
+                if (budget.Left == 0 || _clock.UtcNow >= budget.ResetAt)
+                {
+                    if (now - budget.LastUsed > 60_000)
+                    {
+                        _budgets.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
+                    }
+
+                    continue;
+                }
+
+                (policy, resetAt, unused) = (budget.Policy, budget.ResetAt, budget.Left);
+                budget.Left = 0;
+            }
+
+            _ = ReleaseAsync(key, policy!, resetAt, unused);
+        }
+    }
+
+    private async Task ReleaseAsync(string key, RateLimitPolicy policy, DateTimeOffset resetAt, int unused)
+    {
+        try
+        {
+            await _grains.GetGrain<IRateLimitGrain>(key).ReleaseAsync(policy, resetAt, unused);
+        }
+        catch (Exception e)
+        {
+            // The tokens stay spent until the window ends: the limit errs towards refusing a few, never admitting more.
+            _logger.LogDebug(e, "Returning {Unused} rate-limit tokens of {Key} failed", unused, key);
+        }
+    }
+
+    public void Dispose() => _sweeper.Dispose();
 }
 
 /// <summary>Route conventions for rate limiting.</summary>

@@ -51,6 +51,10 @@ public abstract class ApiServer : IAsyncLifetime
         ["RateLimits:Plans:tiny:Limit"] = "5",
         ["RateLimits:Plans:tiny:WindowSeconds"] = "60",
         ["RateLimits:Plans:pro:Limit"] = "1234",
+        // A budget large enough to be spent from leases (RateLimitLeasing.MinLimit), small enough to spend in a test.
+        ["Plans:Catalog:busy:MaxApiKeys"] = "5",
+        ["RateLimits:Plans:busy:Limit"] = "300",
+        ["RateLimits:Plans:busy:WindowSeconds"] = "3600",
         ["Plans:Catalog:unlimited:MaxApiKeys"] = "5",
         ["RateLimits:Plans:unlimited:Limit"] = "0",
         // Webhooks: receivers run on loopback; retries come quickly (tests also move product time); few webhooks per plan.

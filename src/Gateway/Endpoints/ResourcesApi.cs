@@ -14,14 +14,11 @@ namespace ApiPlatform.Gateway.Endpoints;
 
 /// <summary>A resource on the wire.</summary>
 public sealed record ResourceResponse(
-    string Id, string Name, string? Description, string Type, string Status, JsonElement Metadata,
+    string Id, string Name, string? Description, string Type, string Status, RawJsonObject Metadata,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
-    public static ResourceResponse From(ResourceView r)
-    {
-        using var metadata = JsonDocument.Parse(r.Metadata);
-        return new(r.Id, r.Name, r.Description, r.Type, r.Status, metadata.RootElement.Clone(), r.CreatedAt, r.UpdatedAt);
-    }
+    public static ResourceResponse From(ResourceView r) =>
+        new(r.Id, r.Name, r.Description, r.Type, r.Status, new RawJsonObject(r.Metadata), r.CreatedAt, r.UpdatedAt);
 }
 
 /// <summary>Paging facts of a resource list: the contract's four, plus the keyset cursor of the next page.</summary>

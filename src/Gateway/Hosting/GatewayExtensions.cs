@@ -46,6 +46,7 @@ public static class GatewayExtensions
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(o =>
         {
+            o.MapType<RawJsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalPropertiesAllowed = true });
             o.SwaggerDoc("v1", new OpenApiInfo
             {
                 Title = "API Platform",

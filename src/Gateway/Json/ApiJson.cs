@@ -39,3 +39,23 @@ public static class Timestamps
     public static string Format(DateTimeOffset value) =>
         value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// A JSON object already in text form (a resource's stored metadata), written into responses as it is instead of being
+/// parsed into a DOM and serialized again on every read.
+/// </summary>
+[JsonConverter(typeof(RawJsonObjectConverter))]
+public readonly record struct RawJsonObject(string Json);
+
+internal sealed class RawJsonObjectConverter : JsonConverter<RawJsonObject>
+{
+    public override RawJsonObject Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        return new RawJsonObject(document.RootElement.GetRawText());
+    }
+
+    // Validated as it is copied (a cheap forward scan), so a damaged stored value fails here rather than as broken JSON.
+    public override void Write(Utf8JsonWriter writer, RawJsonObject value, JsonSerializerOptions options) =>
+        writer.WriteRawValue(value.Json);
+}

@@ -34,9 +34,7 @@ internal static class OrleansSetup
         builder.Services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section));
         // The project's own tables (resources, counters, idempotency keys) live in the same database as grain state.
         builder.Services.AddSingleton<DbDataSource>(_ => mode.IsPostgres
-            // No Reset On Close: the project's SQL keeps no session state (its locks are transaction-scoped), so the
-            // DISCARD ALL that Npgsql would send on every pooled connection's reuse is a wasted round trip.
-            ? NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(mode.PostgresConnectionString) { NoResetOnClose = true }.ConnectionString)
+            ? NpgsqlDataSource.Create(ProjectConnectionString(mode.PostgresConnectionString!))
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
         builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
         builder.Services.AddSingleton<IdempotencyStore>();
@@ -104,5 +102,29 @@ internal static class OrleansSetup
             .AddCheck<SiloReadinessCheck>("silo", tags: [Gateway.Endpoints.HealthApi.ReadyTag])
             .AddCheck<StorageReadinessCheck>("storage", tags: [Gateway.Endpoints.HealthApi.ReadyTag]);
         return builder;
+    }
+
+    /// <summary>The connection settings of the project's own SQL (what the connection string sets explicitly wins).</summary>
+    private static string ProjectConnectionString(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            // No Reset On Close: the project's SQL keeps no session state (its locks are transaction-scoped), so the
+            // DISCARD ALL that Npgsql would send on every pooled connection's reuse is a wasted round trip.
+            NoResetOnClose = true,
+        };
+        // The same few statements run again and again with new parameters: prepared once per connection, later calls
+        // skip PostgreSQL's parse and plan.
+        if (!builder.ContainsKey("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        if (!builder.ContainsKey("Auto Prepare Min Usages"))
+        {
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        return builder.ConnectionString;
     }
 }

@@ -49,9 +49,9 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
                 return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource?.OwnerId == draft.OwnerId ? _resource : null);
         }
 
+        // No Published(): the store wakes the relay itself, and only when an event was written.
         _resource = row;
         _loaded = true;
-        Published();
         return new ResourceWriteResult(ResourceWriteStatus.Done, row);
     }
 

@@ -20,7 +20,8 @@ namespace ApiPlatform.Grains.Resources;
 /// "duplicate" or "cap reached" precisely. If the group's statement fails on its data (a <see cref="PostgresException"/>
 /// other than a lost connection), each row is retried alone too, so one bad row cannot fail its neighbours.
 /// </remarks>
-public sealed class ResourceInsertBatcher(DbDataSource dataSource, Func<ResourceView, long, OutboxEvent?, Task<InsertOutcome>> insertAlone)
+public sealed class ResourceInsertBatcher(
+    DbDataSource dataSource, Func<ResourceView, long, OutboxEvent?, Task<InsertOutcome>> insertAlone, Action eventWritten)
 {
     /// <summary>Most rows sent in one group.</summary>
     public const int MaxGroup = 128;
@@ -171,7 +172,7 @@ public sealed class ResourceInsertBatcher(DbDataSource dataSource, Func<Resource
                 WHERE w.owner_id = f.owner_id AND w.enabled AND w.events LIKE f.evt_pattern)
             RETURNING 1
         )
-        SELECT id FROM ins
+        SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
         """;
 
     private async Task<HashSet<string>> InsertGroupAsync(List<Pending> group)
@@ -198,9 +199,16 @@ public sealed class ResourceInsertBatcher(DbDataSource dataSource, Func<Resource
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.NextResultAsync(); // past the locks
+        var eventsWritten = false;
         while (await reader.ReadAsync())
         {
             inserted.Add(reader.GetString(0));
+            eventsWritten |= reader.GetBoolean(1);
+        }
+
+        if (eventsWritten)
+        {
+            eventWritten();
         }
 
         return inserted;

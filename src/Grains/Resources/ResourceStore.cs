@@ -33,12 +33,18 @@ public sealed class ResourceStore
     private readonly DbDataSource _dataSource;
     private readonly ResourceInsertBatcher? _batcher;
 
-    public ResourceStore(DbDataSource dataSource, SqlDialect dialect)
+    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventSignals? signals = null)
     {
         _dataSource = dataSource;
         Dialect = dialect;
-        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync) : null;
+        _signals = signals;
+        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, EventWritten) : null;
     }
+
+    private readonly EventSignals? _signals;
+
+    /// <summary>Wakes this silo's relay: an insert wrote an outbox event (only then: most creates write none).</summary>
+    private void EventWritten() => _signals?.Outbox.Set();
 
     public SqlDialect Dialect { get; }
 
@@ -85,7 +91,7 @@ public sealed class ResourceStore
                     evt AS (INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
                             SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins
                             WHERE {WebhookEvents.SubscribedCondition} RETURNING 1)
-                    SELECT id FROM ins
+                    SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
                     """);
             await using var command = _dataSource.CreateCommand(sql);
             AddRow(command, row);
@@ -99,7 +105,11 @@ public sealed class ResourceStore
                 command.With("evt_pattern", WebhookEvents.SubscriptionPattern(@event.Type));
             }
 
-            inserted = await LastResultHasRowAsync(command);
+            (inserted, var eventWritten) = await LastResultAsync(command);
+            if (eventWritten)
+            {
+                EventWritten();
+            }
         }
         else
         {
@@ -111,13 +121,13 @@ public sealed class ResourceStore
             command.CommandText = insert;
             AddRow(command, row);
             command.With("cap", cap);
-            inserted = await LastResultHasRowAsync(command);
-            if (inserted && @event is not null)
-            {
-                await WebhookEvents.WriteAsync(connection, transaction, @event);
-            }
-
+            (inserted, _) = await LastResultAsync(command);
+            var eventWritten = inserted && @event is not null && await WebhookEvents.WriteAsync(connection, transaction, @event) > 0;
             await transaction.CommitAsync();
+            if (eventWritten)
+            {
+                EventWritten();
+            }
         }
 
         if (inserted)
@@ -128,17 +138,18 @@ public sealed class ResourceStore
         return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
     }
 
-    private static async Task<bool> LastResultHasRowAsync(DbCommand command)
+    /// <summary>Whether the last result set has a row, and its second column (false when it has none).</summary>
+    private static async Task<(bool HasRow, bool Flag)> LastResultAsync(DbCommand command)
     {
-        var hasRow = false;
+        (bool HasRow, bool Flag) last = default;
         await using var reader = await command.ExecuteReaderAsync();
         do
         {
-            hasRow = await reader.ReadAsync();
+            last = await reader.ReadAsync() ? (true, reader.FieldCount > 1 && reader.GetBoolean(1)) : (false, false);
         }
         while (await reader.NextResultAsync());
 
-        return hasRow;
+        return last;
     }
 
     /// <summary>

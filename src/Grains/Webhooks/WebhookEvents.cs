@@ -90,17 +90,21 @@ public static class WebhookEvents
     public static string SubscriptionPattern(string type) => "%" + JsonSerializer.Serialize(type) + "%";
 
     /// <summary>Writes the events in the caller's transaction, those nobody subscribes to excepted.</summary>
-    public static async Task WriteAsync(DbConnection connection, DbTransaction? transaction, params IEnumerable<OutboxEvent> events)
+    public static async Task<int> WriteAsync(DbConnection connection, DbTransaction? transaction, params IEnumerable<OutboxEvent> events)
     {
+        var written = 0;
         foreach (var e in events)
         {
             await using var command = connection.Command(
                 "INSERT INTO events_outbox (id, owner_id, type, payload, created_at) "
                 + $"SELECT @id, @owner_id, @type, @payload, @created_at WHERE {SubscribedCondition}",
                 transaction);
-            await command.With("id", e.Id).With("owner_id", e.OwnerId).With("type", e.Type).With("payload", e.Payload)
+            var affected = await command.With("id", e.Id).With("owner_id", e.OwnerId).With("type", e.Type).With("payload", e.Payload)
                 .With("created_at", ResourceStore.Micros(e.CreatedAt)).With("evt_pattern", SubscriptionPattern(e.Type)).ExecuteNonQueryAsync();
+            written += affected;
         }
+
+        return written;
     }
 
     /// <summary><c>2025-01-15T10:00:00Z</c>, as the API writes timestamps.</summary>

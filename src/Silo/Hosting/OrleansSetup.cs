@@ -6,6 +6,7 @@ using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Webhooks;
 using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Storage;
 using ApiPlatform.Silo.Webhooks;
@@ -36,7 +37,8 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<DbDataSource>(_ => mode.IsPostgres
             ? NpgsqlDataSource.Create(ProjectConnectionString(mode.PostgresConnectionString!))
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
-        builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
+        builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite,
+            sp.GetService<EventSignals>()));
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();

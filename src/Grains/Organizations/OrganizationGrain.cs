@@ -1,6 +1,5 @@
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Webhooks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.Grains.Organizations;
 
@@ -39,7 +38,6 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
             WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now));
         _organization = organization;
         _members[creatorId] = owner;
-        Published();
         return View();
     }
 
@@ -68,7 +66,6 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
                 new OrganizationView(changed.Id, changed.Name, changed.Slug, changed.Plan, _members.Count, changed.CreatedAt, changed.UpdatedAt),
                 changed.UpdatedAt));
             _organization = changed;
-            Published();
         }
 
         return new OrgOutcome(OrgResult.Done, View());
@@ -83,7 +80,6 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
 
         var view = View();
         await store.DeleteAsync(view.Id, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationDeleted, view, Now()));
-        ServiceProvider.GetService<EventSignals>()?.Deliveries.Set();
         _organization = null;
         _members.Clear();
         DeactivateOnIdle();
@@ -111,7 +107,6 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         await store.AddMemberAsync(_organization!.Id, member,
             WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, _organization.Id, member, member.JoinedAt));
         _members[userId] = member;
-        Published();
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
 
@@ -146,7 +141,6 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
                 WebhookEvents.ForMembership(WebhookEventTypes.MembershipUpdated, _organization.Id, changed, Now()));
             member = changed;
             _members[userId] = member;
-            Published();
         }
 
         return new OrgOutcome(OrgResult.Done, View(), member);
@@ -178,12 +172,10 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         await store.RemoveMemberAsync(_organization!.Id, userId,
             WebhookEvents.ForMembership(WebhookEventTypes.MembershipDeleted, _organization.Id, member, Now()));
         _members.Remove(userId);
-        Published();
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
 
     /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
-    private void Published() => ServiceProvider.GetService<EventSignals>()?.Outbox.Set();
 
     private string? RoleOf(string userId) =>
         _organization is not null && _members.TryGetValue(userId, out var member) ? member.Role : null;

@@ -14,7 +14,7 @@ public sealed record OrganizationRow(string Id, string Name, string Slug, string
 /// one transaction with the events it publishes (written to <c>events_outbox</c>), and the queries that cross
 /// organizations (a user's organizations, who shares one with whom).
 /// </summary>
-public sealed class OrganizationStore(DbDataSource dataSource)
+public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? signals = null)
 {
     public async Task<(OrganizationRow Organization, List<MemberView> Members)?> LoadAsync(string id)
     {
@@ -61,8 +61,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await command.ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.WriteAsync(connection, transaction, events);
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
     }
 
     public async Task UpdateAsync(OrganizationRow organization, params IEnumerable<OutboxEvent> events)
@@ -75,8 +74,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await Bind(command, organization).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.WriteAsync(connection, transaction, events);
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
     }
 
     public async Task AddMemberAsync(string orgId, MemberView member, params IEnumerable<OutboxEvent> events)
@@ -88,8 +86,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await command.ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.WriteAsync(connection, transaction, events);
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
     }
 
     public async Task SetRoleAsync(string orgId, string userId, string role, params IEnumerable<OutboxEvent> events)
@@ -101,8 +98,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await command.With("role", role).With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.WriteAsync(connection, transaction, events);
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
     }
 
     public async Task RemoveMemberAsync(string orgId, string userId, params IEnumerable<OutboxEvent> events)
@@ -114,8 +110,7 @@ public sealed class OrganizationStore(DbDataSource dataSource)
             await command.With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.WriteAsync(connection, transaction, events);
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
     }
 
     /// <summary>
@@ -159,6 +154,10 @@ public sealed class OrganizationStore(DbDataSource dataSource)
         }
 
         await transaction.CommitAsync();
+        if (deleted is not null)
+        {
+            signals?.Deliveries.Set(); // the fan-out above wrote deliveries directly
+        }
     }
 
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>

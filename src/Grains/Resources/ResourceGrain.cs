@@ -1,5 +1,4 @@
 using ApiPlatform.Grains.Webhooks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -49,7 +48,6 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
                 return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource?.OwnerId == draft.OwnerId ? _resource : null);
         }
 
-        // No Published(): the store wakes the relay itself, and only when an event was written.
         _resource = row;
         _loaded = true;
         return new ResourceWriteResult(ResourceWriteStatus.Done, row);
@@ -91,7 +89,6 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         var next = changed with { UpdatedAt = Truncate(clock.UtcNow), Version = current.Version + 1 };
         await WriteAsync(() => store.UpdateAsync(next, current.Version, WebhookEvents.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
         _resource = next;
-        Published();
         return new ResourceWriteResult(ResourceWriteStatus.Done, next);
     }
 
@@ -111,7 +108,6 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
             WebhookEvents.ForResource(WebhookEventTypes.ResourceDeleted, current, Truncate(clock.UtcNow))));
         _resource = null;
-        Published();
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);
     }
@@ -126,7 +122,6 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
     }
 
     /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
-    private void Published() => ServiceProvider.GetService<EventSignals>()?.Outbox.Set();
 
     private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;
 

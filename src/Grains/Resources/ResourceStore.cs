@@ -122,12 +122,7 @@ public sealed class ResourceStore
             AddRow(command, row);
             command.With("cap", cap);
             (inserted, _) = await LastResultAsync(command);
-            var eventWritten = inserted && @event is not null && await WebhookEvents.WriteAsync(connection, transaction, @event) > 0;
-            await transaction.CommitAsync();
-            if (eventWritten)
-            {
-                EventWritten();
-            }
+            await WebhookEvents.CommitAsync(connection, transaction, _signals, inserted && @event is not null ? [@event] : []);
         }
 
         if (inserted)
@@ -189,7 +184,7 @@ public sealed class ResourceStore
     }
 
     /// <summary>Runs the versioned write; when it matched its row, writes the event and commits. Rolls back otherwise.</summary>
-    private static async Task<bool> CommitWithEventAsync(DbCommand command, DbTransaction transaction, OutboxEvent? @event)
+    private async Task<bool> CommitWithEventAsync(DbCommand command, DbTransaction transaction, OutboxEvent? @event)
     {
         if (await command.ExecuteNonQueryAsync() != 1)
         {
@@ -197,12 +192,7 @@ public sealed class ResourceStore
             return false;
         }
 
-        if (@event is not null)
-        {
-            await WebhookEvents.WriteAsync(command.Connection!, transaction, @event);
-        }
-
-        await transaction.CommitAsync();
+        await WebhookEvents.CommitAsync(command.Connection!, transaction, _signals, @event is null ? [] : [@event]);
         return true;
     }
 

@@ -89,8 +89,23 @@ public static class WebhookEvents
     /// <summary>The LIKE pattern matching a webhook's stored <c>events</c> (a JSON array) that lists <paramref name="type"/>.</summary>
     public static string SubscriptionPattern(string type) => "%" + JsonSerializer.Serialize(type) + "%";
 
-    /// <summary>Writes the events in the caller's transaction, those nobody subscribes to excepted.</summary>
-    public static async Task<int> WriteAsync(DbConnection connection, DbTransaction? transaction, params IEnumerable<OutboxEvent> events)
+    /// <summary>
+    /// Writes the events in the caller's transaction (those nobody subscribes to excepted), commits it, and then wakes
+    /// this silo's relay if an event was written. Every change that publishes events ends here, so the relay is woken
+    /// exactly when there is something for it.
+    /// </summary>
+    public static async Task CommitAsync(DbConnection connection, DbTransaction transaction, EventSignals? signals,
+        params IEnumerable<OutboxEvent> events)
+    {
+        var written = await WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
+        if (written > 0)
+        {
+            signals?.Outbox.Set();
+        }
+    }
+
+    private static async Task<int> WriteAsync(DbConnection connection, DbTransaction? transaction, params IEnumerable<OutboxEvent> events)
     {
         var written = 0;
         foreach (var e in events)

@@ -135,8 +135,8 @@ public sealed class ResourceInsertBatcher(
     // then one statement that inserts the rows that fit under their owners' caps and the outbox events of those rows
     // that someone subscribes to. The second statement's snapshot is taken after the locks are held, so it sees every
     // create that committed before them.
-    private const string GroupSql = """
-        SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM (SELECT DISTINCT unnest(@owners) AS o ORDER BY 1) owners;
+    private static readonly string GroupSql = $"""
+        SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM (SELECT DISTINCT unnest(@owner_ids) AS o ORDER BY 1) owners;
         WITH input AS (
             SELECT * FROM unnest(@ids, @owner_ids, @names, @descriptions, @types, @statuses, @metadatas, @created, @caps,
                                  @evt_ids, @evt_types, @evt_payloads, @evt_patterns)
@@ -167,9 +167,7 @@ public sealed class ResourceInsertBatcher(
         evt AS (
             INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
             SELECT f.evt_id, f.owner_id, f.evt_type, f.evt_payload, f.created_at FROM fits f JOIN ins ON ins.id = f.id
-            WHERE f.evt_id IS NOT NULL AND EXISTS (
-                SELECT 1 FROM webhooks w
-                WHERE w.owner_id = f.owner_id AND w.enabled AND w.events LIKE f.evt_pattern)
+            WHERE f.evt_id IS NOT NULL AND {WebhookEvents.SubscribedCondition("f.owner_id", "f.evt_pattern")}
             RETURNING 1
         )
         SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
@@ -179,7 +177,6 @@ public sealed class ResourceInsertBatcher(
     {
         await using var command = (NpgsqlCommand)dataSource.CreateCommand(GroupSql);
         var p = command.Parameters;
-        p.Add(Text("owners", group, x => x.Row.OwnerId));
         p.Add(Text("ids", group, x => x.Row.Id));
         p.Add(Text("owner_ids", group, x => x.Row.OwnerId));
         p.Add(Text("names", group, x => x.Row.Name));

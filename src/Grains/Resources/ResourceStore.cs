@@ -90,7 +90,7 @@ public sealed class ResourceStore
                     WITH ins AS ({insert}),
                     evt AS (INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
                             SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins
-                            WHERE {WebhookEvents.SubscribedCondition} RETURNING 1)
+                            WHERE {WebhookEvents.SubscribedCondition()} RETURNING 1)
                     SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
                     """);
             await using var command = _dataSource.CreateCommand(sql);

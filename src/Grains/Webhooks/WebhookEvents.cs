@@ -77,14 +77,15 @@ public static class WebhookEvents
     }
 
     /// <summary>
-    /// SQL condition true when the owner <c>@owner_id</c> has an enabled webhook subscribed to the event type
-    /// <c>@evt_pattern</c> (<see cref="SubscriptionPattern"/>). An event nobody subscribes to is not written at all:
+    /// SQL condition true when the owner <paramref name="ownerId"/> has an enabled webhook subscribed to the event type
+    /// whose LIKE pattern (<see cref="SubscriptionPattern"/>) is <paramref name="pattern"/>; both are SQL expressions,
+    /// by default the parameters <c>@owner_id</c> and <c>@evt_pattern</c>. An event nobody subscribes to is not written at all:
     /// most owners have no webhooks, and their changes then cost no outbox row and no relay work. A webhook created
     /// after the change committed would not have received the event anyway (the relay only fans an event out to
     /// webhooks that existed when it happened).
     /// </summary>
-    public const string SubscribedCondition =
-        "EXISTS (SELECT 1 FROM webhooks WHERE owner_id = @owner_id AND enabled AND events LIKE @evt_pattern)";
+    public static string SubscribedCondition(string ownerId = "@owner_id", string pattern = "@evt_pattern") =>
+        $"EXISTS (SELECT 1 FROM webhooks w WHERE w.owner_id = {ownerId} AND w.enabled AND w.events LIKE {pattern})";
 
     /// <summary>The LIKE pattern matching a webhook's stored <c>events</c> (a JSON array) that lists <paramref name="type"/>.</summary>
     public static string SubscriptionPattern(string type) => "%" + JsonSerializer.Serialize(type) + "%";
@@ -112,7 +113,7 @@ public static class WebhookEvents
         {
             await using var command = connection.Command(
                 "INSERT INTO events_outbox (id, owner_id, type, payload, created_at) "
-                + $"SELECT @id, @owner_id, @type, @payload, @created_at WHERE {SubscribedCondition}",
+                + $"SELECT @id, @owner_id, @type, @payload, @created_at WHERE {SubscribedCondition()}",
                 transaction);
             var affected = await command.With("id", e.Id).With("owner_id", e.OwnerId).With("type", e.Type).With("payload", e.Payload)
                 .With("created_at", ResourceStore.Micros(e.CreatedAt)).With("evt_pattern", SubscriptionPattern(e.Type)).ExecuteNonQueryAsync();

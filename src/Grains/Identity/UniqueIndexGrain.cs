@@ -18,9 +18,9 @@ public sealed class UniqueIndexState
 /// <see cref="PendingClaimLifetime"/> may be taken over by a new claimant.
 /// <para>
 /// While a cluster forms or a silo dies, Orleans may briefly run two activations of one key. Their writes are
-/// guarded by the storage's ETag, so at most one claim lands; the other activation re-reads storage instead of
-/// failing. A pending claim is also re-read before it is reported as "no owner": an activation that saw the claim
-/// may not have seen the confirmation another activation wrote.
+/// guarded by the storage's ETag, so at most one claim lands; every change made by the other activation re-reads
+/// storage and decides again instead of failing. A pending claim is also re-read before it is reported as "no owner":
+/// an activation that saw the claim may not have seen the confirmation another activation wrote.
 /// </para>
 /// </remarks>
 public sealed class UniqueIndexGrain(
@@ -29,17 +29,22 @@ public sealed class UniqueIndexGrain(
 {
     public static readonly TimeSpan PendingClaimLifetime = TimeSpan.FromMinutes(2);
 
-    public async Task<bool> TryClaimAsync(string ownerId)
+    public Task<bool> TryClaimAsync(string ownerId) => DecideAsync(() => ClaimAsync(ownerId));
+
+    /// <summary>
+    /// Runs a change decided on the state in memory; when another activation wrote first (ETag conflict), reads what
+    /// storage holds now and decides once more.
+    /// </summary>
+    private async Task<T> DecideAsync<T>(Func<Task<T>> decide)
     {
         try
         {
-            return await ClaimAsync(ownerId);
+            return await decide();
         }
         catch (InconsistentStateException)
         {
-            // Another activation wrote first: decide again on what storage holds now.
             await state.ReadStateAsync();
-            return await ClaimAsync(ownerId);
+            return await decide();
         }
     }
 
@@ -62,39 +67,32 @@ public sealed class UniqueIndexGrain(
         return true;
     }
 
-    public async Task ConfirmAsync(string ownerId)
-    {
-        try
-        {
-            await ConfirmClaimAsync(ownerId);
-        }
-        catch (InconsistentStateException)
-        {
-            await state.ReadStateAsync();
-            await ConfirmClaimAsync(ownerId);
-        }
-    }
+    public Task ConfirmAsync(string ownerId) => DecideAsync(() => ConfirmClaimAsync(ownerId));
 
-    private async Task ConfirmClaimAsync(string ownerId)
+    private async Task<bool> ConfirmClaimAsync(string ownerId)
     {
         if (state.State.OwnerId != ownerId || state.State.Confirmed)
         {
-            return;
+            return false;
         }
 
         state.State = new UniqueIndexState { OwnerId = ownerId, Confirmed = true, ClaimedAt = state.State.ClaimedAt };
         await state.WriteStateAsync();
+        return true;
     }
 
-    public async Task ReleaseAsync(string ownerId)
+    public Task ReleaseAsync(string ownerId) => DecideAsync(() => ReleaseClaimAsync(ownerId));
+
+    private async Task<bool> ReleaseClaimAsync(string ownerId)
     {
         if (state.State.OwnerId != ownerId)
         {
-            return;
+            return false;
         }
 
         await state.ClearStateAsync();
         state.State = new UniqueIndexState();
+        return true;
     }
 
     public async Task<string?> GetOwnerAsync()

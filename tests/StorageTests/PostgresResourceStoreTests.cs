@@ -18,46 +18,59 @@ public sealed class PostgresResourceStoreTests
     private static ResourceView Row(string ownerId, string? id = null, string name = "n", string type = "standard", string status = "active") =>
         new(id ?? Ids.New(Ids.Resource), ownerId, name, null, type, status, "{}", Now, Now, 1);
 
-    private static async Task<(PostgresTestDatabase Database, NpgsqlDataSource DataSource, ResourceStore Store)> StoreAsync(CancellationToken ct)
+    /// <summary>A migrated database of its own and a store over it, dropped on dispose.</summary>
+    private sealed class Scope : IAsyncDisposable
     {
-        var database = await PostgresTestDatabase.CreateAsync(ct);
-        await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
-        var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-        return (database, dataSource, new ResourceStore(dataSource, SqlDialect.Postgres));
-    }
+        private PostgresTestDatabase _database = null!;
 
-    private static async Task<long> ScalarAsync(NpgsqlDataSource dataSource, string sql, string ownerId)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        command.Parameters.AddWithValue("owner", ownerId);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+        public ResourceStore Store { get; private set; } = null!;
+
+        public static async Task<Scope> CreateAsync()
+        {
+            var ct = TestContext.Current.CancellationToken;
+            var database = await PostgresTestDatabase.CreateAsync(ct);
+            await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
+            var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres) };
+        }
+
+        public async Task<long> ScalarAsync(string sql, string ownerId)
+        {
+            await using var command = DataSource.CreateCommand(sql);
+            command.Parameters.AddWithValue("owner", ownerId);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await DataSource.DisposeAsync();
+            await _database.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task Overlapping_creates_are_grouped_and_stop_exactly_at_the_cap()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         var owner = Ids.New(Ids.User);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => store.InsertAsync(Row(owner), cap: 120)));
 
         Assert.Equal(120, outcomes.Count(o => o == InsertOutcome.Inserted));
         Assert.Equal(180, outcomes.Count(o => o == InsertOutcome.CapReached));
-        Assert.Equal(120, await ScalarAsync(dataSource, "SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
-        Assert.Equal(120, await ScalarAsync(dataSource, "SELECT SUM(n) FROM resource_counts WHERE owner_id = @owner", owner));
+        Assert.Equal(120, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(120, await scope.ScalarAsync("SELECT SUM(n) FROM resource_counts WHERE owner_id = @owner", owner));
         Assert.True(store.Batcher!.Grouped.Rows > 0, "300 overlapping creates should have formed at least one group");
     }
 
     [Fact]
     public async Task A_duplicate_id_in_a_group_is_inserted_once()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         var owner = Ids.New(Ids.User);
         var id = Ids.New(Ids.Resource);
 
@@ -68,16 +81,14 @@ public sealed class PostgresResourceStoreTests
         Assert.Single(duplicates, o => o == InsertOutcome.Inserted);
         Assert.All(duplicates.Where(o => o != InsertOutcome.Inserted), o => Assert.Equal(InsertOutcome.AlreadyExists, o));
         Assert.All(outcomes.Where((_, i) => rows[i].Id != id), o => Assert.Equal(InsertOutcome.Inserted, o));
-        Assert.Equal(36, await ScalarAsync(dataSource, "SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(36, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
     }
 
     [Fact]
     public async Task A_duplicate_near_the_cap_does_not_refuse_a_row_that_fits()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         var owner = Ids.New(Ids.User);
         var existing = Row(owner);
         Assert.Equal(InsertOutcome.Inserted, await store.InsertAsync(existing, cap: 3));
@@ -86,16 +97,14 @@ public sealed class PostgresResourceStoreTests
         var outcomes = await Task.WhenAll(store.InsertAsync(existing, cap: 3), store.InsertAsync(Row(owner), cap: 3), store.InsertAsync(Row(owner), cap: 3));
 
         Assert.Equal([InsertOutcome.AlreadyExists, InsertOutcome.Inserted, InsertOutcome.Inserted], outcomes);
-        Assert.Equal(3, await ScalarAsync(dataSource, "SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(3, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
     }
 
     [Fact]
     public async Task A_row_the_database_refuses_fails_alone()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         var owner = Ids.New(Ids.User);
 
         // PostgreSQL text cannot hold NUL: this row fails in the database, whatever group it is in.
@@ -107,16 +116,14 @@ public sealed class PostgresResourceStoreTests
             Assert.Equal(InsertOutcome.Inserted, await task);
         }
 
-        Assert.Equal(29, await ScalarAsync(dataSource, "SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(29, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
     }
 
     [Fact]
     public async Task Counters_match_the_rows_after_grouped_creates_of_many_owners_types_and_statuses()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         var owners = Enumerable.Range(0, 3).Select(_ => Ids.New(Ids.User)).ToList();
         string[] types = ["standard", "document"];
         string[] statuses = ["active", "archived", "inactive"];
@@ -124,34 +131,32 @@ public sealed class PostgresResourceStoreTests
         await Task.WhenAll(Enumerable.Range(0, 240).Select(i =>
             store.InsertAsync(Row(owners[i % 3], type: types[i % 2], status: statuses[i / 2 % 3]), cap: 1000)));
 
-        await using var command = dataSource.CreateCommand("""
+        await using var command = scope.DataSource.CreateCommand("""
             SELECT count(*) FROM (
                 SELECT owner_id, type, status, count(*) AS n FROM resources GROUP BY 1, 2, 3
             ) actual FULL JOIN resource_counts c USING (owner_id, type, status)
             WHERE actual.n IS DISTINCT FROM c.n AND COALESCE(c.n, 0) <> 0
             """);
-        Assert.Equal(0L, await command.ExecuteScalarAsync(ct));
-        Assert.Equal(240, await ScalarAsync(dataSource, "SELECT SUM(n) FROM resource_counts WHERE owner_id <> @owner", ""));
+        Assert.Equal(0L, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(240, await scope.ScalarAsync("SELECT SUM(n) FROM resource_counts WHERE owner_id <> @owner", ""));
     }
 
     [Fact]
     public async Task Events_are_written_only_for_owners_with_a_subscribed_webhook()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (database, dataSource, store) = await StoreAsync(ct);
-        await using var _ = database;
-        await using var __ = dataSource;
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
         string subscribed = Ids.New(Ids.User), otherEvents = Ids.New(Ids.User), none = Ids.New(Ids.User);
         foreach (var (owner, events) in new[] { (subscribed, "[\"resource.created\"]"), (otherEvents, "[\"resource.deleted\"]") })
         {
-            await using var insert = dataSource.CreateCommand("""
+            await using var insert = scope.DataSource.CreateCommand("""
                 INSERT INTO webhooks (id, owner_id, url, events, secret, enabled, created_at, updated_at, version)
                 VALUES (@id, @owner, 'https://example.test/hook', @events, 'whsec_x', TRUE, 0, 0, 1)
                 """);
             insert.Parameters.AddWithValue("id", Ids.New(Ids.Webhook));
             insert.Parameters.AddWithValue("owner", owner);
             insert.Parameters.AddWithValue("events", events);
-            await insert.ExecuteNonQueryAsync(ct);
+            await insert.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
 
         await Task.WhenAll(new[] { subscribed, otherEvents, none }.SelectMany(owner => Enumerable.Range(0, 20).Select(_ =>
@@ -161,8 +166,8 @@ public sealed class PostgresResourceStoreTests
         })));
 
         const string outbox = "SELECT count(*) FROM events_outbox WHERE owner_id = @owner";
-        Assert.Equal(20, await ScalarAsync(dataSource, outbox, subscribed));
-        Assert.Equal(0, await ScalarAsync(dataSource, outbox, otherEvents));
-        Assert.Equal(0, await ScalarAsync(dataSource, outbox, none));
+        Assert.Equal(20, await scope.ScalarAsync(outbox, subscribed));
+        Assert.Equal(0, await scope.ScalarAsync(outbox, otherEvents));
+        Assert.Equal(0, await scope.ScalarAsync(outbox, none));
     }
 }

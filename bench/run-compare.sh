@@ -40,57 +40,25 @@ STARTS=${CMP_STARTS:-3}
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
-
-T0=$SECONDS
-say() { echo "== $* [$((SECONDS - T0))s]" >&2; }
-die() { echo "run-compare.sh: ERROR: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-json() { python3 -c 'import json, sys; d = json.load(sys.stdin)
-for k in sys.argv[1].split("."): d = d[k]
-print(d)' "$1"; }
+BENCH_NAME=run-compare.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 mkdir -p "$RUN"
 rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
-PG_DIR=$RUN/postgres
-PIDS=()
-stop_pid() { # pid
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ build
 # CMP_NO_BUILD=1 reuses the export already built there, whatever HEAD is now (its commit is reported).
-COMMIT=$(git -C "$ROOT" rev-parse HEAD)
 SRC=$RUN/src
-if [[ "${CMP_NO_BUILD:-0}" == 1 && -f "$SRC/.commit" ]]; then
-  COMMIT=$(cat "$SRC/.commit")
-elif [[ "$(cat "$SRC/.commit" 2>/dev/null || true)" != "$COMMIT" ]]; then
-  rm -rf "$SRC"; mkdir -p "$SRC"
-  git -C "$ROOT" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
-  echo "$COMMIT" >"$SRC/.commit"
-fi
+export_head "$SRC" "${CMP_NO_BUILD:-0}"
 SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
 BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
 ACTIVATE_DLL=$CMP/Activate/bin/Release/net10.0/Activate.dll
 LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
 if [[ "${CMP_NO_BUILD:-0}" != 1 ]]; then
   say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, Activate, LoadGen"
-  for project in "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$CMP/Activate/Activate.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"; do
-    dotnet build -c Release "$project" -nologo -v q >>"$RUN/build.log" 2>&1 ||
-      { tail -n 40 "$RUN/build.log" >&2; die "building $project failed (see $RUN/build.log)"; }
-  done
+  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$CMP/Activate/Activate.csproj" \
+    "$BENCH_DIR/LoadGen/LoadGen.csproj"
 fi
 [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$ACTIVATE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
 loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
@@ -99,58 +67,15 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ PostgreSQL
 say "start PostgreSQL"
-CS=$("$ROOT/scripts/postgres.sh" start "$PG_DIR")
-PG_DATA=$(cat "$PG_DIR/data-path" 2>/dev/null || echo "$PG_DIR/data")
-export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGPASSWORD=postgres PGDATABASE=postgres
-PGPORT=$(cat "$PG_DIR/port")
-psql -XAtq -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-as_pg() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$(dirname "$PG_DATA")/postgres.log" -m fast -w -t 60 restart >/dev/null
-PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
-for db in product baseline; do
-  psql -XAtq -c "CREATE DATABASE $db" >/dev/null
-  psql -XAtq -d "$db" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
-done
-PG_VERSION=$(psql -XAtq -c "SHOW server_version")
-PG_SETTINGS=$(psql -XAtq -F= -c "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections') ORDER BY name" | paste -sd' ')
+start_postgres "$RUN/postgres" product baseline
 
 # ------------------------------------------------------------------ the product (PostgreSQL mode)
-P_PORT=$(free_port)
-PRODUCT=http://127.0.0.1:$P_PORT
-say "start the product on $PRODUCT"
-(
-  cd "$SILO_BIN"
-  export ConnectionStrings__Postgres="$CS;Database=product"
-  export Jwt__SigningKey
-  Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
-  export ASPNETCORE_URLS=$PRODUCT
-  export Logging__LogLevel__Default=Warning
-  export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
-  # A plan whose limits never refuse: every request is still charged to the rate-limit grain (the limiter stays on).
-  export RateLimits__Plans__bench__Limit=100000000 RateLimits__Plans__bench__WindowSeconds=60
-  export Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100
-  export Orleans__SiloPort Orleans__GatewayPort
-  Orleans__SiloPort=$(free_port)
-  Orleans__GatewayPort=$(free_port)
-  export Orleans__ClusterId=compare-$$
-  exec ./ApiPlatform.Silo
-) >"$RUN/product.log" 2>&1 &
-P_PID=$!
-PIDS+=("$P_PID")
-wait_ready() { # pid url seconds
-  local i
-  for i in $(seq 1 $(( $3 * 10 ))); do
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "$2" || true) == 200 ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-wait_ready "$P_PID" "$PRODUCT/health/ready" 90 || { tail -n 40 "$RUN/product.log" >&2; die "the product did not get ready"; }
+# A plan whose limit never refuses: every request is still charged (the limiter stays on).
+start_product "$SILO_BIN" product "$RUN/product.log" \
+  RateLimits__Plans__bench__Limit=100000000 RateLimits__Plans__bench__WindowSeconds=60 \
+  Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100
 
-ACCESS=$(curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \
-  -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | json access_token) || die "admin login failed"
+ACCESS=$(admin_access_token) || die "admin login failed"
 OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
 KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
   -d '{"name":"compare","plan":"bench"}' | json data.key) || die "creating the bench API key failed"

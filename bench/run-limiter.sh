@@ -10,8 +10,8 @@
 #    elsewhere cannot break or blur it): the product (src/Silo) and bench/LoadGen.
 # 2. Starts one throwaway PostgreSQL (scripts/postgres.sh, pg_stat_statements preloaded) and ONE product silo in
 #    PostgreSQL mode with two plans:
-#      `limited`    RateLimits__Plans__limited__Limit=100000000 per 60 s: every request is charged to the key's
-#                   rate-limit grain (one grain call, rate-limit headers written) but never refused;
+#      `limited`    RateLimits__Plans__limited__Limit=100000000 per 60 s: every request is charged (from tokens the
+#                   key's rate-limit grain leases to the silo; rate-limit headers written) but never refused;
 #      `unlimited`  RateLimits__Plans__unlimited__Limit=0: the limiter returns at once (no grain call, no headers).
 # 3. As the bootstrap admin creates one API key of each plan and one resource, and checks that a GET of it with the
 #    limited key carries X-RateLimit-Limit and with the unlimited key does not.
@@ -43,58 +43,25 @@ BUDGET=${LIM_BUDGET:-10}
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
-
-T0=$SECONDS
-say() { echo "== $* [$((SECONDS - T0))s]" >&2; }
-die() { echo "run-limiter.sh: ERROR: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-json() { python3 -c 'import json, sys; d = json.load(sys.stdin)
-for k in sys.argv[1].split("."): d = d[k]
-print(d)' "$1"; }
+BENCH_NAME=run-limiter.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "LIM_ROUNDS must be a positive integer, not '$ROUNDS'"
 
 mkdir -p "$RUN" "$OUT_DIR"
 rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
-PG_DIR=$RUN/postgres
-PIDS=()   # still running: the silo, and LoadGen while it runs (a finished one is taken off, its pid may be reused)
-stop_pid() { # pid
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# PIDS (bench/lib.sh) holds what still runs: the silo, and LoadGen while it runs (a finished one is taken off).
 
 # ------------------------------------------------------------------ build
-# LIM_NO_BUILD=1 reuses the export already built there, whatever HEAD is now (its commit is reported).
-COMMIT=$(git -C "$ROOT" rev-parse HEAD)
 SRC=$RUN/src
-if [[ "${LIM_NO_BUILD:-0}" == 1 && -f "$SRC/.commit" ]]; then
-  COMMIT=$(cat "$SRC/.commit")
-elif [[ "$(cat "$SRC/.commit" 2>/dev/null || true)" != "$COMMIT" ]]; then
-  rm -rf "$SRC"; mkdir -p "$SRC"
-  git -C "$ROOT" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
-  echo "$COMMIT" >"$SRC/.commit"
-fi
+export_head "$SRC" "${LIM_NO_BUILD:-0}"
 SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
 # LoadGen and the snapshot come from the same export: what is measured and how are both the committed ones.
 LOADGEN_DLL=$SRC/bench/LoadGen/bin/Release/net10.0/LoadGen.dll
 SNAPSHOT=$SRC/bench/compare/snapshot.sh
 if [[ "${LIM_NO_BUILD:-0}" != 1 ]]; then
   say "build Release: product and LoadGen (commit ${COMMIT:0:7}, clean export of HEAD)"
-  for project in "$SRC/src/Silo/Silo.csproj" "$SRC/bench/LoadGen/LoadGen.csproj"; do
-    dotnet build -c Release "$project" -nologo -v q >>"$RUN/build.log" 2>&1 ||
-      { tail -n 40 "$RUN/build.log" >&2; die "building ${project#"$SRC"/} failed (see $RUN/build.log)"; }
-  done
+  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$SRC/bench/LoadGen/LoadGen.csproj"
 fi
 [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOADGEN_DLL" && -x "$SNAPSHOT" ]] || die "build outputs missing (run without LIM_NO_BUILD=1)"
 
@@ -102,59 +69,19 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ PostgreSQL
 say "start PostgreSQL"
-CS=$("$ROOT/scripts/postgres.sh" start "$PG_DIR")
-PG_DATA=$(cat "$PG_DIR/data-path" 2>/dev/null || echo "$PG_DIR/data")
-export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGPASSWORD=postgres PGDATABASE=postgres
-PGPORT=$(cat "$PG_DIR/port")
-psql -XAtq -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-as_pg() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$(dirname "$PG_DATA")/postgres.log" -m fast -w -t 60 restart >/dev/null
-PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
-psql -XAtq -c "CREATE DATABASE product" >/dev/null
-psql -XAtq -d product -c "CREATE EXTENSION pg_stat_statements" >/dev/null
-PG_VERSION=$(psql -XAtq -c "SHOW server_version")
-PG_SETTINGS=$(psql -XAtq -F= -c "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections') ORDER BY name" | paste -sd' ')
+start_postgres "$RUN/postgres" product
 
 # ------------------------------------------------------------------ the product (PostgreSQL mode), two plans
-P_PORT=$(free_port)
-PRODUCT=http://127.0.0.1:$P_PORT
-say "start the product on $PRODUCT"
-(
-  cd "$SILO_BIN"
-  export ConnectionStrings__Postgres="$CS;Database=product"
-  export Jwt__SigningKey
-  Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
-  export ASPNETCORE_URLS=$PRODUCT
-  export Logging__LogLevel__Default=Warning
-  export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
-  # `limited`: charged to the key's rate-limit grain on every request, never refused. `unlimited`: Limit 0, not
-  # charged at all (RateLimiter returns before the grain call and writes no headers).
-  export RateLimits__Plans__limited__Limit=100000000 RateLimits__Plans__limited__WindowSeconds=60
-  export RateLimits__Plans__unlimited__Limit=0 RateLimits__Plans__unlimited__WindowSeconds=60
-  export Plans__Catalog__limited__MaxResources=10000000 Plans__Catalog__limited__MaxApiKeys=100 Plans__Catalog__limited__MaxWebhooks=100
-  export Plans__Catalog__unlimited__MaxResources=10000000 Plans__Catalog__unlimited__MaxApiKeys=100 Plans__Catalog__unlimited__MaxWebhooks=100
-  export Orleans__SiloPort Orleans__GatewayPort
-  Orleans__SiloPort=$(free_port)
-  Orleans__GatewayPort=$(free_port)
-  export Orleans__ClusterId=limiter-$$
-  exec ./ApiPlatform.Silo
-) >"$RUN/product.log" 2>&1 &
-P_PID=$!
-PIDS+=("$P_PID")
-wait_ready() { # pid url seconds
-  for _ in $(seq 1 $(( $3 * 10 ))); do
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "$2" || true) == 200 ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-wait_ready "$P_PID" "$PRODUCT/health/ready" 90 || { tail -n 40 "$RUN/product.log" >&2; die "the product did not get ready"; }
+# `limited`: charged on every request (from the tokens its rate-limit grain leases), never refused. `unlimited`:
+# Limit 0, not charged at all (RateLimiter returns at once and writes no headers).
+start_product "$SILO_BIN" product "$RUN/product.log" \
+  RateLimits__Plans__limited__Limit=100000000 RateLimits__Plans__limited__WindowSeconds=60 \
+  RateLimits__Plans__unlimited__Limit=0 RateLimits__Plans__unlimited__WindowSeconds=60 \
+  Plans__Catalog__limited__MaxResources=10000000 Plans__Catalog__limited__MaxApiKeys=100 Plans__Catalog__limited__MaxWebhooks=100 \
+  Plans__Catalog__unlimited__MaxResources=10000000 Plans__Catalog__unlimited__MaxApiKeys=100 Plans__Catalog__unlimited__MaxWebhooks=100
 
 # ------------------------------------------------------------------ keys, one resource, and the headers check
-ACCESS=$(curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \
-  -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | json access_token) || die "admin login failed"
+ACCESS=$(admin_access_token) || die "admin login failed"
 declare -A KEYS
 for plan in limited unlimited; do
   KEYS[$plan]=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \

@@ -37,31 +37,16 @@ SEED_MODE=${BENCH_SEED:-sql}
 SEED_CONC=${BENCH_SEED_CONCURRENCY:-64}
 PER_PAGE=20
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
-
-T0=$SECONDS
-say() { echo "== $* [$((SECONDS - T0))s]" >&2; }
-die() { echo "run-resources.sh: ERROR: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+BENCH_NAME=run-resources.sh
+# The silo also gets a bootstrap admin (bench/lib.sh's start_product); the benchmark itself uses a user it registers.
+ADMIN_EMAIL=admin@bench.example
+ADMIN_PASSWORD=bench-admin-password-123
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$RUN" "$OUT_DIR"
 rm -f "$RUN"/*.log "$RUN/results.rows" "$RUN/explain.txt" "$RUN/profile.txt"
-PG_DIR=$RUN/postgres
-SILO_PID=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n "$SILO_PID" ]] && kill -0 "$SILO_PID" 2>/dev/null; then
-    kill -TERM "$SILO_PID" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$SILO_PID" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$SILO_PID" 2>/dev/null || true
-  fi
-  "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ build
 # By default the silo is built from a clean export of the committed tree (HEAD) under bench/.run/src, so edits in
@@ -69,15 +54,9 @@ trap 'exit 130' INT TERM
 # BENCH_SOURCE=worktree builds src/Silo in place instead.
 SOURCE_MODE=${BENCH_SOURCE:-head}
 if [[ "$SOURCE_MODE" == head ]]; then
-  COMMIT=$(git -C "$ROOT" rev-parse HEAD)
   SRC=$RUN/src
-  if [[ "$(cat "$SRC/.commit" 2>/dev/null || true)" != "$COMMIT" ]]; then
-    rm -rf "$SRC"
-    mkdir -p "$SRC"
-    git -C "$ROOT" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
-    echo "$COMMIT" >"$SRC/.commit"
-  fi
-  SOURCE_DESC="commit $(git -C "$ROOT" rev-parse --short HEAD) (clean export of HEAD)"
+  export_head "$SRC" 0
+  SOURCE_DESC="commit ${COMMIT:0:7} (clean export of HEAD)"
 else
   SRC=$ROOT
   SOURCE_DESC="working tree at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted changes under src/')"
@@ -86,10 +65,7 @@ SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
 LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
 if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
   say "build (Release) from the $SOURCE_DESC"
-  dotnet build -c Release "$SRC/src/Silo/Silo.csproj" -nologo -v q >"$RUN/build.log" 2>&1 ||
-    { tail -n 40 "$RUN/build.log" >&2; die "building src/Silo failed (see $RUN/build.log)"; }
-  dotnet build -c Release "$BENCH_DIR/LoadGen/LoadGen.csproj" -nologo -v q >>"$RUN/build.log" 2>&1 ||
-    { tail -n 40 "$RUN/build.log" >&2; die "building bench/LoadGen failed (see $RUN/build.log)"; }
+  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"
 fi
 [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
 loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
@@ -110,54 +86,19 @@ done
 
 # ------------------------------------------------------------------ PostgreSQL
 say "start PostgreSQL"
-CS=$("$ROOT/scripts/postgres.sh" start "$PG_DIR")
-PG_DATA=$(cat "$PG_DIR/data-path" 2>/dev/null || echo "$PG_DIR/data")
-export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGPASSWORD=postgres PGDATABASE=bench
-PGPORT=$(cat "$PG_DIR/port")
-export BENCH_PG_PID
-BENCH_PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
 # pg_stat_statements (in Debian's server package) counts statements exactly and at once; it must be preloaded.
-psql -XAtq -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-as_pg() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$(dirname "$PG_DATA")/postgres.log" -m fast -w -t 60 restart >/dev/null
-BENCH_PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
+start_postgres "$RUN/postgres" bench
+export PGDATABASE=bench BENCH_PG_PID=$PG_PID
 psql -XAtq -d postgres -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf()" >/dev/null
-psql -XAtq -d postgres -c "CREATE DATABASE bench" >/dev/null
-psql -XAtq -c "CREATE EXTENSION pg_stat_statements" >/dev/null
-PG_VERSION=$(psql -XAtq -c "SHOW server_version")
 
 # ------------------------------------------------------------------ silo
-HTTP_PORT=$(free_port)
-BASE=http://127.0.0.1:$HTTP_PORT
-say "start silo on $BASE"
-(
-  cd "$SILO_BIN"
-  export ConnectionStrings__Postgres="$CS;Database=bench"
-  export Jwt__SigningKey
-  Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
-  export ASPNETCORE_URLS=$BASE
-  export Plans__Catalog__free__MaxResources=1000000
-  export Logging__LogLevel__Default=Warning
-  # The per-credential rate limit (60/min on the free plan) would answer 429 after 60 requests. Raise the budget so it
-  # never refuses, while every request still pays for its charge (one rate-limit grain call per request).
-  export RateLimits__Plans__free__Limit=2000000000
-  export RateLimits__Plans__free__WindowSeconds=86400
-  export Orleans__SiloPort
-  Orleans__SiloPort=$(free_port)
-  export Orleans__GatewayPort
-  Orleans__GatewayPort=$(free_port)
-  export Orleans__ClusterId=bench-$$
-  exec ./ApiPlatform.Silo
-) >"$RUN/silo.log" 2>&1 &
-SILO_PID=$!
+# The per-credential rate limit (60/min on the free plan) would answer 429 after 60 requests. Raise the budget so it
+# never refuses, while every request is still charged (from the tokens the key's rate-limit grain leases).
+start_product "$SILO_BIN" bench "$RUN/silo.log" Plans__Catalog__free__MaxResources=1000000 \
+  RateLimits__Plans__free__Limit=2000000000 RateLimits__Plans__free__WindowSeconds=86400
+SILO_PID=$P_PID
+BASE=$PRODUCT
 export BENCH_SILO_PID=$SILO_PID
-for i in $(seq 1 120); do
-  kill -0 "$SILO_PID" 2>/dev/null || { tail -n 40 "$RUN/silo.log" >&2; die "silo exited"; }
-  if [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/health/ready" || true) == 200 ]]; then break; fi
-  [[ $i -lt 120 ]] || die "silo not ready after 60 s"
-  sleep 0.5
-done
 
 # ------------------------------------------------------------------ tenant and seed
 read -r TOKEN USER_ID < <(loadgen register --base-url "$BASE" --email bench@example.com --username bench --password bench-password-123)

@@ -1,0 +1,127 @@
+# shellcheck shell=bash disable=SC2034  # sets variables for the sourcing script
+# Shared by the bench/ scripts (sourced, not run): logging, free ports, JSON fields, process control, a clean export
+# of HEAD, a throwaway PostgreSQL with pg_stat_statements, and the product in PostgreSQL mode.
+#
+# The sourcing script sets BENCH_NAME (for messages) before sourcing, and ROOT (the repository).
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
+
+T0=$SECONDS
+say() { echo "== $* [$((SECONDS - T0))s]" >&2; }
+die() { echo "${BENCH_NAME:-bench}: ERROR: $*" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+json() { # dotted.path < json  -> the value
+  python3 -c 'import json, sys; d = json.load(sys.stdin)
+for k in sys.argv[1].split("."): d = d[k]
+print(d)' "$1"
+}
+
+stop_pid() { # pid: TERM, up to 10 s, then KILL
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+wait_ready() { # pid url seconds: until url answers 200 (false when the process exits or time runs out)
+  for _ in $(seq 1 $(( $3 * 10 ))); do
+    kill -0 "$1" 2>/dev/null || return 1
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$2" || true) == 200 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Processes in PIDS and the PostgreSQL under PG_DIR are stopped on exit, whatever ends the script.
+PIDS=()
+bench_cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  [[ -z "${PG_DIR:-}" ]] || "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  exit "$rc"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# export_head DIR NO_BUILD: a clean `git archive` of HEAD in DIR (kept while HEAD does not move), so edits in progress
+# cannot blur a measurement. With NO_BUILD=1 the export already there is reused, whatever HEAD is now. Sets COMMIT.
+export_head() {
+  local dir=$1 no_build=$2
+  COMMIT=$(git -C "$ROOT" rev-parse HEAD)
+  if [[ "$no_build" == 1 && -f "$dir/.commit" ]]; then
+    COMMIT=$(cat "$dir/.commit")
+  elif [[ "$(cat "$dir/.commit" 2>/dev/null || true)" != "$COMMIT" ]]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    git -C "$ROOT" archive --format=tar "$COMMIT" | tar -x -C "$dir"
+    echo "$COMMIT" >"$dir/.commit"
+  fi
+}
+
+# build_release LOG PROJECT...: dotnet build -c Release of each, dying with the log's tail on failure.
+build_release() {
+  local log=$1 project
+  shift
+  for project in "$@"; do
+    dotnet build -c Release "$project" -nologo -v q >>"$log" 2>&1 ||
+      { tail -n 40 "$log" >&2; die "building $project failed (see $log)"; }
+  done
+}
+
+# start_postgres DIR DB...: a throwaway server (scripts/postgres.sh) restarted with pg_stat_statements preloaded, and
+# the databases, each with the extension. Sets CS (connection string without a database), PG_DIR, PG_PID, PG_VERSION,
+# PG_SETTINGS, and exports PGHOST/PGPORT/PGUSER/PGPASSWORD for psql (PGDATABASE=postgres).
+start_postgres() {
+  PG_DIR=$1
+  shift
+  CS=$("$ROOT/scripts/postgres.sh" start "$PG_DIR")
+  local data pgbin db
+  data=$(cat "$PG_DIR/data-path" 2>/dev/null || echo "$PG_DIR/data")
+  export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGPASSWORD=postgres PGDATABASE=postgres
+  PGPORT=$(cat "$PG_DIR/port")
+  psql -XAtq -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+  pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  if [[ $(id -u) -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$pgbin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -m fast -w -t 60 restart >/dev/null)
+  else
+    "$pgbin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -m fast -w -t 60 restart >/dev/null
+  fi
+  PG_PID=$(head -n1 "$data/postmaster.pid")
+  for db in "$@"; do
+    psql -XAtq -c "CREATE DATABASE $db" >/dev/null
+    psql -XAtq -d "$db" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+  done
+  PG_VERSION=$(psql -XAtq -c "SHOW server_version")
+  PG_SETTINGS=$(psql -XAtq -F= -c "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections') ORDER BY name" | paste -sd' ')
+}
+
+# start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode on free loopback ports, with a fresh
+# signing key, the bench admin (ADMIN_EMAIL / ADMIN_PASSWORD) and the extra settings given; waits until it is ready.
+# Sets PRODUCT (its base URL) and P_PID (added to PIDS).
+start_product() {
+  local bin=$1 db=$2 log=$3
+  shift 3
+  PRODUCT=http://127.0.0.1:$(free_port)
+  say "start the product on $PRODUCT"
+  (
+    cd "$bin" || exit 1
+    export ConnectionStrings__Postgres="$CS;Database=$db" ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
+    export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
+    export Jwt__SigningKey Orleans__SiloPort Orleans__GatewayPort Orleans__ClusterId=bench-$$
+    Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
+    Orleans__SiloPort=$(free_port)
+    Orleans__GatewayPort=$(free_port)
+    local setting
+    for setting in "$@"; do export "${setting?}"; done
+    exec ./ApiPlatform.Silo
+  ) >"$log" 2>&1 &
+  P_PID=$!
+  PIDS+=("$P_PID")
+  wait_ready "$P_PID" "$PRODUCT/health/ready" 90 || { tail -n 40 "$log" >&2; die "the product did not get ready"; }
+}
+
+# admin_access_token: logs in as the bench admin on PRODUCT.
+admin_access_token() {
+  curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | json access_token
+}

@@ -31,8 +31,17 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         return new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
     }
 
-    /// <summary>Moves the product clock by a span with sub-microsecond ticks, so truncation is always exercised.</summary>
-    private void Tick(int seconds = 1) => fixture.Time.Advance(TimeSpan.FromSeconds(seconds) + TimeSpan.FromTicks(1_234_567));
+    /// <summary>
+    /// Moves the product clock by about <paramref name="seconds"/> to a time with sub-microsecond ticks, so truncation is
+    /// always exercised. The clock is shared and other tests leave it anywhere (some on whole seconds), so the landing
+    /// point is chosen, not the step: a fixed step could land on a whole microsecond.
+    /// </summary>
+    private void Tick(int seconds = 1)
+    {
+        var step = TimeSpan.FromSeconds(seconds).Ticks + 1_234_560;
+        var landing = fixture.Time.GetUtcNow().UtcTicks + step;
+        fixture.Time.Advance(TimeSpan.FromTicks(step + (7 - landing % 10 + 10) % 10));
+    }
 
     private async Task<(string Id, IResourceGrain Grain, ResourceView View)> CreatedAsync(string owner, ResourceDraft? draft = null)
     {

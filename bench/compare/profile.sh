@@ -2,7 +2,9 @@
 # Optional companion of bench/run-compare.sh: a CPU profile of the product's silo while 32 clients either GET one
 # resource (`bench/compare/profile.sh get-one`, the default: the path that needs no SQL) or create resources
 # (`bench/compare/profile.sh create`), to see where the silo's CPU per request goes. Needs the build run-compare.sh
-# made (bench/compare/.run/src) and dotnet-trace (TRACER, default bench/.tools/dotnet-trace). Writes
+# made (bench/compare/.run/src). PROFILER=perf (the default) samples on-CPU stacks with Linux perf (the runtime
+# writes /tmp/perf-<pid>.map so JIT-compiled frames have names; W^X is off so perf finds them there); PROFILER=trace uses dotnet-trace's thread-time
+# sampling (TRACER, default bench/.tools/dotnet-trace), which counts idle threads too. Writes
 # bench/compare/.run/profile-<mode>.txt. Loopback only, bounded (~1 min).
 set -euo pipefail
 MODE=${1:-get-one}
@@ -13,8 +15,15 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUN=$CMP/.run
 SILO_BIN=$RUN/src/src/Silo/bin/Release/net10.0
 LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
+PROFILER=${PROFILER:-perf}
+PROFILE_AFTER=${PROFILE_AFTER:-3} # seconds of load before the 8 s sample (the JIT's tiering is busy early on)
 TRACER=${TRACER:-$BENCH_DIR/.tools/dotnet-trace}
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOADGEN_DLL" && -x "$TRACER" ]] || { echo "build outputs or dotnet-trace missing" >&2; exit 1; }
+[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOADGEN_DLL" ]] || { echo "build outputs missing: run bench/run-compare.sh first" >&2; exit 1; }
+case "$PROFILER" in
+  perf) command -v perf >/dev/null || { echo "perf missing (Debian: linux-perf)" >&2; exit 1; } ;;
+  trace) [[ -x "$TRACER" ]] || { echo "dotnet-trace missing at $TRACER" >&2; exit 1; } ;;
+  *) echo "PROFILER must be perf or trace" >&2; exit 2 ;;
+esac
 BENCH_NAME=profile.sh
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
@@ -22,7 +31,8 @@ ADMIN_PASSWORD=bench-admin-password-123
 source "$BENCH_DIR/lib.sh"
 start_postgres "$RUN/postgres-profile" product
 start_product "$SILO_BIN" product "$RUN/profile-silo.log" \
-  RateLimits__Plans__bench__Limit=100000000 Plans__Catalog__bench__MaxResources=10000000
+  RateLimits__Plans__bench__Limit=100000000 Plans__Catalog__bench__MaxResources=10000000 \
+  DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 SILO_PID=$P_PID
 BASE=$PRODUCT
 ACCESS=$(admin_access_token)
@@ -33,9 +43,20 @@ export BENCH_TOKEN=$KEY
 if [[ "$MODE" == create ]]; then LOAD_ARGS=(--name "create (while profiling)" --path /v1/resources --method POST)
 else LOAD_ARGS=(--name "GET one (while profiling)" --path "/v1/resources/$ID"); fi
 dotnet "$LOADGEN_DLL" run --base-url "$BASE" "${LOAD_ARGS[@]}" --concurrency 32 \
-  --warmup 3 --duration 14 >"$RUN/profile-load.txt" 2>&1 &
+  --warmup "$PROFILE_AFTER" --duration 11 >"$RUN/profile-load.txt" 2>&1 &
 LOAD=$!
-sleep 5
+sleep $((PROFILE_AFTER + 2))
+if [[ "$PROFILER" == perf ]]; then
+  perf record -F 999 -g -p "$SILO_PID" -o "$RUN/$MODE.perf.data" -- sleep 8 >"$RUN/profile-trace.log" 2>&1 || true
+  wait "$LOAD" || true
+  {
+    echo "perf on-CPU samples (999 Hz), 8 s of the silo after ${PROFILE_AFTER} s of load, while: $(cat "$RUN/profile-load.txt")"
+    echo
+    perf script -i "$RUN/$MODE.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$CMP/perf-summary.py" 40
+  } >"$RUN/profile-$MODE.txt"
+  cat "$RUN/profile-$MODE.txt"
+  exit 0
+fi
 rm -f "$RUN/$MODE.nettrace"
 timeout 120 "$TRACER" collect -p "$SILO_PID" --profile dotnet-sampled-thread-time --duration 00:00:00:08 \
   -o "$RUN/$MODE.nettrace" >"$RUN/profile-trace.log" 2>&1 || true

@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
@@ -9,7 +10,7 @@ namespace ApiPlatform.Gateway.Auth;
 /// Turns the request's credential into a <see cref="Caller"/>: an access token (<c>Authorization: Bearer eyJ…</c>),
 /// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause.
 /// </summary>
-public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grains)
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -54,7 +55,7 @@ public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grain
     private async Task<Caller> ForOrganizationAsync(Caller caller, string organizationId)
     {
         var membership = Grains.Ids.IsValid(organizationId, Grains.Ids.Organization)
-            ? await grains.GetGrain<IOrganizationGrain>(organizationId).GetMembershipAsync(caller.UserId!)
+            ? await grains.Get<IOrganizationGrain>(organizationId).GetMembershipAsync(caller.UserId!)
             : null;
         return membership is null
             ? throw ApiException.NotFound("The organization")
@@ -73,7 +74,7 @@ public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grain
             ?? throw Challenge(ProblemCodes.InvalidToken, "The access token is malformed, expired or not signed by this service.");
 
         // One in-memory grain call: logout and refresh-token theft end the session for every silo at once.
-        if (!await grains.GetGrain<ISessionGrain>(claims.SessionId).IsActiveAsync())
+        if (!await grains.Get<ISessionGrain>(claims.SessionId).IsActiveAsync())
         {
             throw Challenge(ProblemCodes.InvalidToken, "The session of this access token has ended. Log in again.");
         }
@@ -89,11 +90,11 @@ public sealed class CallerAuthenticator(TokenService tokens, IGrainFactory grain
             throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
         }
 
-        var check = await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(presented);
+        var check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented);
         if (check.Status == ApiKeyCheckStatus.Valid && check.OwnerId!.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal))
         {
             // Deleting an organization revokes its keys; this check also covers a deletion that crashed midway.
-            if (!await grains.GetGrain<IOrganizationGrain>(check.OwnerId).ExistsAsync())
+            if (!await grains.Get<IOrganizationGrain>(check.OwnerId).ExistsAsync())
             {
                 throw Challenge(ProblemCodes.RevokedApiKey, "The API key's organization has been deleted.");
             }

@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Http;
@@ -70,7 +71,7 @@ public static class ApiKeysApi
     }
 
     private static async Task<Created<DataEnvelope<ApiKeySecretResponse>>> CreateAsync(
-        HttpContext context, IGrainFactory grains, IOptions<PlanOptions> plans, ApiClock clock)
+        HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans, ApiClock clock)
     {
         var caller = context.GetCaller();
         var body = await JsonBody.ReadAsync(context.Request);
@@ -102,7 +103,7 @@ public static class ApiKeysApi
         }
 
         var keyId = Ids.New(Ids.ApiKey);
-        var registry = grains.GetGrain<IApiKeyRegistryGrain>(caller.OwnerId);
+        var registry = grains.Get<IApiKeyRegistryGrain>(caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxApiKeys;
         if (!await registry.TryAddAsync(keyId, cap))
         {
@@ -114,7 +115,7 @@ public static class ApiKeysApi
         ApiKeyWithSecret created;
         try
         {
-            created = await grains.GetGrain<IApiKeyGrain>(keyId).CreateAsync(request)
+            created = await grains.Get<IApiKeyGrain>(keyId).CreateAsync(request)
                 ?? throw new InvalidOperationException($"Fresh key id {keyId} already in use.");
         }
         catch
@@ -126,35 +127,35 @@ public static class ApiKeysApi
         return TypedResults.Created($"/v1/api-keys/{keyId}", new DataEnvelope<ApiKeySecretResponse>(ApiKeySecretResponse.From(created)));
     }
 
-    private static async Task<Ok<ListEnvelope<ApiKeyResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<ApiKeyResponse>>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var paging = Paging.From(context.Request);
-        var ids = await grains.GetGrain<IApiKeyRegistryGrain>(context.GetCaller().OwnerId).ListAsync();
-        var page = ids.Skip(paging.Offset).Take(paging.PerPage).Select(id => grains.GetGrain<IApiKeyGrain>(id).GetAsync());
+        var ids = await grains.Get<IApiKeyRegistryGrain>(context.GetCaller().OwnerId).ListAsync();
+        var page = ids.Skip(paging.Offset).Take(paging.PerPage).Select(id => grains.Get<IApiKeyGrain>(id).GetAsync());
         var views = await Task.WhenAll(page);
         var data = views.OfType<ApiKeyView>().Select(ApiKeyResponse.From).ToList();
         return TypedResults.Ok(new ListEnvelope<ApiKeyResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, ids.Count)));
     }
 
-    private static async Task<Ok<DataEnvelope<ApiKeyResponse>>> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<ApiKeyResponse>>> GetAsync(string id, HttpContext context, GrainRefs grains)
     {
         var view = await FindAsync(grains, context.GetCaller(), id);
         return TypedResults.Ok(new DataEnvelope<ApiKeyResponse>(ApiKeyResponse.From(view)));
     }
 
-    private static async Task<NoContent> RevokeAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> RevokeAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         await FindAsync(grains, caller, id);
-        await grains.GetGrain<IApiKeyGrain>(id).RevokeAsync();
-        await grains.GetGrain<IApiKeyRegistryGrain>(caller.OwnerId).MarkInactiveAsync(id);
+        await grains.Get<IApiKeyGrain>(id).RevokeAsync();
+        await grains.Get<IApiKeyRegistryGrain>(caller.OwnerId).MarkInactiveAsync(id);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<DataEnvelope<ApiKeySecretResponse>>> RollAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<ApiKeySecretResponse>>> RollAsync(string id, HttpContext context, GrainRefs grains)
     {
         await FindAsync(grains, context.GetCaller(), id);
-        var outcome = await grains.GetGrain<IApiKeyGrain>(id).RollAsync();
+        var outcome = await grains.Get<IApiKeyGrain>(id).RollAsync();
         return outcome.Status switch
         {
             RollStatus.Rolled => TypedResults.Ok(new DataEnvelope<ApiKeySecretResponse>(ApiKeySecretResponse.From(outcome.Key!))),
@@ -164,17 +165,17 @@ public static class ApiKeysApi
     }
 
     /// <summary>The caller's key, or 404 — also for another tenant's key, which must look absent.</summary>
-    private static async Task<ApiKeyView> FindAsync(IGrainFactory grains, Caller caller, string id)
+    private static async Task<ApiKeyView> FindAsync(GrainRefs grains, Caller caller, string id)
     {
         if (!Ids.IsValid(id, Ids.ApiKey))
         {
             throw ApiException.NotFound("The API key");
         }
 
-        var view = await grains.GetGrain<IApiKeyGrain>(id).GetAsync();
+        var view = await grains.Get<IApiKeyGrain>(id).GetAsync();
         return view is not null && view.OwnerId == caller.OwnerId ? view : throw ApiException.NotFound("The API key");
     }
 
-    private static async Task<bool> IsAdminAsync(IGrainFactory grains, Caller caller) =>
-        caller.UserId is { } userId && (await grains.GetGrain<IUserGrain>(userId).GetAsync())?.Role == SystemRoles.Admin;
+    private static async Task<bool> IsAdminAsync(GrainRefs grains, Caller caller) =>
+        caller.UserId is { } userId && (await grains.Get<IUserGrain>(userId).GetAsync())?.Role == SystemRoles.Admin;
 }

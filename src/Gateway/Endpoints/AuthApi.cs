@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
@@ -80,7 +81,7 @@ public static class AuthApi
         return TypedResults.Ok(await identity.RefreshAsync(token!));
     }
 
-    private static async Task<NoContent> LogoutAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> LogoutAsync(HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         if (caller.SessionId is null)
@@ -88,7 +89,7 @@ public static class AuthApi
             throw ApiException.BadRequest("Logout ends a login session; API keys are revoked with DELETE /v1/api-keys/{id}.");
         }
 
-        await grains.GetGrain<ISessionGrain>(caller.SessionId).RevokeAsync();
+        await grains.Get<ISessionGrain>(caller.SessionId).RevokeAsync();
         return TypedResults.NoContent();
     }
 

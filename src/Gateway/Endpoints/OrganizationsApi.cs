@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using System.Text.RegularExpressions;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
@@ -68,16 +69,16 @@ public static partial class OrganizationsApi
         return routes;
     }
 
-    private static async Task<Ok<ListEnvelope<OrganizationResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<OrganizationResponse>>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var paging = Paging.From(context.Request);
-        var page = await grains.GetGrain<IDirectoryGrain>(0).ListOrganizationsAsync(userId, paging.Offset, paging.PerPage);
+        var page = await grains.Get<IDirectoryGrain>(0).ListOrganizationsAsync(userId, paging.Offset, paging.PerPage);
         var data = page.Items.Select(o => OrganizationResponse.From(o.Organization, o.Role)).ToList();
         return TypedResults.Ok(new ListEnvelope<OrganizationResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }
 
-    private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<PlanOptions> plans)
+    private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
     {
         var userId = context.GetCaller().RequireUser();
         var body = await JsonBody.ReadAsync(context.Request);
@@ -91,18 +92,18 @@ public static partial class OrganizationsApi
         body.ThrowIfInvalid();
 
         var id = Ids.New(Ids.Organization);
-        var reservation = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(slug!));
+        var reservation = grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(slug!));
         if (!await reservation.TryClaimAsync(id))
         {
             throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
         }
 
-        var view = await grains.GetGrain<IOrganizationGrain>(id).CreateAsync(name!, slug!, plans.Value.DefaultPlan, userId);
+        var view = await grains.Get<IOrganizationGrain>(id).CreateAsync(name!, slug!, plans.Value.DefaultPlan, userId);
         await reservation.ConfirmAsync(id);
         return TypedResults.Created($"/v1/organizations/{id}", new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view, OrgRoles.Owner)));
     }
 
-    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> GetAsync(string id, HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var outcome = Succeeded(await Organization(grains, id).GetAsync(userId));
@@ -110,7 +111,7 @@ public static partial class OrganizationsApi
         return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, role)));
     }
 
-    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var organization = Organization(grains, id);
@@ -131,7 +132,7 @@ public static partial class OrganizationsApi
         body.ThrowIfInvalid();
 
         var newSlug = slug is not null && slug != current.Slug ? slug : null;
-        var reservation = newSlug is null ? null : grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
+        var reservation = newSlug is null ? null : grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
         if (reservation is not null && !await reservation.TryClaimAsync(id))
         {
             throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
@@ -151,7 +152,7 @@ public static partial class OrganizationsApi
         if (reservation is not null)
         {
             await reservation.ConfirmAsync(id);
-            await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
+            await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
         }
 
         return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, OrgRoles.Owner)));
@@ -161,34 +162,34 @@ public static partial class OrganizationsApi
     /// Deletes the organization: members lose access at once, its resources and memberships go with it in one
     /// transaction, its API keys are revoked, and its slug is freed.
     /// </summary>
-    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var deleted = Succeeded(await Organization(grains, id).DeleteAsync(userId)).Organization!;
 
-        var registry = grains.GetGrain<IApiKeyRegistryGrain>(id);
+        var registry = grains.Get<IApiKeyRegistryGrain>(id);
         foreach (var keyId in await registry.ListAsync())
         {
-            await grains.GetGrain<IApiKeyGrain>(keyId).RevokeAsync();
+            await grains.Get<IApiKeyGrain>(keyId).RevokeAsync();
             await registry.MarkInactiveAsync(keyId);
         }
 
-        await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(deleted.Slug)).ReleaseAsync(id);
+        await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(deleted.Slug)).ReleaseAsync(id);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<ListEnvelope<MemberResponse>>> ListMembersAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<MemberResponse>>> ListMembersAsync(string id, HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var paging = Paging.From(context.Request);
         var members = await Organization(grains, id).ListMembersAsync(userId) ?? throw ApiException.NotFound("The organization");
         var page = members.Skip(paging.Offset).Take(paging.PerPage).ToList();
-        var users = await Task.WhenAll(page.Select(m => grains.GetGrain<IUserGrain>(m.UserId).GetAsync()));
+        var users = await Task.WhenAll(page.Select(m => grains.Get<IUserGrain>(m.UserId).GetAsync()));
         var data = page.Select((m, i) => MemberResponse.From(m, users[i])).ToList();
         return TypedResults.Ok(new ListEnvelope<MemberResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, members.Count)));
     }
 
-    private static async Task<Created<DataEnvelope<MemberResponse>>> AddMemberAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Created<DataEnvelope<MemberResponse>>> AddMemberAsync(string id, HttpContext context, GrainRefs grains)
     {
         var actor = context.GetCaller().RequireUser();
         var organization = Organization(grains, id);
@@ -198,7 +199,7 @@ public static partial class OrganizationsApi
         var role = ReadRole(body) ?? OrgRoles.Member;
         body.ThrowIfInvalid();
 
-        var user = Ids.IsValid(userId, Ids.User) ? await grains.GetGrain<IUserGrain>(userId!).GetAsync() : null;
+        var user = Ids.IsValid(userId, Ids.User) ? await grains.Get<IUserGrain>(userId!).GetAsync() : null;
         if (user is null)
         {
             throw ApiException.NotFound("The user");
@@ -214,7 +215,7 @@ public static partial class OrganizationsApi
         return TypedResults.Created($"/v1/organizations/{id}/members/{user.Id}", new DataEnvelope<MemberResponse>(MemberResponse.From(member, user)));
     }
 
-    private static async Task<Ok<DataEnvelope<MemberResponse>>> UpdateMemberAsync(string id, string userId, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<MemberResponse>>> UpdateMemberAsync(string id, string userId, HttpContext context, GrainRefs grains)
     {
         var actor = context.GetCaller().RequireUser();
         var organization = Organization(grains, id);
@@ -229,19 +230,19 @@ public static partial class OrganizationsApi
         body.ThrowIfInvalid();
 
         var member = Succeeded(await organization.SetRoleAsync(actor, userId, role!)).Member!;
-        var user = await grains.GetGrain<IUserGrain>(member.UserId).GetAsync();
+        var user = await grains.Get<IUserGrain>(member.UserId).GetAsync();
         return TypedResults.Ok(new DataEnvelope<MemberResponse>(MemberResponse.From(member, user)));
     }
 
-    private static async Task<NoContent> RemoveMemberAsync(string id, string userId, HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> RemoveMemberAsync(string id, string userId, HttpContext context, GrainRefs grains)
     {
         var actor = context.GetCaller().RequireUser();
         Succeeded(await Organization(grains, id).RemoveMemberAsync(actor, userId));
         return TypedResults.NoContent();
     }
 
-    private static IOrganizationGrain Organization(IGrainFactory grains, string id) =>
-        Ids.IsValid(id, Ids.Organization) ? grains.GetGrain<IOrganizationGrain>(id) : throw ApiException.NotFound("The organization");
+    private static IOrganizationGrain Organization(GrainRefs grains, string id) =>
+        Ids.IsValid(id, Ids.Organization) ? grains.Get<IOrganizationGrain>(id) : throw ApiException.NotFound("The organization");
 
     private static OrgOutcome Succeeded(OrgOutcome outcome) => outcome.Result switch
     {

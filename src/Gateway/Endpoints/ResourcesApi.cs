@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using System.Text.Json;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
@@ -60,7 +61,7 @@ public static class ResourcesApi
         return routes;
     }
 
-    private static async Task CreateAsync(HttpContext context, IGrainFactory grains, IdempotencyKeys idempotency, IOptions<PlanOptions> plans)
+    private static async Task CreateAsync(HttpContext context, GrainRefs grains, IdempotencyKeys idempotency, IOptions<PlanOptions> plans)
     {
         var caller = context.GetCaller();
         var body = await JsonBody.ReadAsync(context.Request);
@@ -76,7 +77,7 @@ public static class ResourcesApi
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
-            var result = await grains.GetGrain<IResourceGrain>(id).CreateAsync(draft, cap);
+            var result = await grains.Get<IResourceGrain>(id).CreateAsync(draft, cap);
             var created = result.Status switch
             {
                 ResourceWriteStatus.Done => result.Resource!,
@@ -91,11 +92,11 @@ public static class ResourcesApi
         });
     }
 
-    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         var (query, paging, cursorMode) = ResourceListQuery.Parse(context.Request, caller.OwnerId);
-        var page = await grains.GetGrain<IResourceQueryGrain>(0).QueryAsync(query);
+        var page = await grains.Get<IResourceQueryGrain>(0).QueryAsync(query);
 
         var sortText = context.Request.Query["sort"].Count == 1 ? context.Request.Query["sort"][0]! : ResourceListQuery.DefaultSort;
         var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(sortText, query.Status, query.Type, page.Next);
@@ -105,7 +106,7 @@ public static class ResourcesApi
         return TypedResults.Ok(new ResourceListEnvelope(page.Items.Select(ResourceResponse.From).ToList(), meta));
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, GrainRefs grains)
     {
         var resource = await FindAsync(grains, context.GetCaller(), id);
         var etag = ETags.Format(resource.Version);
@@ -119,7 +120,7 @@ public static class ResourcesApi
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
 
-    private static async Task<Ok<DataEnvelope<ResourceResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<ResourceResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         var grain = await ExistingAsync(grains, caller, id);
@@ -144,7 +145,7 @@ public static class ResourcesApi
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
 
-    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         var grain = await ExistingAsync(grains, caller, id);
@@ -183,16 +184,16 @@ public static class ResourcesApi
                 $"If-Match does not name the current ETag {ETags.Format(current.Version)}.");
     }
 
-    private static async Task<ResourceView> FindAsync(IGrainFactory grains, Caller caller, string id) =>
-        Ids.IsValid(id, Ids.Resource) && await grains.GetGrain<IResourceGrain>(id).GetAsync(caller.OwnerId) is { } resource
+    private static async Task<ResourceView> FindAsync(GrainRefs grains, Caller caller, string id) =>
+        Ids.IsValid(id, Ids.Resource) && await grains.Get<IResourceGrain>(id).GetAsync(caller.OwnerId) is { } resource
             ? resource
             : throw ApiException.NotFound("The resource");
 
     /// <summary>The grain of a resource the caller can see; 404 before the body is even read otherwise.</summary>
-    private static async Task<IResourceGrain> ExistingAsync(IGrainFactory grains, Caller caller, string id)
+    private static async Task<IResourceGrain> ExistingAsync(GrainRefs grains, Caller caller, string id)
     {
         await FindAsync(grains, caller, id);
-        return grains.GetGrain<IResourceGrain>(id);
+        return grains.Get<IResourceGrain>(id);
     }
 
     private static string? ReadType(BodyReader body)

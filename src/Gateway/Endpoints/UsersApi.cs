@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Http;
@@ -38,7 +39,7 @@ public static class UsersApi
     /// The user directory: administrators see everyone; others see themselves and the users who share an
     /// organization with them. <c>search</c> matches email, username and names; <c>role</c> filters by system role.
     /// </summary>
-    private static async Task<Ok<ListEnvelope<UserResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<UserResponse>>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var paging = Paging.From(context.Request);
@@ -55,23 +56,23 @@ public static class UsersApi
         }
 
         // The system role is read from the account, not the token, so a demotion takes effect at once.
-        var me = await grains.GetGrain<IUserGrain>(userId).GetAsync() ?? throw ApiException.NotFound("The user");
+        var me = await grains.Get<IUserGrain>(userId).GetAsync() ?? throw ApiException.NotFound("The user");
         var scope = me.Role == SystemRoles.Admin ? null : userId;
-        var page = await grains.GetGrain<IDirectoryGrain>(0).QueryUsersAsync(
+        var page = await grains.Get<IDirectoryGrain>(0).QueryUsersAsync(
             new DirectoryQuery(scope, search?.Trim(), role, paging.Offset, paging.PerPage));
         return TypedResults.Ok(new ListEnvelope<UserResponse>(page.Items.Select(UserResponse.From).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }
 
 
-    private static async Task<Ok<DataEnvelope<UserResponse>>> GetMeAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<UserResponse>>> GetMeAsync(HttpContext context, GrainRefs grains)
     {
-        var user = await grains.GetGrain<IUserGrain>(context.GetCaller().RequireUser()).GetAsync()
+        var user = await grains.Get<IUserGrain>(context.GetCaller().RequireUser()).GetAsync()
             ?? throw ApiException.NotFound("The user");
         return TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(user)));
     }
 
-    private static async Task<Ok<DataEnvelope<UserResponse>>> UpdateMeAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<UserResponse>>> UpdateMeAsync(HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
         var body = await JsonBody.ReadAsync(context.Request);
@@ -90,7 +91,7 @@ public static class UsersApi
         var update = AuthApi.ReadProfile(profile);
         body.ThrowIfInvalid();
 
-        var user = grains.GetGrain<IUserGrain>(userId);
+        var user = grains.Get<IUserGrain>(userId);
         if (username is not null)
         {
             await ChangeUsernameAsync(grains, user, userId, username);
@@ -103,7 +104,7 @@ public static class UsersApi
     }
 
     /// <summary>Reserves the new name before taking it, and only then frees the old one.</summary>
-    private static async Task ChangeUsernameAsync(IGrainFactory grains, IUserGrain user, string userId, string username)
+    private static async Task ChangeUsernameAsync(GrainRefs grains, IUserGrain user, string userId, string username)
     {
         var current = await user.GetAsync() ?? throw ApiException.NotFound("The user");
         if (string.Equals(current.Username, username, StringComparison.Ordinal))
@@ -111,7 +112,7 @@ public static class UsersApi
             return;
         }
 
-        var claim = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Username(username));
+        var claim = grains.Get<IUniqueIndexGrain>(UniqueKeys.Username(username));
         var sameName = UniqueKeys.Username(username) == UniqueKeys.Username(current.Username);
         if (!sameName && !await claim.TryClaimAsync(userId))
         {
@@ -122,7 +123,7 @@ public static class UsersApi
         if (!sameName)
         {
             await claim.ConfirmAsync(userId);
-            await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Username(current.Username)).ReleaseAsync(userId);
+            await grains.Get<IUniqueIndexGrain>(UniqueKeys.Username(current.Username)).ReleaseAsync(userId);
         }
     }
 }

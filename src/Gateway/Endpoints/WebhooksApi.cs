@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Http;
@@ -90,7 +91,7 @@ public static class WebhooksApi
         return routes;
     }
 
-    private static async Task<Created<DataEnvelope<WebhookSecretResponse>>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<PlanOptions> plans)
+    private static async Task<Created<DataEnvelope<WebhookSecretResponse>>> CreateAsync(HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
     {
         var caller = context.GetCaller();
         var body = await JsonBody.ReadAsync(context.Request);
@@ -119,7 +120,7 @@ public static class WebhooksApi
             new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(created, outcome.Secret!)));
     }
 
-    private static async Task<Ok<ListEnvelope<WebhookResponse>>> ListAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<WebhookResponse>>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var paging = Paging.From(context.Request);
         var page = await Grain(grains).ListAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
@@ -128,13 +129,13 @@ public static class WebhooksApi
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }
 
-    private static async Task<Ok<DataEnvelope<WebhookResponse>>> GetAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<WebhookResponse>>> GetAsync(string id, HttpContext context, GrainRefs grains)
     {
         var webhook = Ids.IsValid(id, Ids.Webhook) ? await Grain(grains).GetAsync(context.GetCaller().OwnerId, id) : null;
         return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(webhook ?? throw NotFound())));
     }
 
-    private static async Task<Ok<DataEnvelope<WebhookResponse>>> UpdateAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<WebhookResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         CheckId(id);
@@ -154,27 +155,27 @@ public static class WebhooksApi
         return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(Done(outcome).Webhook!)));
     }
 
-    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
         return await Grain(grains).DeleteAsync(context.GetCaller().OwnerId, id) ? TypedResults.NoContent() : throw NotFound();
     }
 
-    private static async Task<Ok<DataEnvelope<WebhookSecretResponse>>> RotateSecretAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<DataEnvelope<WebhookSecretResponse>>> RotateSecretAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
         var outcome = Done(await Grain(grains).RotateSecretAsync(context.GetCaller().OwnerId, id));
         return TypedResults.Ok(new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(outcome.Webhook!, outcome.Secret!)));
     }
 
-    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> TestAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> TestAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
         var outcome = Done(await Grain(grains).SendTestAsync(context.GetCaller().OwnerId, id));
         return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
     }
 
-    private static async Task<Ok<ListEnvelope<DeliveryResponse>>> ListDeliveriesAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<ListEnvelope<DeliveryResponse>>> ListDeliveriesAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
         var paging = Paging.From(context.Request);
@@ -184,7 +185,7 @@ public static class WebhooksApi
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }
 
-    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> RedeliverAsync(string id, string deliveryId, HttpContext context, IGrainFactory grains)
+    private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> RedeliverAsync(string id, string deliveryId, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
         if (!Ids.IsValid(deliveryId, Ids.Delivery))
@@ -201,7 +202,7 @@ public static class WebhooksApi
         return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
     }
 
-    private static IWebhookGrain Grain(IGrainFactory grains) => grains.GetGrain<IWebhookGrain>(0);
+    private static IWebhookGrain Grain(GrainRefs grains) => grains.Get<IWebhookGrain>(0);
 
     private static WebhookOutcome Done(WebhookOutcome outcome) => outcome.Result switch
     {

@@ -35,6 +35,7 @@ public static class GatewayExtensions
 
         services.TryAddSingleton(ApiClock.System);
         services.AddSingleton<TokenService>();
+        services.AddSingleton<GrainRefs>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();

@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +16,7 @@ namespace ApiPlatform.Gateway.Http;
 /// redone; the same key with another body is 409. Only successful (2xx) responses are kept, so a request that
 /// failed validation can be corrected and retried under its key.
 /// </summary>
-public sealed class IdempotencyKeys(IGrainFactory grains, IOptions<JwtOptions> jwt)
+public sealed class IdempotencyKeys(GrainRefs grains, IOptions<JwtOptions> jwt)
 {
     public const string Header = "Idempotency-Key";
     public const string ReplayedHeader = "Idempotent-Replayed";
@@ -72,7 +73,7 @@ public sealed class IdempotencyKeys(IGrainFactory grains, IOptions<JwtOptions> j
         }
 
         var hash = RequestHash(context.Request, body);
-        var grain = grains.GetGrain<IIdempotencyGrain>(caller.OwnerId + ":" + key);
+        var grain = grains.Get<IIdempotencyGrain>(caller.OwnerId + ":" + key);
         var begin = await grain.BeginAsync(hash);
         switch (begin.Decision)
         {

@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Grains;
@@ -18,7 +19,7 @@ public sealed record Registration(string Email, string Username, string Password
 /// Accounts and sessions. Password hashing (PBKDF2, ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>)
 /// runs here on the thread pool, never on a grain's scheduler; grains store only hashes.
 /// </summary>
-public sealed class IdentityService(IGrainFactory grains, TokenService tokens, IOptions<PlanOptions> plans, ILogger<IdentityService> logger)
+public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOptions<PlanOptions> plans, ILogger<IdentityService> logger)
 {
     private static readonly PasswordHasher<object> Hasher = new();
     private static readonly object Nobody = new();
@@ -32,8 +33,8 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
     public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null)
     {
         var userId = Ids.New(Ids.User);
-        var email = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
-        var username = grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Username(registration.Username));
+        var email = grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
+        var username = grains.Get<IUniqueIndexGrain>(UniqueKeys.Username(registration.Username));
 
         if (!await email.TryClaimAsync(userId))
         {
@@ -48,13 +49,13 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
 
         var hash = await Task.Run(() => HashPassword(registration.Password));
         var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile);
-        if (!await grains.GetGrain<IUserGrain>(userId).CreateAsync(user))
+        if (!await grains.Get<IUserGrain>(userId).CreateAsync(user))
         {
             throw new InvalidOperationException($"Fresh user id {userId} already in use.");
         }
 
         await Task.WhenAll(email.ConfirmAsync(userId), username.ConfirmAsync(userId));
-        return (await grains.GetGrain<IUserGrain>(userId).GetAsync())!;
+        return (await grains.Get<IUserGrain>(userId).GetAsync())!;
     }
 
     /// <summary>
@@ -63,14 +64,14 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
     /// </summary>
     public async Task<UserCredentials> VerifyPasswordAsync(string email, string password)
     {
-        var throttle = grains.GetGrain<ILoginThrottleGrain>(UniqueKeys.Email(email));
+        var throttle = grains.Get<ILoginThrottleGrain>(UniqueKeys.Email(email));
         if (await throttle.GetLockoutAsync() is { } wait)
         {
             throw ApiException.TooManyRequests("Too many failed logins for this account. Try again later.", wait);
         }
 
-        var userId = await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Email(email)).GetOwnerAsync();
-        var credentials = userId is null ? null : await grains.GetGrain<IUserGrain>(userId).GetCredentialsAsync();
+        var userId = await grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(email)).GetOwnerAsync();
+        var credentials = userId is null ? null : await grains.Get<IUserGrain>(userId).GetCredentialsAsync();
         var result = await Task.Run(() => Hasher.VerifyHashedPassword(Nobody, credentials?.PasswordHash ?? DecoyHash, password));
 
         if (credentials is null || result == PasswordVerificationResult.Failed)
@@ -86,7 +87,7 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
         await throttle.ResetAsync();
         if (result == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await grains.GetGrain<IUserGrain>(credentials.UserId).SetPasswordHashAsync(await Task.Run(() => HashPassword(password)));
+            await grains.Get<IUserGrain>(credentials.UserId).SetPasswordHashAsync(await Task.Run(() => HashPassword(password)));
         }
 
         return credentials;
@@ -96,7 +97,7 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
     public async Task<TokenResponse> StartSessionAsync(UserCredentials user)
     {
         var sessionId = Ids.New(Ids.Session);
-        var refresh = await grains.GetGrain<ISessionGrain>(sessionId).StartAsync(user.UserId, tokens.RefreshTokenLifetime);
+        var refresh = await grains.Get<ISessionGrain>(sessionId).StartAsync(user.UserId, tokens.RefreshTokenLifetime);
         return Tokens(user, sessionId, refresh);
     }
 
@@ -105,7 +106,7 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
     {
         var sessionId = RefreshTokens.SessionIdOf(refreshToken)
             ?? throw ApiException.Unauthorized(ProblemCodes.InvalidToken, "The refresh token is invalid.");
-        var outcome = await grains.GetGrain<ISessionGrain>(sessionId).RefreshAsync(refreshToken);
+        var outcome = await grains.Get<ISessionGrain>(sessionId).RefreshAsync(refreshToken);
         switch (outcome.Status)
         {
             case RefreshStatus.Reused:
@@ -117,10 +118,10 @@ public sealed class IdentityService(IGrainFactory grains, TokenService tokens, I
         }
 
         // Role and plan are re-read so that a change reaches the next access token.
-        var user = await grains.GetGrain<IUserGrain>(outcome.UserId!).GetCredentialsAsync();
+        var user = await grains.Get<IUserGrain>(outcome.UserId!).GetCredentialsAsync();
         if (user is null)
         {
-            await grains.GetGrain<ISessionGrain>(sessionId).RevokeAsync();
+            await grains.Get<ISessionGrain>(sessionId).RevokeAsync();
             throw ApiException.Unauthorized(ProblemCodes.InvalidToken, "The account no longer exists.");
         }
 

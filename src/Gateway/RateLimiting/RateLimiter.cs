@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using System.Collections.Concurrent;
 using System.Globalization;
 using ApiPlatform.Gateway.Auth;
@@ -21,7 +22,7 @@ namespace ApiPlatform.Gateway.RateLimiting;
 /// </remarks>
 public sealed class RateLimiter : IDisposable
 {
-    private readonly IGrainFactory _grains;
+    private readonly GrainRefs _grains;
     private readonly IOptions<RateLimitOptions> _options;
     private readonly ApiClock _clock;
     private readonly ILogger<RateLimiter> _logger;
@@ -29,7 +30,7 @@ public sealed class RateLimiter : IDisposable
     private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
     private readonly Timer _sweeper;
 
-    public RateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
+    public RateLimiter(GrainRefs grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
     {
         _grains = grains;
         _options = options;
@@ -57,7 +58,7 @@ public sealed class RateLimiter : IDisposable
         var key = credential + "|" + policyName;
         var decision = RateLimitLeasing.Applies(policy.Limit)
             ? await SpendLeasedAsync(key, policy)
-            : await _grains.GetGrain<IRateLimitGrain>(key).AcquireAsync(policy);
+            : await _grains.Get<IRateLimitGrain>(key).AcquireAsync(policy);
 
         var headers = context.Response.Headers;
         var resetIn = Math.Max(0, (long)Math.Ceiling((decision.ResetAt - _clock.UtcNow).TotalSeconds));
@@ -132,7 +133,7 @@ public sealed class RateLimiter : IDisposable
     {
         try
         {
-            var lease = await _grains.GetGrain<IRateLimitGrain>(key).LeaseAsync(policy, _holder);
+            var lease = await _grains.Get<IRateLimitGrain>(key).LeaseAsync(policy, _holder);
             lock (budget.Gate)
             {
                 if (lease.Allowed)
@@ -203,7 +204,7 @@ public sealed class RateLimiter : IDisposable
     {
         try
         {
-            await _grains.GetGrain<IRateLimitGrain>(key).ReleaseAsync(policy, resetAt, unused);
+            await _grains.Get<IRateLimitGrain>(key).ReleaseAsync(policy, resetAt, unused);
         }
         catch (Exception e)
         {

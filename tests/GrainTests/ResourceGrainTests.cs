@@ -43,10 +43,14 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromTicks(step + (7 - landing % 10 + 10) % 10));
     }
 
+    /// <summary>Creates resource <paramref name="id"/> the way the gateway does: through the silo's creator worker.</summary>
+    private Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long cap, IGrainFactory? factory = null) =>
+        (factory ?? fixture.Grains).GetGrain<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap);
+
     private async Task<(string Id, IResourceGrain Grain, ResourceView View)> CreatedAsync(string owner, ResourceDraft? draft = null)
     {
         var (id, grain) = NewResource();
-        var result = await grain.CreateAsync(draft ?? Draft(owner), long.MaxValue);
+        var result = await CreateAsync(id, draft ?? Draft(owner), long.MaxValue);
         Assert.Equal(ResourceWriteStatus.Done, result.Status);
         return (id, grain, result.Resource!);
     }
@@ -75,7 +79,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var now = Now();
         Assert.NotEqual(now, fixture.Time.GetUtcNow());
 
-        var result = await grain.CreateAsync(Draft(owner, metadata: """{"color":"red","tags":["a","b"]}"""), 10);
+        var result = await CreateAsync(id, Draft(owner, metadata: """{"color":"red","tags":["a","b"]}"""), 10);
 
         Assert.Equal(ResourceWriteStatus.Done, result.Status);
         var expected = new ResourceView(id, owner, "Widget", "A widget", "standard", ResourceStatus.Active,
@@ -125,7 +129,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         Assert.Equal(3, await CountAsync(owner));
 
         var (id, grain) = NewResource();
-        var refused = await grain.CreateAsync(Draft(owner), 3);
+        var refused = await CreateAsync(id, Draft(owner), 3);
 
         Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached), refused);
         Assert.Null(await grain.GetAsync(owner));
@@ -133,13 +137,31 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         Assert.Equal(3, await CountAsync(owner));
 
         // One more allowed: the same id now succeeds, and the count follows exactly.
-        Assert.Equal(ResourceWriteStatus.Done, (await grain.CreateAsync(Draft(owner), 4)).Status);
+        var created = await CreateAsync(id, Draft(owner), 4);
+        Assert.Equal(ResourceWriteStatus.Done, created.Status);
+        Assert.Equal(created.Resource, await grain.GetAsync(owner));
         Assert.Equal(4, await CountAsync(owner));
-        Assert.Equal(ResourceWriteStatus.PlanLimitReached, (await fixture.Grains.GetGrain<IResourceGrain>(Ids.New(Ids.Resource))
-            .CreateAsync(Draft(owner), 4)).Status);
-        Assert.Equal(ResourceWriteStatus.PlanLimitReached, (await fixture.Grains.GetGrain<IResourceGrain>(Ids.New(Ids.Resource))
-            .CreateAsync(Draft(NewOwner()), 0)).Status);
+        Assert.Equal(ResourceWriteStatus.PlanLimitReached, (await CreateAsync(Ids.New(Ids.Resource), Draft(owner), 4)).Status);
+        Assert.Equal(ResourceWriteStatus.PlanLimitReached, (await CreateAsync(Ids.New(Ids.Resource), Draft(NewOwner()), 0)).Status);
         Assert.Equal(4, await CountAsync(owner));
+    }
+
+    [Fact]
+    public async Task A_read_before_the_create_does_not_hide_the_resource()
+    {
+        var owner = NewOwner();
+        var (id, grain) = NewResource();
+        Assert.Null(await grain.GetAsync(owner));
+        Assert.Equal(ResourceWriteStatus.NotFound, (await grain.UpdateAsync(owner, Patch(name: "x"), null)).Status);
+
+        var created = await CreateAsync(id, Draft(owner), 10);
+
+        Assert.Equal(ResourceWriteStatus.Done, created.Status);
+        Assert.Equal(created.Resource, await grain.GetAsync(owner));
+        var updated = await grain.UpdateAsync(owner, Patch(name: "renamed"), 1);
+        Assert.Equal(ResourceWriteStatus.Done, updated.Status);
+        Assert.Equal(2, updated.Resource!.Version);
+        await AssertStoredAsync(grain, id, owner);
     }
 
     [Fact]
@@ -148,7 +170,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var owner = NewOwner();
         var factories = fixture.AllFactories;
         var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
-            factories[i % factories.Count].GetGrain<IResourceGrain>(Ids.New(Ids.Resource)).CreateAsync(Draft(owner, name: $"r{i}"), 5))));
+            CreateAsync(Ids.New(Ids.Resource), Draft(owner, name: $"r{i}"), 5, factories[i % factories.Count]))));
 
         Assert.Equal(5, results.Count(r => r.Status == ResourceWriteStatus.Done));
         Assert.Equal(7, results.Count(r => r.Status == ResourceWriteStatus.PlanLimitReached));
@@ -164,8 +186,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var owner = NewOwner();
         var (id, grain, created) = await CreatedAsync(owner);
 
-        var again = await grain.CreateAsync(Draft(owner, name: "Other", status: ResourceStatus.Archived), 100);
-        var stranger = await grain.CreateAsync(Draft(NewOwner(), name: "Mine now"), 100);
+        var again = await CreateAsync(id, Draft(owner, name: "Other", status: ResourceStatus.Archived), 100);
+        var stranger = await CreateAsync(id, Draft(NewOwner(), name: "Mine now"), 100);
 
         Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, created), again);
         Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.AlreadyExists), stranger);
@@ -361,7 +383,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
 
         Assert.Equal(before, await grain.GetAsync(owner));
         Assert.Null(await grain.GetAsync(NewOwner()));
-        Assert.Equal(ResourceWriteStatus.AlreadyExists, (await grain.CreateAsync(Draft(owner), 100)).Status);
+        Assert.Equal(ResourceWriteStatus.AlreadyExists, (await CreateAsync(id, Draft(owner), 100)).Status);
 
         Tick();
         var next = await grain.UpdateAsync(owner, Patch(name: "reloaded"), before!.Version);

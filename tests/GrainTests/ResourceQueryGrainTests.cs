@@ -36,13 +36,12 @@ public sealed class ResourceQueryGrainTests(ClusterFixture fixture)
             }
 
             var id = Ids.New(Ids.Resource);
-            var result = await fixture.Grains.GetGrain<IResourceGrain>(id)
-                .CreateAsync(new ResourceDraft(owner, spec.Name, null, spec.Type, spec.Status, "{}"), 100);
+            var creator = fixture.Grains.GetGrain<IResourceCreatorGrain>(0);
+            var result = await creator.CreateAsync(id, new ResourceDraft(owner, spec.Name, null, spec.Type, spec.Status, "{}"), 100);
             Assert.Equal(ResourceWriteStatus.Done, result.Status);
             ids.Add(id);
 
-            var decoy = await fixture.Grains.GetGrain<IResourceGrain>(Ids.New(Ids.Resource))
-                .CreateAsync(new ResourceDraft(stranger, spec.Name, null, spec.Type, spec.Status, "{}"), 100);
+            var decoy = await creator.CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(stranger, spec.Name, null, spec.Type, spec.Status, "{}"), 100);
             Assert.Equal(ResourceWriteStatus.Done, decoy.Status);
         }
 

@@ -77,7 +77,7 @@ public static class ResourcesApi
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
-            var result = await grains.Get<IResourceGrain>(id).CreateAsync(draft, cap);
+            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap);
             var created = result.Status switch
             {
                 ResourceWriteStatus.Done => result.Resource!,

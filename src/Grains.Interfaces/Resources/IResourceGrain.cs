@@ -1,18 +1,14 @@
 namespace ApiPlatform.Grains.Resources;
 
 /// <summary>
-/// One resource (key: resource id). The grain keeps the document in memory, so a read is served without a database
-/// round trip, and writes the document with its query columns in one statement before acknowledging, so the next
-/// list call on any silo sees the change. Every method takes the caller's owner: another tenant's resource answers
-/// exactly as a missing one.
+/// One resource (key: resource id), from its first use after creation on. The grain loads the row once and keeps the
+/// document in memory, so a read is served without a database round trip, and writes the document with its query
+/// columns in one statement before acknowledging, so the next list call on any silo sees the change. Every method
+/// takes the caller's owner: another tenant's resource answers exactly as a missing one.
 /// </summary>
 [Alias("IResourceGrain")]
 public interface IResourceGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the resource unless the owner already holds <paramref name="maxResources"/> resources.</summary>
-    [Alias("CreateAsync")]
-    Task<ResourceWriteResult> CreateAsync(ResourceDraft draft, long maxResources);
-
     /// <summary>The resource, or null when it does not exist for this owner.</summary>
     [Alias("GetAsync")]
     Task<ResourceView?> GetAsync(string ownerId);
@@ -24,6 +20,24 @@ public interface IResourceGrain : IGrainWithStringKey
     /// <summary>Deletes the resource; with <paramref name="expectedVersion"/>, only if it is still at it.</summary>
     [Alias("DeleteAsync")]
     Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion);
+}
+
+/// <summary>
+/// Creates resources next to the data: a stateless worker on every silo (key 0). A new id has no state to guard, so
+/// its row is written here (group commit on PostgreSQL) and the resource's <see cref="IResourceGrain"/> loads it on
+/// first use. This spares each create the activation, placement and directory entry of a grain that, for most
+/// creates, is never asked anything.
+/// </summary>
+[Alias("IResourceCreatorGrain")]
+public interface IResourceCreatorGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Creates resource <paramref name="id"/> unless the owner already holds <paramref name="maxResources"/>
+    /// resources. An id that exists answers <see cref="ResourceWriteStatus.AlreadyExists"/>, with the resource when the
+    /// same owner holds it.
+    /// </summary>
+    [Alias("CreateAsync")]
+    Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources);
 }
 
 /// <summary>Runs list queries next to the data: a stateless worker on every silo, so a gateway needs no database.</summary>

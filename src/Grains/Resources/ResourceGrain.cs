@@ -11,46 +11,23 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
 {
     private ResourceView? _resource;
 
-    // Whether _resource reflects the database. A create needs no load first (its insert finds an existing row
-    // itself), which saves a round trip on every create: activations of fresh ids are the common case.
-    private bool _loaded;
-
+    /// <summary>
+    /// The resource, loaded on first use. "Not found" is never kept: the id's row may be created at any time (by the
+    /// creator worker, which needs no activation of this grain), so a missing row is looked up again on every call,
+    /// and the activation is dropped once idle.
+    /// </summary>
     private async Task<ResourceView?> LoadedAsync()
     {
-        if (!_loaded)
+        if (_resource is null)
         {
             _resource = await store.LoadAsync(this.GetPrimaryKeyString());
-            _loaded = true;
+            if (_resource is null)
+            {
+                DeactivateOnIdle();
+            }
         }
 
         return _resource;
-    }
-
-    public async Task<ResourceWriteResult> CreateAsync(ResourceDraft draft, long maxResources)
-    {
-        if (_loaded && _resource is not null)
-        {
-            return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource.OwnerId == draft.OwnerId ? _resource : null);
-        }
-
-        var now = Truncate(clock.UtcNow);
-        var row = new ResourceView(this.GetPrimaryKeyString(), draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status,
-            draft.Metadata, now, now, 1);
-        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
-        {
-            case InsertOutcome.CapReached:
-                DeactivateOnIdle();
-                return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
-            case InsertOutcome.AlreadyExists:
-                // Another activation wrote it (possible only across a cluster split); trust the database.
-                _resource = await store.LoadAsync(row.Id);
-                _loaded = true;
-                return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, _resource?.OwnerId == draft.OwnerId ? _resource : null);
-        }
-
-        _resource = row;
-        _loaded = true;
-        return new ResourceWriteResult(ResourceWriteStatus.Done, row);
     }
 
     public async Task<ResourceView?> GetAsync(string ownerId)
@@ -86,7 +63,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             return new ResourceWriteResult(ResourceWriteStatus.Done, current);
         }
 
-        var next = changed with { UpdatedAt = Truncate(clock.UtcNow), Version = current.Version + 1 };
+        var next = changed with { UpdatedAt = ResourceStore.Truncate(clock.UtcNow), Version = current.Version + 1 };
         await WriteAsync(() => store.UpdateAsync(next, current.Version, WebhookEvents.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
         _resource = next;
         return new ResourceWriteResult(ResourceWriteStatus.Done, next);
@@ -106,7 +83,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         }
 
         await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
-            WebhookEvents.ForResource(WebhookEventTypes.ResourceDeleted, current, Truncate(clock.UtcNow))));
+            WebhookEvents.ForResource(WebhookEventTypes.ResourceDeleted, current, ResourceStore.Truncate(clock.UtcNow))));
         _resource = null;
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);
@@ -120,8 +97,6 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             ? current
             : merged;
     }
-
-    /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
 
     private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;
 
@@ -137,7 +112,4 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             throw new InvalidOperationException($"Resource {this.GetPrimaryKeyString()} changed in storage outside this activation.");
         }
     }
-
-    // Stored with microsecond precision; keep memory identical to what a reload would give.
-    private static DateTimeOffset Truncate(DateTimeOffset value) => ResourceStore.FromMicros(ResourceStore.Micros(value));
 }

@@ -353,6 +353,9 @@ public sealed class ResourceStore
 
     public static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
 
+    /// <summary>The time as stored (whole microseconds), so memory matches what a reload gives.</summary>
+    public static DateTimeOffset Truncate(DateTimeOffset value) => FromMicros(Micros(value));
+
     private static void AddRow(DbCommand command, ResourceView row)
     {
         command.With("id", row.Id);

@@ -1,0 +1,38 @@
+using ApiPlatform.Grains.Webhooks;
+using Orleans.Concurrency;
+
+namespace ApiPlatform.Grains.Resources;
+
+/// <inheritdoc cref="IResourceCreatorGrain"/>
+/// <remarks>
+/// A resource has one writer from the moment it exists: its <see cref="ResourceGrain"/>, which loads the row on first
+/// use. Before that there is nothing to guard. The insert itself decides between "created", "already exists" and "cap
+/// reached" (the id's primary key and the owner's advisory lock), and a resource grain never keeps "not found" in
+/// memory, so no activation can hold an outdated answer for an id created here. Reentrant like the query worker:
+/// creates are I/O, and on PostgreSQL the overlapping ones share a group commit.
+/// </remarks>
+[StatelessWorker]
+[Reentrant]
+public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : Grain, IResourceCreatorGrain
+{
+    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources)
+    {
+        if (!Ids.IsValid(id, Ids.Resource))
+        {
+            throw new ArgumentException($"'{id}' is not a resource id.", nameof(id));
+        }
+
+        var now = ResourceStore.Truncate(clock.UtcNow);
+        var row = new ResourceView(id, draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status, draft.Metadata, now, now, 1);
+        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
+        {
+            case InsertOutcome.CapReached:
+                return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
+            case InsertOutcome.AlreadyExists:
+                var existing = await store.LoadAsync(id);
+                return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, existing?.OwnerId == draft.OwnerId ? existing : null);
+            default:
+                return new ResourceWriteResult(ResourceWriteStatus.Done, row);
+        }
+    }
+}

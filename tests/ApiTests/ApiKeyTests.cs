@@ -82,6 +82,22 @@ public abstract class ApiKeyTests(ApiServer server) : ApiTestBase(server)
     }
 
     [Fact]
+    public async Task A_key_in_use_expires_on_time()
+    {
+        // Within the silo's memory of verified keys (ApiKeyCache.MaxAge): expiry is checked there too.
+        var user = await Client.RegisterAsync();
+        var expiresAt = Server.Time.GetUtcNow().AddSeconds(10);
+        var (_, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "ten seconds", expires_at = expiresAt.ToString("O") });
+        (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        Server.Time.Advance(TimeSpan.FromSeconds(9));
+        (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+
+        Server.Time.Advance(TimeSpan.FromSeconds(1));
+
+        (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Unauthorized, "expired_api_key");
+    }
+
+    [Fact]
     public async Task Rolling_a_key_gives_a_new_secret_and_the_old_one_dies_at_once()
     {
         var user = await Client.RegisterAsync();

@@ -50,7 +50,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         var (_, key) = NewKey();
         var created = await key.CreateAsync(Request());
 
-        var check = await key.VerifyAsync(created!.Secret);
+        var check = await key.VerifyAsync(created!.Secret, null);
 
         Assert.Equal(ApiKeyCheckStatus.Valid, check.Status);
         Assert.Equal("usr_owner", check.OwnerId);
@@ -67,7 +67,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         string[] wrong = [ApiKeyTokens.Create(id, Ids.RandomToken(ApiKeyTokens.SecretLength)), created!.Secret + "x", "", "garbage"];
         foreach (var secret in wrong)
         {
-            var check = await key.VerifyAsync(secret);
+            var check = await key.VerifyAsync(secret, null);
             Assert.Equal(ApiKeyCheckStatus.Unknown, check.Status);
             Assert.Null(check.OwnerId);
             Assert.Null(check.Plan);
@@ -81,7 +81,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         var (id, key) = NewKey();
 
         Assert.Null(await key.GetAsync());
-        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(ApiKeyTokens.Create(id, "secret"))).Status);
+        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(ApiKeyTokens.Create(id, "secret"), null)).Status);
         Assert.Null(await key.RevokeAsync());
         var roll = await key.RollAsync();
         Assert.Equal(RollStatus.NotFound, roll.Status);
@@ -98,7 +98,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         Assert.Null(second);
         Assert.Equal("usr_owner", (await key.GetAsync())!.OwnerId);
-        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(first!.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(first!.Secret, null)).Status);
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         Assert.NotNull(view);
         Assert.Equal(ApiKeyStatus.Revoked, view.Status);
         Assert.Equal(revokedAt, view.RevokedAt);
-        var check = await key.VerifyAsync(created!.Secret);
+        var check = await key.VerifyAsync(created!.Secret, null);
         Assert.Equal(ApiKeyCheckStatus.Revoked, check.Status);
         Assert.Null(check.OwnerId);
 
@@ -131,11 +131,11 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         Assert.Equal(expiresAt, created!.Key.ExpiresAt);
 
         fixture.Time.Advance(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1));
-        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(created.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(created.Secret, null)).Status);
         Assert.Equal(ApiKeyStatus.Active, (await key.GetAsync())!.Status);
 
         fixture.Time.Advance(TimeSpan.FromSeconds(1));
-        var check = await key.VerifyAsync(created.Secret);
+        var check = await key.VerifyAsync(created.Secret, null);
         Assert.Equal(ApiKeyCheckStatus.Expired, check.Status);
         Assert.Null(check.OwnerId);
         Assert.Equal(ApiKeyStatus.Expired, (await key.GetAsync())!.Status);
@@ -150,7 +150,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         fixture.Time.Advance(TimeSpan.FromMinutes(2));
 
-        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(created!.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(created!.Secret, null)).Status);
         Assert.Equal(ApiKeyStatus.Revoked, (await key.GetAsync())!.Status);
     }
 
@@ -172,8 +172,8 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         Assert.Equal(rolledAt, rolled.Key.RolledAt);
         Assert.Equal(created.Key.CreatedAt, rolled.Key.CreatedAt);
         Assert.Equal(rolled.Secret[^4..], rolled.Key.LastFour);
-        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(created.Secret)).Status);
-        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(rolled.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(created.Secret, null)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(rolled.Secret, null)).Status);
         Assert.Equal(rolledAt, (await key.GetAsync())!.RolledAt);
     }
 
@@ -188,7 +188,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         Assert.Equal(RollStatus.Revoked, outcome.Status);
         Assert.Null(outcome.Key);
-        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(created!.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(created!.Secret, null)).Status);
     }
 
     [Fact]
@@ -202,14 +202,100 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         await fixture.DeactivateAsync(key);
 
         Assert.Equivalent(before, await key.GetAsync(), strict: true);
-        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(created!.Secret)).Status);
-        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(rolled.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(created!.Secret, null)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(rolled.Secret, null)).Status);
         Assert.Null(await key.CreateAsync(Request()));
 
         await key.RevokeAsync();
         await fixture.DeactivateAsync(key);
 
-        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(rolled.Secret)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(rolled.Secret, null)).Status);
         Assert.Equal(ApiKeyStatus.Revoked, (await key.GetAsync())!.Status);
+    }
+
+    /// <summary>A silo's key memory as the grain sees it: it records what it was told to forget.</summary>
+    private sealed class RecordingHolder : IApiKeyHolder
+    {
+        private readonly List<string> _forgotten = [];
+
+        public IReadOnlyList<string> Forgotten
+        {
+            get
+            {
+                lock (_forgotten)
+                {
+                    return [.. _forgotten];
+                }
+            }
+        }
+
+        public Task ForgetAsync(string keyId)
+        {
+            lock (_forgotten)
+            {
+                _forgotten.Add(keyId);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Holders_of_a_valid_answer_forget_the_key_before_a_revoke_or_roll_returns()
+    {
+        var holder = new RecordingHolder();
+        var reference = fixture.Grains.CreateObjectReference<IApiKeyHolder>(holder);
+        var (revokedId, revoked) = NewKey();
+        var (rolledId, rolled) = NewKey();
+        var revokedSecret = (await revoked.CreateAsync(Request()))!.Secret;
+        var rolledSecret = (await rolled.CreateAsync(Request()))!.Secret;
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await revoked.VerifyAsync(revokedSecret, reference)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await rolled.VerifyAsync(rolledSecret, reference)).Status);
+        Assert.Empty(holder.Forgotten);
+
+        await revoked.RevokeAsync();
+        Assert.Equal([revokedId], holder.Forgotten);
+        var newSecret = (await rolled.RollAsync()).Key!.Secret;
+        Assert.Equal([revokedId, rolledId], holder.Forgotten);
+
+        // A refused verification registers no holder, and a holder is told once.
+        Assert.Equal(ApiKeyCheckStatus.Revoked, (await revoked.VerifyAsync(revokedSecret, reference)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Unknown, (await rolled.VerifyAsync(rolledSecret, reference)).Status);
+        await revoked.RevokeAsync();
+        Assert.Equal([revokedId, rolledId], holder.Forgotten);
+
+        // The new secret's holder is told at the next roll.
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await rolled.VerifyAsync(newSecret, reference)).Status);
+        await rolled.RollAsync();
+        Assert.Equal([revokedId, rolledId, rolledId], holder.Forgotten);
+        GC.KeepAlive(holder);
+    }
+
+    [Fact]
+    public async Task Holders_forget_the_key_when_its_grain_goes_away()
+    {
+        var holder = new RecordingHolder();
+        var reference = fixture.Grains.CreateObjectReference<IApiKeyHolder>(holder);
+        var (id, key) = NewKey();
+        var secret = (await key.CreateAsync(Request()))!.Secret;
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(secret, reference)).Status);
+
+        await fixture.DeactivateAsync(key);
+
+        // The new activation starts with no holders: a revoke now has no one left to tell.
+        Assert.Equal([id], holder.Forgotten);
+        await key.RevokeAsync();
+        Assert.Equal([id], holder.Forgotten);
+        GC.KeepAlive(holder);
+    }
+
+    [Fact]
+    public async Task A_valid_answer_carries_the_expiry()
+    {
+        var (_, key) = NewKey();
+        var expiresAt = fixture.Time.GetUtcNow().AddMinutes(10);
+        var secret = (await key.CreateAsync(Request(expiresAt)))!.Secret;
+
+        Assert.Equal(expiresAt, (await key.VerifyAsync(secret, null)).ExpiresAt);
     }
 }

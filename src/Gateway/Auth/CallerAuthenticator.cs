@@ -10,7 +10,7 @@ namespace ApiPlatform.Gateway.Auth;
 /// Turns the request's credential into a <see cref="Caller"/>: an access token (<c>Authorization: Bearer eyJ…</c>),
 /// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause.
 /// </summary>
-public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains)
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -90,26 +90,36 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains)
             throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
         }
 
-        var check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented);
-        if (check.Status == ApiKeyCheckStatus.Valid && check.OwnerId!.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal))
+        if (keys.TryGet(keyId, presented, out var known))
         {
-            // Deleting an organization revokes its keys; this check also covers a deletion that crashed midway.
-            if (!await grains.Get<IOrganizationGrain>(check.OwnerId).ExistsAsync())
-            {
-                throw Challenge(ProblemCodes.RevokedApiKey, "The API key's organization has been deleted.");
-            }
-
-            // An organization's key manages its keys and webhooks like an admin, but cannot change the organization.
-            return new Caller(CredentialKind.ApiKey, null, check.OwnerId, check.Plan!, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin);
+            return known;
         }
 
-        return check.Status switch
+        var stamp = keys.Stamp;
+        var check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
+        var caller = check.Status switch
         {
+            ApiKeyCheckStatus.Valid when check.OwnerId!.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal) =>
+                await ForOrganizationKeyAsync(check, keyId),
             ApiKeyCheckStatus.Valid => new Caller(CredentialKind.ApiKey, check.OwnerId, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId),
             ApiKeyCheckStatus.Expired => throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one."),
             ApiKeyCheckStatus.Revoked => throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked."),
             _ => throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised."),
         };
+        keys.Add(keyId, presented, caller, check.ExpiresAt, stamp);
+        return caller;
+    }
+
+    private async Task<Caller> ForOrganizationKeyAsync(ApiKeyCheck check, string keyId)
+    {
+        // Deleting an organization revokes its keys; this check also covers a deletion that crashed midway.
+        if (!await grains.Get<IOrganizationGrain>(check.OwnerId!).ExistsAsync())
+        {
+            throw Challenge(ProblemCodes.RevokedApiKey, "The API key's organization has been deleted.");
+        }
+
+        // An organization's key manages its keys and webhooks like an admin, but cannot change the organization.
+        return new Caller(CredentialKind.ApiKey, null, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin);
     }
 
     private static ApiException Challenge(string code, string detail)

@@ -36,6 +36,7 @@ public static class GatewayExtensions
         services.TryAddSingleton(ApiClock.System);
         services.AddSingleton<TokenService>();
         services.AddSingleton<GrainRefs>();
+        services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();

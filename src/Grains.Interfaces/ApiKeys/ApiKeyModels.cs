@@ -98,13 +98,14 @@ public enum ApiKeyCheckStatus
     Revoked,
 }
 
-/// <summary>Who a valid key acts for and with what rights.</summary>
+/// <summary>Who a valid key acts for and with what rights, and until when (<see cref="ExpiresAt"/>, null: no expiry).</summary>
 [GenerateSerializer, Immutable, Alias("api-key-check.v1")]
 public sealed record ApiKeyCheck(
     [property: Id(0)] ApiKeyCheckStatus Status,
     [property: Id(1)] string? OwnerId,
     [property: Id(2)] string? Plan,
-    [property: Id(3)] IReadOnlyList<string> Scopes)
+    [property: Id(3)] IReadOnlyList<string> Scopes,
+    [property: Id(4)] DateTimeOffset? ExpiresAt = null)
 {
     public static ApiKeyCheck Of(ApiKeyCheckStatus status) => new(status, null, null, []);
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace ApiPlatform.Grains.ApiKeys;
 
 /// <summary>Persisted state of <see cref="ApiKeyGrain"/>.</summary>
@@ -21,8 +23,16 @@ public sealed class ApiKeyState
 /// <inheritdoc cref="IApiKeyGrain"/>
 public sealed class ApiKeyGrain(
     [PersistentState("apikey", GrainStorage.Main)] IPersistentState<ApiKeyState> state,
-    ApiClock clock) : Grain, IApiKeyGrain
+    ApiClock clock,
+    ILogger<ApiKeyGrain> logger) : Grain, IApiKeyGrain
 {
+    /// <summary>How long a revoke or roll waits for one holder to confirm; a silo that does not answer is gone.</summary>
+    public static readonly TimeSpan ForgetTimeout = TimeSpan.FromSeconds(5);
+
+    // Holders that were given a valid answer by this activation. Kept in memory only: when the activation goes
+    // away (OnDeactivateAsync) every holder forgets the key, so a new activation starts with none.
+    private readonly HashSet<IApiKeyHolder> _holders = [];
+
     public async Task<ApiKeyWithSecret?> CreateAsync(NewApiKey request)
     {
         if (state.State.Exists)
@@ -50,7 +60,7 @@ public sealed class ApiKeyGrain(
 
     public Task<ApiKeyView?> GetAsync() => Task.FromResult(state.State.Exists ? View() : null);
 
-    public Task<ApiKeyCheck> VerifyAsync(string secret)
+    public Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder)
     {
         var s = state.State;
         if (!s.Exists || !Identity.SecretHash.Matches(secret, s.SecretHash))
@@ -58,13 +68,23 @@ public sealed class ApiKeyGrain(
             return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Unknown));
         }
 
-        return Task.FromResult(Status() switch
+        switch (Status())
         {
-            ApiKeyStatus.Revoked => ApiKeyCheck.Of(ApiKeyCheckStatus.Revoked),
-            ApiKeyStatus.Expired => ApiKeyCheck.Of(ApiKeyCheckStatus.Expired),
-            _ => new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.Plan, s.Scopes),
-        });
+            case ApiKeyStatus.Revoked:
+                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Revoked));
+            case ApiKeyStatus.Expired:
+                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Expired));
+        }
+
+        if (holder is not null)
+        {
+            _holders.Add(holder);
+        }
+
+        return Task.FromResult(new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.Plan, s.Scopes, s.ExpiresAt));
     }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => ForgetEverywhereAsync();
 
     public async Task<ApiKeyView?> RevokeAsync()
     {
@@ -79,6 +99,7 @@ public sealed class ApiKeyGrain(
             await state.WriteStateAsync();
         }
 
+        await ForgetEverywhereAsync();
         return View();
     }
 
@@ -99,7 +120,34 @@ public sealed class ApiKeyGrain(
         state.State.LastFour = secret[^4..];
         state.State.RolledAt = clock.UtcNow;
         await state.WriteStateAsync();
+        await ForgetEverywhereAsync();
         return new RollOutcome(RollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
+    }
+
+    /// <summary>Tells every holder to forget this key and waits for them (each for at most <see cref="ForgetTimeout"/>).</summary>
+    private async Task ForgetEverywhereAsync()
+    {
+        if (_holders.Count == 0)
+        {
+            return;
+        }
+
+        var keyId = this.GetPrimaryKeyString();
+        var holders = _holders.ToArray();
+        _holders.Clear();
+        await Task.WhenAll(holders.Select(async holder =>
+        {
+            try
+            {
+                await holder.ForgetAsync(keyId).WaitAsync(ForgetTimeout);
+            }
+            catch (Exception e)
+            {
+                // A holder that cannot be reached is a silo that stopped, or one cut off: its memory of the key
+                // also ends with its own age limit (ApiKeyCache.MaxAge).
+                logger.LogWarning(e, "API key {KeyId}: a holder did not confirm forgetting the key.", keyId);
+            }
+        }));
     }
 
     private string NewSecret() => ApiKeyTokens.Create(this.GetPrimaryKeyString(), Ids.RandomToken(ApiKeyTokens.SecretLength));

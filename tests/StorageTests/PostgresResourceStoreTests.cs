@@ -67,6 +67,49 @@ public sealed class PostgresResourceStoreTests
     }
 
     [Fact]
+    public async Task Creates_arriving_one_by_one_while_a_create_is_at_the_database_go_as_a_group()
+    {
+        await using var scope = await Scope.CreateAsync();
+        var store = scope.Store;
+        var owner = Ids.New(Ids.User);
+        var ct = TestContext.Current.CancellationToken;
+
+        // Another transaction holds the owner's lock, so the first create stays at the database.
+        await using var blocker = await scope.DataSource.OpenConnectionAsync(ct);
+        await using var hold = await blocker.BeginTransactionAsync(ct);
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@owner, 0))", blocker, hold))
+        {
+            take.Parameters.AddWithValue("owner", owner);
+            await take.ExecuteNonQueryAsync(ct);
+        }
+
+        var first = store.InsertAsync(Row(owner), cap: 100);
+        while (await scope.ScalarAsync("""
+            SELECT count(*) FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND @owner IS NOT NULL
+            """, owner) == 0)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        // Each arrives alone; none is sent alone behind the first (it would only queue on the same lock).
+        var later = new List<Task<InsertOutcome>>();
+        for (var i = 0; i < 5; i++)
+        {
+            later.Add(store.InsertAsync(Row(owner), cap: 100));
+            await Task.Delay(30, ct);
+        }
+
+        await hold.CommitAsync(ct);
+
+        Assert.Equal(InsertOutcome.Inserted, await first);
+        Assert.All(await Task.WhenAll(later), o => Assert.Equal(InsertOutcome.Inserted, o));
+        Assert.Equal(5, store.Batcher!.Grouped.Rows);
+        Assert.Equal(6, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+    }
+
+    [Fact]
     public async Task A_duplicate_id_in_a_group_is_inserted_once()
     {
         await using var scope = await Scope.CreateAsync();

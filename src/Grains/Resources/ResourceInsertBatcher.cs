@@ -26,8 +26,14 @@ public sealed class ResourceInsertBatcher(
     /// <summary>Most rows sent in one group.</summary>
     public const int MaxGroup = 128;
 
-    /// <summary>Groups in flight at once: one filling while another is at the database.</summary>
+    /// <summary>
+    /// Groups in flight at once. A second group goes out only while at least <see cref="SecondGroupAt"/> rows wait:
+    /// below that, a second group would mostly queue on the owners' locks the first one holds, and be smaller.
+    /// </summary>
     public const int MaxInFlight = 2;
+
+    /// <summary>Rows waiting that justify a second group in flight (the first one is full or nearly).</summary>
+    public const int SecondGroupAt = MaxGroup / 2;
 
     private readonly object _gate = new();
     private readonly Queue<Pending> _queue = new();
@@ -50,7 +56,7 @@ public sealed class ResourceInsertBatcher(
         lock (_gate)
         {
             _queue.Enqueue(pending);
-            start = _inFlight < MaxInFlight;
+            start = MaySend(others: _inFlight);
             if (start)
             {
                 _inFlight++;
@@ -65,6 +71,11 @@ public sealed class ResourceInsertBatcher(
         return pending.Done.Task;
     }
 
+    // Under _gate: whether a group should go out now, with `others` groups already in flight. A loop that is not
+    // needed ends; the one still in flight takes the queue along when it returns.
+    private bool MaySend(int others) =>
+        _queue.Count > 0 && (others == 0 || (others < MaxInFlight && _queue.Count >= SecondGroupAt));
+
     private async Task DrainAsync()
     {
         while (true)
@@ -72,10 +83,7 @@ public sealed class ResourceInsertBatcher(
             List<Pending> group;
             lock (_gate)
             {
-                // A lone row while another group is at the database waits for that group's loop to take it along:
-                // sent now it would mostly queue on the same owner's lock, and cost the database about four times
-                // what a row in a group does (pg_stat_statements in bench/COMPARE.md).
-                if (_queue.Count == 0 || (_queue.Count == 1 && _inFlight > 1))
+                if (!MaySend(others: _inFlight - 1))
                 {
                     _inFlight--;
                     return;

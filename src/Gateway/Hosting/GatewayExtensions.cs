@@ -6,6 +6,7 @@ using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
@@ -44,6 +45,7 @@ public static class GatewayExtensions
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();
+        services.AddSingleton<IConfigureOptions<SocketTransportOptions>, ConfigureSockets>();
         services.AddHealthChecks();
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(o =>
@@ -114,6 +116,11 @@ public static class GatewayExtensions
             var code and >= 400 and < 500 => ProblemWriter.WriteAsync(context, code, ProblemCodes.InvalidRequest, "The request could not be processed."),
             _ => Task.CompletedTask,
         };
+    }
+
+    private sealed class ConfigureSockets(IOptions<GatewayOptions> options) : IConfigureOptions<SocketTransportOptions>
+    {
+        public void Configure(SocketTransportOptions sockets) => sockets.UnsafePreferInlineScheduling = options.Value.InlineScheduling;
     }
 
     private sealed class ConfigureKestrelLimits(IOptions<GatewayOptions> options) : IConfigureOptions<KestrelServerOptions>

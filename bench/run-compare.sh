@@ -21,7 +21,7 @@
 #    from /health/ready.
 # Results: bench/compare/results-latest.md (logs in bench/compare/.run/).
 #
-# Environment: CMP_RESOURCES (100000), CMP_CONCURRENCY (32), CMP_WARMUP (3 s), CMP_DURATION (10 s), CMP_SETTLE (11 s),
+# Environment: CMP_RESOURCES (100000), CMP_CONCURRENCY (32), CMP_WARMUP (10 s), CMP_DURATION (10 s), CMP_SETTLE (11 s),
 # CMP_ACTIVATE_MAX (150 s), CMP_STARTS (3), CMP_NO_BUILD=1.
 set -euo pipefail
 
@@ -32,7 +32,7 @@ RUN=$CMP/.run
 OUT=$CMP/results-latest.md
 COUNT=${CMP_RESOURCES:-100000}
 CONC=${CMP_CONCURRENCY:-32}
-WARMUP=${CMP_WARMUP:-3}
+WARMUP=${CMP_WARMUP:-10}
 DURATION=${CMP_DURATION:-10}
 SETTLE=${CMP_SETTLE:-11}
 ACTIVATE_MAX=${CMP_ACTIVATE_MAX:-150}

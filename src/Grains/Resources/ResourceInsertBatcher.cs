@@ -32,8 +32,8 @@ public sealed class ResourceInsertBatcher(
     /// </summary>
     public const int MaxInFlight = 2;
 
-    /// <summary>Rows waiting that justify a second group in flight: a group big enough to be worth a statement of its own.</summary>
-    public const int SecondGroupAt = 16;
+    /// <summary>Rows waiting that justify a second group in flight (the first one is full or nearly).</summary>
+    public const int SecondGroupAt = MaxGroup / 2;
 
     private readonly object _gate = new();
     private readonly Queue<Pending> _queue = new();

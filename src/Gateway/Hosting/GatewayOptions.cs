@@ -13,9 +13,10 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Runs request processing on the socket's I/O thread instead of handing it to the thread pool (Kestrel's
-    /// <c>UnsafePreferInlineScheduling</c>): one thread hop less per request, 12 % less silo CPU per GET one in an
-    /// A/B run (bench/COMPARE.md). Safe here because nothing on the request path blocks: password hashing is handed
-    /// to the thread pool, and storage I/O runs in grains. Set <c>false</c> if a custom middleware blocks.
+    /// <c>UnsafePreferInlineScheduling</c>): one thread hop less per request. Off by default: in an A/B run it took
+    /// 12 % off the silo's CPU per GET one, but in the compare harness the first-page list's p99 rose from 31-39 ms
+    /// to 52-56 ms, with 390-480 ms stalls (bench/COMPARE.md). Nothing on the request path blocks (password hashing
+    /// is handed to the thread pool, storage I/O runs in grains), so it is safe to turn on for GET-heavy loads.
     /// </summary>
-    public bool InlineScheduling { get; set; } = true;
+    public bool InlineScheduling { get; set; }
 }

@@ -66,35 +66,23 @@ public abstract class ApiKeyTests(ApiServer server) : ApiTestBase(server)
         (await Client.GetAsync("/v1/users/me", Credential.Bearer(key))).AssertProblem(HttpStatusCode.Unauthorized, "revoked_api_key");
     }
 
-    [Fact]
-    public async Task A_key_stops_working_when_it_expires()
+    [Theory]
+    [InlineData(3600)] // the silo's memory of the key is renewed from its grain on the way (ApiKeyCache.MaxAge)
+    [InlineData(10)] // all within one entry of that memory: it checks the expiry itself
+    public async Task A_key_in_use_stops_working_when_it_expires(int lifetimeSeconds)
     {
         var user = await Client.RegisterAsync();
-        var expiresAt = Server.Time.GetUtcNow().AddHours(1);
+        var expiresAt = Server.Time.GetUtcNow().AddSeconds(lifetimeSeconds);
         var (id, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "short", expires_at = expiresAt.ToString("O") });
         (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
-
-        Server.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
-
-        (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Unauthorized, "expired_api_key");
-        var view = (await Client.GetAsync($"/v1/api-keys/{id}", user.Token)).AssertStatus(HttpStatusCode.OK);
-        Assert.Equal("expired", (string?)view.Data["status"]);
-    }
-
-    [Fact]
-    public async Task A_key_in_use_expires_on_time()
-    {
-        // Within the silo's memory of verified keys (ApiKeyCache.MaxAge): expiry is checked there too.
-        var user = await Client.RegisterAsync();
-        var expiresAt = Server.Time.GetUtcNow().AddSeconds(10);
-        var (_, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "ten seconds", expires_at = expiresAt.ToString("O") });
-        (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
-        Server.Time.Advance(TimeSpan.FromSeconds(9));
+        Server.Time.Advance(TimeSpan.FromSeconds(lifetimeSeconds - 1));
         (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
 
         Server.Time.Advance(TimeSpan.FromSeconds(1));
 
         (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Unauthorized, "expired_api_key");
+        var view = (await Client.GetAsync($"/v1/api-keys/{id}", user.Token)).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal("expired", (string?)view.Data["status"]);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
-using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;

@@ -1,7 +1,7 @@
-using ApiPlatform.Gateway.Hosting;
 using System.Text.Json;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;

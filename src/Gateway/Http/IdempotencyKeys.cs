@@ -1,9 +1,9 @@
-using ApiPlatform.Gateway.Hosting;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains.Idempotency;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,8 @@
-using ApiPlatform.Gateway.Hosting;
 using System.Collections.Concurrent;
 using System.Globalization;
 using ApiPlatform.Gateway.Auth;
 using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.RateLimiting;
 using Microsoft.Extensions.Options;

@@ -36,6 +36,9 @@ public sealed class PostgresResourceStoreTests
             return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres) };
         }
 
+        /// <summary>The owner's rows in <c>resources</c>.</summary>
+        public Task<long> RowsAsync(string ownerId) => ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", ownerId);
+
         public async Task<long> ScalarAsync(string sql, string ownerId)
         {
             await using var command = DataSource.CreateCommand(sql);
@@ -61,7 +64,7 @@ public sealed class PostgresResourceStoreTests
 
         Assert.Equal(120, outcomes.Count(o => o == InsertOutcome.Inserted));
         Assert.Equal(180, outcomes.Count(o => o == InsertOutcome.CapReached));
-        Assert.Equal(120, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(120, await scope.RowsAsync(owner));
         Assert.Equal(120, await scope.ScalarAsync("SELECT SUM(n) FROM resource_counts WHERE owner_id = @owner", owner));
         Assert.True(store.Batcher!.Grouped.Rows > 0, "300 overlapping creates should have formed at least one group");
     }
@@ -106,7 +109,7 @@ public sealed class PostgresResourceStoreTests
         Assert.Equal(InsertOutcome.Inserted, await first);
         Assert.All(await Task.WhenAll(later), o => Assert.Equal(InsertOutcome.Inserted, o));
         Assert.Equal(5, store.Batcher!.Grouped.Rows);
-        Assert.Equal(6, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(6, await scope.RowsAsync(owner));
     }
 
     [Fact]
@@ -124,7 +127,7 @@ public sealed class PostgresResourceStoreTests
         Assert.Single(duplicates, o => o == InsertOutcome.Inserted);
         Assert.All(duplicates.Where(o => o != InsertOutcome.Inserted), o => Assert.Equal(InsertOutcome.AlreadyExists, o));
         Assert.All(outcomes.Where((_, i) => rows[i].Id != id), o => Assert.Equal(InsertOutcome.Inserted, o));
-        Assert.Equal(36, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(36, await scope.RowsAsync(owner));
     }
 
     [Fact]
@@ -140,7 +143,7 @@ public sealed class PostgresResourceStoreTests
         var outcomes = await Task.WhenAll(store.InsertAsync(existing, cap: 3), store.InsertAsync(Row(owner), cap: 3), store.InsertAsync(Row(owner), cap: 3));
 
         Assert.Equal([InsertOutcome.AlreadyExists, InsertOutcome.Inserted, InsertOutcome.Inserted], outcomes);
-        Assert.Equal(3, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(3, await scope.RowsAsync(owner));
     }
 
     [Fact]
@@ -159,7 +162,7 @@ public sealed class PostgresResourceStoreTests
             Assert.Equal(InsertOutcome.Inserted, await task);
         }
 
-        Assert.Equal(29, await scope.ScalarAsync("SELECT count(*) FROM resources WHERE owner_id = @owner", owner));
+        Assert.Equal(29, await scope.RowsAsync(owner));
     }
 
     [Fact]

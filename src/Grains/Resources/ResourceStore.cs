@@ -23,14 +23,15 @@ public enum InsertOutcome
 
 /// <summary>
 /// The <c>resources</c> table: each row is a resource's document and its query columns, written in one statement
-/// so the list can never disagree with the document. Used by <see cref="ResourceGrain"/> (writes, one row) and
-/// <see cref="ResourceQueryGrain"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
+/// so the list can never disagree with the document. Used by <see cref="ResourceCreatorGrain"/> (creates),
+/// <see cref="ResourceGrain"/> (reads and writes of one row) and <see cref="ResourceQueryGrain"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
 /// </summary>
 public sealed class ResourceStore
 {
     private const string Columns = "id, owner_id, name, description, type, status, metadata, created_at, updated_at, version";
 
     private readonly DbDataSource _dataSource;
+    private readonly EventSignals? _signals;
     private readonly ResourceInsertBatcher? _batcher;
 
     public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventSignals? signals = null)
@@ -40,8 +41,6 @@ public sealed class ResourceStore
         _signals = signals;
         _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, EventWritten) : null;
     }
-
-    private readonly EventSignals? _signals;
 
     /// <summary>Wakes this silo's relay: an insert wrote an outbox event (only then: most creates write none).</summary>
     private void EventWritten() => _signals?.Outbox.Set();

@@ -108,6 +108,28 @@ public sealed class ProcessCluster : IAsyncLifetime
         await Task.WhenAll(Silos.Select(s => s.StartAsync()));
     }
 
+    /// <summary>
+    /// Waits until the membership table records <paramref name="silo"/>'s latest incarnation as dead: the moment the
+    /// survivors stop routing to it and take over its share of the grain directory.
+    /// </summary>
+    public async Task WaitUntilDeclaredDeadAsync(SiloProcess silo, TimeSpan timeout)
+    {
+        const int Dead = 6; // Orleans.Runtime.SiloStatus.Dead
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Server) { Database = _database }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT status FROM orleansmembershiptable WHERE deploymentid = @cluster AND siloname = @name ORDER BY generation DESC LIMIT 1",
+            connection);
+        command.Parameters.AddWithValue("cluster", Environment["Orleans__ClusterId"]);
+        command.Parameters.AddWithValue("name", silo.Name);
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (await command.ExecuteScalarAsync() is not Dead)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"{silo.Name} was not declared dead within {timeout}");
+            await Task.Delay(100);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(Silos.Select(s => s.DisposeAsync().AsTask()));

@@ -66,6 +66,10 @@ public interface IRateLimitGrain : IGrainWithStringKey
     [Alias("LeaseAsync")]
     Task<RateLimitLease> LeaseAsync(RateLimitPolicy policy, string holder);
 
+    /// <summary>What is left of the current window under <paramref name="policy"/>, counting nothing.</summary>
+    [Alias("PeekAsync")]
+    Task<RateLimitDecision> PeekAsync(RateLimitPolicy policy);
+
     /// <summary>Takes back <paramref name="unused"/> leased tokens of the window ending at <paramref name="resetAt"/>.</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync(RateLimitPolicy policy, DateTimeOffset resetAt, int unused);

@@ -47,6 +47,13 @@ public sealed class RateLimitGrain(ApiClock clock) : Grain, IRateLimitGrain
         return Task.FromResult(new RateLimitLease(true, granted, policy.Limit, policy.Limit - _count, reset));
     }
 
+    public Task<RateLimitDecision> PeekAsync(RateLimitPolicy policy)
+    {
+        var reset = Window(policy);
+        var remaining = Math.Max(0, policy.Limit - _count);
+        return Task.FromResult(new RateLimitDecision(remaining > 0, policy.Limit, remaining, reset));
+    }
+
     public Task ReleaseAsync(RateLimitPolicy policy, DateTimeOffset resetAt, int unused)
     {
         // Only tokens of the window still running come back; older ones expired with their window.

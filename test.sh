@@ -9,7 +9,7 @@
 #
 # Tests get:  TEST_POSTGRES=Host=127.0.0.1;Port=<port>;Username=postgres;Password=postgres
 #             REQUIRE_POSTGRES=1
-# Outputs under .test-run/ (gitignored): build.log, test.log, results/<Project>.trx.
+# Outputs under .test-run/ (gitignored): build.log, test.log, logs/<Project>.log, results/<Project>.trx.
 #
 # Overridable via environment (mostly for trying this script on another tree):
 #   TEST_REPO_ROOT (default: this script's dir), TEST_SOLUTION (default: Orleans.sln),
@@ -107,6 +107,10 @@ cleanup() {
     if [[ -n "$CUR_PID" ]]; then
         kill_group "$CUR_PID"
         CUR_PID=""
+    fi
+    if [[ -f "$RUN_DIR/pids" ]]; then
+        local pid
+        while read -r pid; do [[ -n "$pid" ]] && kill_group "$pid"; done < "$RUN_DIR/pids"
     fi
     if [[ $PG_STARTED -eq 1 || -d "$PG_DIR" ]]; then
         "$SCRIPTS/postgres.sh" stop "$PG_DIR" >>"$RUN_DIR/postgres-stop.log" 2>&1 ||
@@ -215,20 +219,60 @@ export REQUIRE_POSTGRES=1
 echo "TEST_POSTGRES=$TEST_POSTGRES"
 
 # ---------------------------------------------------------------- run
-declare -A RC
-for proj in "${TEST_PROJECTS[@]}"; do
+# Projects run in lanes: the lanes run side by side, the projects of one lane one after another. The HTTP suite and
+# the in-process suites share the two cores well; the cluster suite (real processes, kill -9, failure detection) runs
+# last and alone, so its silos are never starved by another suite. Each project writes its own log, copied into
+# test.log when it ends.
+LOG_DIR="$RUN_DIR/logs"
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
+: > "$RUN_DIR/pids"
+run_project() { # project path; prints one line when it ends, leaves its exit code in $LOG_DIR/<name>.rc
+    local proj=$1 name rc=0
     name=$(basename "$proj" .csproj)
-    say "test $proj"
-    args=(test "$proj" --no-build -c "$CONFIG" --nologo -v minimal
+    local args=(test "$proj" --no-build -c "$CONFIG" --nologo -v minimal
         --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS"
         --blame-hang-timeout "$HANG_TIMEOUT" --blame-hang-dump-type none)
     if [[ -n "$FILTER" ]]; then args+=(--filter "$FILTER"); fi
-    rc=0
-    run_limited "$PROJECT_TIMEOUT" tee 1 dotnet "${args[@]}" || rc=$?
-    RC[$name]=$rc
+    local started=$SECONDS
+    timeout -k 60s "$PROJECT_TIMEOUT" dotnet "${args[@]}" </dev/null >"$LOG_DIR/$name.log" 2>&1 &
+    local pid=$!
+    echo "$pid" >> "$RUN_DIR/pids"
+    wait "$pid" || rc=$?
+    kill_group "$pid"   # leftovers (a hung test host) must not keep ports or the database busy
+    echo "$rc" > "$LOG_DIR/$name.rc"
     if [[ $rc -eq 124 || $rc -eq 137 ]]; then
-        echo "test.sh: $proj TIMED OUT after $PROJECT_TIMEOUT" | tee -a "$TEST_LOG"
+        echo "test.sh: $proj TIMED OUT after $PROJECT_TIMEOUT" >> "$LOG_DIR/$name.log"
     fi
+    local outcome
+    outcome=$(grep -E "^(Passed|Failed)!" "$LOG_DIR/$name.log" | tail -n 1 | sed 's/[[:space:]]*$//')
+    echo "== $name finished in $((SECONDS - started))s (exit $rc): ${outcome:-no summary, see $LOG_DIR/$name.log}"
+}
+run_lane() { # projects...
+    local proj
+    for proj in "$@"; do run_project "$proj"; done
+}
+
+HTTP_LANE=() OTHER_LANE=() LAST_LANE=()
+for proj in "${TEST_PROJECTS[@]}"; do
+    case "$(basename "$proj" .csproj)" in
+        ApiTests) HTTP_LANE+=("$proj") ;;
+        ClusterTests) LAST_LANE+=("$proj") ;;
+        *) OTHER_LANE+=("$proj") ;;
+    esac
+done
+say "test ${HTTP_LANE[*]} | ${OTHER_LANE[*]} side by side, then ${LAST_LANE[*]}"
+LANE_PIDS=()
+if [[ ${#HTTP_LANE[@]} -gt 0 ]]; then run_lane "${HTTP_LANE[@]}" & LANE_PIDS+=($!); fi
+if [[ ${#OTHER_LANE[@]} -gt 0 ]]; then run_lane "${OTHER_LANE[@]}" & LANE_PIDS+=($!); fi
+for pid in "${LANE_PIDS[@]}"; do wait "$pid" || true; done
+if [[ ${#LAST_LANE[@]} -gt 0 ]]; then run_lane "${LAST_LANE[@]}"; fi
+
+declare -A RC
+for proj in "${TEST_PROJECTS[@]}"; do
+    name=$(basename "$proj" .csproj)
+    RC[$name]=$(cat "$LOG_DIR/$name.rc" 2>/dev/null || echo 1)
+    { echo "==== $name"; cat "$LOG_DIR/$name.log" 2>/dev/null; } >> "$TEST_LOG"
 done
 
 # ---------------------------------------------------------------- count

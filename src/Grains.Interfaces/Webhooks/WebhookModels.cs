@@ -3,26 +3,21 @@ namespace ApiPlatform.Grains.Webhooks;
 /// <summary>The event types a webhook can subscribe to, and the test event.</summary>
 public static class WebhookEventTypes
 {
-    public const string ResourceCreated = "resource.created";
-    public const string ResourceUpdated = "resource.updated";
-    public const string ResourceDeleted = "resource.deleted";
-    public const string OrganizationCreated = "organization.created";
-    public const string OrganizationUpdated = "organization.updated";
-    public const string OrganizationDeleted = "organization.deleted";
-    public const string MembershipCreated = "membership.created";
-    public const string MembershipUpdated = "membership.updated";
-    public const string MembershipDeleted = "membership.deleted";
-    public const string Test = "webhook.test";
+    public const string ResourceCreated = Events.EventTypes.ResourceCreated;
+    public const string ResourceUpdated = Events.EventTypes.ResourceUpdated;
+    public const string ResourceDeleted = Events.EventTypes.ResourceDeleted;
+    public const string OrganizationCreated = Events.EventTypes.OrganizationCreated;
+    public const string OrganizationUpdated = Events.EventTypes.OrganizationUpdated;
+    public const string OrganizationDeleted = Events.EventTypes.OrganizationDeleted;
+    public const string MembershipCreated = Events.EventTypes.MembershipCreated;
+    public const string MembershipUpdated = Events.EventTypes.MembershipUpdated;
+    public const string MembershipDeleted = Events.EventTypes.MembershipDeleted;
+    public const string Test = Events.EventTypes.Test;
 
     /// <summary>What a webhook may subscribe to (<see cref="Test"/> is sent on request only).</summary>
-    public static readonly IReadOnlyList<string> All =
-    [
-        ResourceCreated, ResourceUpdated, ResourceDeleted,
-        OrganizationCreated, OrganizationUpdated, OrganizationDeleted,
-        MembershipCreated, MembershipUpdated, MembershipDeleted,
-    ];
+    public static IReadOnlyList<string> All => Events.EventTypes.All;
 
-    public static bool IsValid(string type) => All.Contains(type);
+    public static bool IsValid(string type) => Events.EventTypes.IsValid(type);
 }
 
 /// <summary>Delivery states.</summary>
@@ -75,6 +70,8 @@ public enum WebhookResult
     /// <summary>The URL is refused (private network, unresolvable); <see cref="WebhookOutcome.Error"/> says why.</summary>
     InvalidUrl,
     PlanLimitReached,
+    /// <summary>The endpoint's budget of test calls and redeliveries is spent; <see cref="WebhookOutcome.RetryAfter"/> says for how long.</summary>
+    RateLimited,
 }
 
 /// <summary>Outcome of a webhook operation, with the webhook, the secret (creation and rotation only) or the delivery.</summary>
@@ -84,7 +81,8 @@ public sealed record WebhookOutcome(
     [property: Id(1)] WebhookView? Webhook = null,
     [property: Id(2)] string? Secret = null,
     [property: Id(3)] DeliveryView? Delivery = null,
-    [property: Id(4)] string? Error = null);
+    [property: Id(4)] string? Error = null,
+    [property: Id(5)] TimeSpan? RetryAfter = null);
 
 /// <summary>One delivery of one event to one webhook, as the delivery log shows it.</summary>
 [GenerateSerializer, Immutable, Alias("delivery-view.v1")]
@@ -112,3 +110,49 @@ public sealed record WebhookList(
 public sealed record DeliveryList(
     [property: Id(0)] IReadOnlyList<DeliveryView> Items,
     [property: Id(1)] long Total);
+
+/// <summary>
+/// A stored, pending delivery as the endpoint's schedule holds it: what to send, how often it was tried, and when it
+/// is due (product time). <see cref="EventSeq"/> is the event's place in the owner's log (null for test events).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("queued-delivery.v1")]
+public sealed record QueuedDelivery(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string EventId,
+    [property: Id(2)] string EventType,
+    [property: Id(3)] string Payload,
+    [property: Id(4)] long? EventSeq,
+    [property: Id(5)] int Attempts,
+    [property: Id(6)] DateTimeOffset DueAt,
+    [property: Id(7)] DateTimeOffset CreatedAt);
+
+/// <summary>How one attempt ended: the HTTP status (null when none came) and, for anything but 2xx, a short error.</summary>
+[GenerateSerializer, Immutable, Alias("attempt-result.v1")]
+public sealed record AttemptResult(
+    [property: Id(0)] string DeliveryId,
+    [property: Id(1)] long Token,
+    [property: Id(2)] int? StatusCode,
+    [property: Id(3)] string? Error,
+    [property: Id(4)] bool Recorded);
+
+/// <summary>The circuit breaker's states.</summary>
+public static class CircuitStates
+{
+    /// <summary>Sending normally.</summary>
+    public const string Closed = "closed";
+
+    /// <summary>Too many consecutive failures: nothing is sent until the cool-down ends.</summary>
+    public const string Open = "open";
+
+    /// <summary>The cool-down ended: one delivery is tried; its success closes the circuit, its failure opens it again.</summary>
+    public const string HalfOpen = "half_open";
+}
+
+/// <summary>An endpoint's delivery schedule as its grain holds it now.</summary>
+[GenerateSerializer, Immutable, Alias("delivery-state.v1")]
+public sealed record DeliveryState(
+    [property: Id(0)] string Circuit,
+    [property: Id(1)] int ConsecutiveFailures,
+    [property: Id(2)] int Queued,
+    [property: Id(3)] int InFlight,
+    [property: Id(4)] bool Enabled);

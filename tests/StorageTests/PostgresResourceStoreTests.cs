@@ -1,4 +1,5 @@
 using ApiPlatform.Grains;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using ApiPlatform.Grains.Webhooks;
@@ -9,7 +10,7 @@ namespace ApiPlatform.StorageTests;
 /// <summary>
 /// Creates on PostgreSQL go through the group commit (<see cref="ResourceInsertBatcher"/>): many overlapping creates
 /// share one statement. These tests hold it to what a lone insert guarantees: exact caps, one row per id, a bad row
-/// failing alone, counters equal to the rows, and outbox events only where a webhook subscribes.
+/// failing alone, counters equal to the rows, and every event in its owner's log, numbered without gaps.
 /// </summary>
 public sealed class PostgresResourceStoreTests
 {
@@ -33,7 +34,7 @@ public sealed class PostgresResourceStoreTests
             var database = await PostgresTestDatabase.CreateAsync(ct);
             await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
             var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres) };
+            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres, new EventLog(SqlDialect.Postgres, new WebhookSubscriptions())) };
         }
 
         /// <summary>The owner's rows in <c>resources</c>.</summary>
@@ -188,7 +189,7 @@ public sealed class PostgresResourceStoreTests
     }
 
     [Fact]
-    public async Task Events_are_written_only_for_owners_with_a_subscribed_webhook()
+    public async Task Every_create_writes_its_event_numbered_per_owner_without_gaps_and_marked_for_delivery_only_when_subscribed()
     {
         await using var scope = await Scope.CreateAsync();
         var store = scope.Store;
@@ -205,15 +206,28 @@ public sealed class PostgresResourceStoreTests
             await insert.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
 
-        await Task.WhenAll(new[] { subscribed, otherEvents, none }.SelectMany(owner => Enumerable.Range(0, 20).Select(_ =>
+        // Concurrent creates of three owners: many go in shared group commits.
+        await Task.WhenAll(new[] { subscribed, otherEvents, none }.SelectMany(owner => Enumerable.Range(0, 40).Select(_ =>
         {
             var row = Row(owner);
-            return store.InsertAsync(row, 1000, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, Now));
+            return store.InsertAsync(row, 1000, EventBodies.ForResource(EventTypes.ResourceCreated, row, Now));
         })));
 
-        const string outbox = "SELECT count(*) FROM events_outbox WHERE owner_id = @owner";
-        Assert.Equal(20, await scope.ScalarAsync(outbox, subscribed));
-        Assert.Equal(0, await scope.ScalarAsync(outbox, otherEvents));
-        Assert.Equal(0, await scope.ScalarAsync(outbox, none));
+        foreach (var owner in new[] { subscribed, otherEvents, none })
+        {
+            // 1..40 exactly: every event is in the log, numbered without gaps or repeats, and the owner's counter agrees.
+            Assert.Equal(40, await scope.ScalarAsync("SELECT count(DISTINCT seq) FROM events WHERE owner_id = @owner AND seq BETWEEN 1 AND 40", owner));
+            Assert.Equal(40, await scope.ScalarAsync("SELECT count(*) FROM events WHERE owner_id = @owner", owner));
+            Assert.Equal(40, await scope.ScalarAsync("SELECT last_seq FROM event_owners WHERE owner_id = @owner", owner));
+            Assert.Equal(40, await scope.ScalarAsync("SELECT n FROM event_counts WHERE owner_id = @owner AND type = 'resource.created'", owner));
+            // Each event belongs to a resource of its owner.
+            Assert.Equal(40, await scope.ScalarAsync(
+                "SELECT count(*) FROM events e JOIN resources r ON e.payload LIKE '%' || r.id || '%' AND r.owner_id = e.owner_id WHERE e.owner_id = @owner", owner));
+        }
+
+        const string delivered = "SELECT count(*) FROM events WHERE owner_id = @owner AND deliver";
+        Assert.Equal(40, await scope.ScalarAsync(delivered, subscribed));
+        Assert.Equal(0, await scope.ScalarAsync(delivered, otherEvents));
+        Assert.Equal(0, await scope.ScalarAsync(delivered, none));
     }
 }

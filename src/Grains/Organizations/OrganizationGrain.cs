@@ -1,4 +1,5 @@
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.Grains.Organizations;
@@ -34,8 +35,8 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         var owner = new MemberView(creatorId, OrgRoles.Owner, now);
         var view = new OrganizationView(organization.Id, name, slug, plan, 1, now, now);
         await store.InsertAsync(organization, owner,
-            WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationCreated, view, now),
-            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now));
+            EventBodies.ForOrganization(WebhookEventTypes.OrganizationCreated, view, now),
+            EventBodies.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now));
         _organization = organization;
         _members[creatorId] = owner;
         return View();
@@ -62,7 +63,7 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         if (changed != _organization)
         {
             changed = changed with { UpdatedAt = Now() };
-            await store.UpdateAsync(changed, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationUpdated,
+            await store.UpdateAsync(changed, EventBodies.ForOrganization(WebhookEventTypes.OrganizationUpdated,
                 new OrganizationView(changed.Id, changed.Name, changed.Slug, changed.Plan, _members.Count, changed.CreatedAt, changed.UpdatedAt),
                 changed.UpdatedAt));
             _organization = changed;
@@ -79,7 +80,9 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         }
 
         var view = View();
-        await store.DeleteAsync(view.Id, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationDeleted, view, Now()));
+        var webhooks = await store.DeleteAsync(view.Id, EventBodies.ForOrganization(WebhookEventTypes.OrganizationDeleted, view, Now()));
+        // The webhooks were disabled with the organization; their grains must also drop the retries they hold now.
+        await Task.WhenAll(webhooks.Select(id => GrainFactory.GetGrain<IWebhookGrain>(id).OwnerDeletedAsync()));
         _organization = null;
         _members.Clear();
         DeactivateOnIdle();
@@ -105,7 +108,7 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
 
         var member = new MemberView(userId, role, Now());
         await store.AddMemberAsync(_organization!.Id, member,
-            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, _organization.Id, member, member.JoinedAt));
+            EventBodies.ForMembership(WebhookEventTypes.MembershipCreated, _organization.Id, member, member.JoinedAt));
         _members[userId] = member;
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
@@ -138,7 +141,7 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         {
             var changed = member with { Role = role };
             await store.SetRoleAsync(_organization!.Id, userId, role,
-                WebhookEvents.ForMembership(WebhookEventTypes.MembershipUpdated, _organization.Id, changed, Now()));
+                EventBodies.ForMembership(WebhookEventTypes.MembershipUpdated, _organization.Id, changed, Now()));
             member = changed;
             _members[userId] = member;
         }
@@ -170,12 +173,10 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         }
 
         await store.RemoveMemberAsync(_organization!.Id, userId,
-            WebhookEvents.ForMembership(WebhookEventTypes.MembershipDeleted, _organization.Id, member, Now()));
+            EventBodies.ForMembership(WebhookEventTypes.MembershipDeleted, _organization.Id, member, Now()));
         _members.Remove(userId);
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
-
-    /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
 
     private string? RoleOf(string userId) =>
         _organization is not null && _members.TryGetValue(userId, out var member) ? member.Role : null;

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using ApiPlatform.Grains.Webhooks;
@@ -11,10 +12,10 @@ public sealed record OrganizationRow(string Id, string Name, string Slug, string
 
 /// <summary>
 /// The <c>organizations</c> and <c>memberships</c> tables: the state of <see cref="OrganizationGrain"/>, each change
-/// one transaction with the events it publishes (written to <c>events_outbox</c>), and the queries that cross
+/// one transaction with the events it publishes (written to the event log), and the queries that cross
 /// organizations (a user's organizations, who shares one with whom).
 /// </summary>
-public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? signals = null)
+public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 {
     public async Task<(OrganizationRow Organization, List<MemberView> Members)?> LoadAsync(string id)
     {
@@ -44,7 +45,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
         return (organization, members);
     }
 
-    public async Task InsertAsync(OrganizationRow organization, MemberView owner, params IEnumerable<OutboxEvent> events)
+    public async Task InsertAsync(OrganizationRow organization, MemberView owner, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -61,10 +62,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             await command.ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        await events.CommitAsync(connection, transaction, changes);
     }
 
-    public async Task UpdateAsync(OrganizationRow organization, params IEnumerable<OutboxEvent> events)
+    public async Task UpdateAsync(OrganizationRow organization, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -74,10 +75,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             await Bind(command, organization).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        await events.CommitAsync(connection, transaction, changes);
     }
 
-    public async Task AddMemberAsync(string orgId, MemberView member, params IEnumerable<OutboxEvent> events)
+    public async Task AddMemberAsync(string orgId, MemberView member, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -86,10 +87,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             await command.ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        await events.CommitAsync(connection, transaction, changes);
     }
 
-    public async Task SetRoleAsync(string orgId, string userId, string role, params IEnumerable<OutboxEvent> events)
+    public async Task SetRoleAsync(string orgId, string userId, string role, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -98,10 +99,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             await command.With("role", role).With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        await events.CommitAsync(connection, transaction, changes);
     }
 
-    public async Task RemoveMemberAsync(string orgId, string userId, params IEnumerable<OutboxEvent> events)
+    public async Task RemoveMemberAsync(string orgId, string userId, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -110,35 +111,21 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             await command.With("org_id", orgId).With("user_id", userId).ExecuteNonQueryAsync();
         }
 
-        await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        await events.CommitAsync(connection, transaction, changes);
     }
 
     /// <summary>
     /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources and
-    /// their counters, idempotency records) in one transaction: nothing of it stays reachable. The organization's
-    /// webhooks get <paramref name="deleted"/> (fanned out here, since they are disabled in the same transaction and
-    /// the relay serves enabled webhooks only) and then nothing more.
+    /// their counters, idempotency records) in one transaction: nothing of it stays reachable. <paramref name="deleted"/>
+    /// is the last event of its log; its webhooks are disabled in the same transaction but still receive the
+    /// organization's events up to that one (once each), and every retry pending now stops. Answers the webhooks' ids.
     /// </summary>
-    public async Task DeleteAsync(string orgId, OutboxEvent? deleted = null)
+    public async Task<IReadOnlyList<string>> DeleteAsync(string orgId, NewEvent deleted)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        if (deleted is not null)
-        {
-            // Events of this organization the relay has not moved yet must reach its webhooks before they are
-            // disabled below (the relay serves enabled webhooks only); rows a relay holds are waited for.
-            await WebhookStore.DrainOutboxAsync(connection, transaction, orgId, int.MaxValue,
-                connection is Npgsql.NpgsqlConnection ? " FOR UPDATE" : "", deleted.CreatedAt);
-            await WebhookStore.FanOutAsync(connection, transaction, deleted, deleted.CreatedAt);
-        }
-
-        await using (var disable = connection.Command("""
-            UPDATE webhooks SET enabled = FALSE, disabled_reason = 'the organization was deleted', version = version + 1
-            WHERE owner_id = @id
-            """, transaction).With("id", orgId))
-        {
-            await disable.ExecuteNonQueryAsync();
-        }
+        var written = await events.WriteAsync(connection, transaction, [deleted]);
+        var webhooks = await WebhookStore.CloseOwnerAsync(connection, transaction, orgId, written[0].Seq, deleted.CreatedAt);
 
         foreach (var sql in new[]
         {
@@ -154,10 +141,8 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
         }
 
         await transaction.CommitAsync();
-        if (deleted is not null)
-        {
-            signals?.Deliveries.Set(); // the fan-out above wrote deliveries directly
-        }
+        events.Published(written);
+        return webhooks;
     }
 
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>

@@ -1,3 +1,4 @@
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
 using Orleans.Concurrency;
 
@@ -24,7 +25,7 @@ public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : 
 
         var now = ResourceStore.Truncate(clock.UtcNow);
         var row = new ResourceView(id, draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status, draft.Metadata, now, now, 1);
-        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
+        switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
         {
             case InsertOutcome.CapReached:
                 return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);

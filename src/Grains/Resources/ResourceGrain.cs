@@ -1,3 +1,4 @@
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.Grains.Resources;
@@ -64,7 +65,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         }
 
         var next = changed with { UpdatedAt = ResourceStore.Truncate(clock.UtcNow), Version = current.Version + 1 };
-        await WriteAsync(() => store.UpdateAsync(next, current.Version, WebhookEvents.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
+        await WriteAsync(() => store.UpdateAsync(next, current.Version, EventBodies.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
         _resource = next;
         return new ResourceWriteResult(ResourceWriteStatus.Done, next);
     }
@@ -83,7 +84,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         }
 
         await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
-            WebhookEvents.ForResource(WebhookEventTypes.ResourceDeleted, current, ResourceStore.Truncate(clock.UtcNow))));
+            EventBodies.ForResource(WebhookEventTypes.ResourceDeleted, current, ResourceStore.Truncate(clock.UtcNow))));
         _resource = null;
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);

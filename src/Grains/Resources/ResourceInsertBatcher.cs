@@ -1,5 +1,5 @@
 using System.Data.Common;
-using ApiPlatform.Grains.Webhooks;
+using ApiPlatform.Grains.Events;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -21,7 +21,7 @@ namespace ApiPlatform.Grains.Resources;
 /// other than a lost connection), each row is retried alone too, so one bad row cannot fail its neighbours.
 /// </remarks>
 public sealed class ResourceInsertBatcher(
-    DbDataSource dataSource, Func<ResourceView, long, OutboxEvent?, Task<InsertOutcome>> insertAlone, Action eventWritten)
+    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, Task<InsertOutcome>> insertAlone, EventLog events)
 {
     /// <summary>Most rows sent in one group.</summary>
     public const int MaxGroup = 128;
@@ -44,12 +44,12 @@ public sealed class ResourceInsertBatcher(
     /// <summary>Groups of two or more rows sent so far, and the rows in them (for tests and diagnostics).</summary>
     public (long Groups, long Rows) Grouped => (Interlocked.Read(ref _groups), Interlocked.Read(ref _groupedRows));
 
-    private sealed record Pending(ResourceView Row, long Cap, OutboxEvent? Event)
+    private sealed record Pending(ResourceView Row, long Cap, NewEvent? Event)
     {
         public TaskCompletionSource<InsertOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event)
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event)
     {
         var pending = new Pending(row, cap, @event);
         bool start;
@@ -143,16 +143,16 @@ public sealed class ResourceInsertBatcher(
     }
 
     // One round trip, one implicit transaction: the owners' locks in a fixed order (so two groups cannot deadlock),
-    // then one statement that inserts the rows that fit under their owners' caps and the outbox events of those rows
-    // that someone subscribes to. The second statement's snapshot is taken after the locks are held, so it sees every
+    // then one statement that inserts the rows that fit under their owners' caps and the events of those rows, numbered
+    // in their owners' logs. The second statement's snapshot is taken after the locks are held, so it sees every
     // create that committed before them.
-    private static readonly string GroupSql = $"""
+    private readonly string _groupSql = $"""
         SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM (SELECT DISTINCT unnest(@owner_ids) AS o ORDER BY 1) owners;
         WITH input AS (
             SELECT * FROM unnest(@ids, @owner_ids, @names, @descriptions, @types, @statuses, @metadatas, @created, @caps,
-                                 @evt_ids, @evt_types, @evt_payloads, @evt_patterns)
+                                 @evt_ids, @evt_types, @evt_payloads)
                 WITH ORDINALITY AS t(id, owner_id, name, description, type, status, metadata, created_at, cap,
-                                     evt_id, evt_type, evt_payload, evt_pattern, ord)
+                                     evt_id, evt_type, evt_payload, ord)
         ),
         -- The same id twice in a group (a retry overlapping its first attempt): only the first goes in; the rest
         -- are answered by the single-row path ("already exists").
@@ -175,18 +175,16 @@ public sealed class ResourceInsertBatcher(
             ON CONFLICT (id) DO NOTHING
             RETURNING id
         ),
-        evt AS (
-            INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
-            SELECT f.evt_id, f.owner_id, f.evt_type, f.evt_payload, f.created_at FROM fits f JOIN ins ON ins.id = f.id
-            WHERE f.evt_id IS NOT NULL AND {WebhookEvents.SubscribedCondition("f.owner_id", "f.evt_pattern")}
-            RETURNING 1
-        )
-        SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
+        {events.InsertCtes("""
+            SELECT f.evt_id AS id, f.owner_id, f.evt_type AS type, f.evt_payload AS payload, f.created_at, f.ord
+            FROM fits f JOIN ins ON ins.id = f.id WHERE f.evt_id IS NOT NULL
+            """)}
+        SELECT ins.id, evt.seq, evt.deliver FROM ins JOIN fits f ON f.id = ins.id LEFT JOIN evt ON evt.id = f.evt_id
         """;
 
     private async Task<HashSet<string>> InsertGroupAsync(List<Pending> group)
     {
-        await using var command = (NpgsqlCommand)dataSource.CreateCommand(GroupSql);
+        await using var command = (NpgsqlCommand)dataSource.CreateCommand(_groupSql);
         var p = command.Parameters;
         p.Add(Text("ids", group, x => x.Row.Id));
         p.Add(Text("owner_ids", group, x => x.Row.OwnerId));
@@ -200,25 +198,37 @@ public sealed class ResourceInsertBatcher(
         p.Add(Text("evt_ids", group, x => x.Event?.Id));
         p.Add(Text("evt_types", group, x => x.Event?.Type));
         p.Add(Text("evt_payloads", group, x => x.Event?.Payload));
-        p.Add(Text("evt_patterns", group, x => x.Event is { } e ? WebhookEvents.SubscriptionPattern(e.Type) : null));
 
         Interlocked.Increment(ref _groups);
         Interlocked.Add(ref _groupedRows, group.Count);
         var inserted = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.NextResultAsync(); // past the locks
-        var eventsWritten = false;
-        while (await reader.ReadAsync())
+        var numbered = new Dictionary<string, (long Seq, bool Deliver)>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            inserted.Add(reader.GetString(0));
-            eventsWritten |= reader.GetBoolean(1);
+            await reader.NextResultAsync(); // past the locks
+            while (await reader.ReadAsync())
+            {
+                var id = reader.GetString(0);
+                inserted.Add(id);
+                if (!reader.IsDBNull(1))
+                {
+                    numbered[id] = (reader.GetInt64(1), reader.GetBoolean(2));
+                }
+            }
         }
 
-        if (eventsWritten)
+        // Committed (one implicit transaction): publish what the group wrote, in each owner's log order.
+        var committed = new List<EventEnvelope>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pending in group)
         {
-            eventWritten();
+            if (pending.Event is { } e && numbered.TryGetValue(pending.Row.Id, out var n) && seen.Add(pending.Row.Id))
+            {
+                committed.Add(e.At(n.Seq, n.Deliver));
+            }
         }
 
+        events.Published(committed);
         return inserted;
     }
 

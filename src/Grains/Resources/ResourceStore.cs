@@ -1,8 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Storage;
-using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -31,19 +31,16 @@ public sealed class ResourceStore
     private const string Columns = "id, owner_id, name, description, type, status, metadata, created_at, updated_at, version";
 
     private readonly DbDataSource _dataSource;
-    private readonly EventSignals? _signals;
+    private readonly EventLog _events;
     private readonly ResourceInsertBatcher? _batcher;
 
-    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventSignals? signals = null)
+    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventLog? events = null)
     {
         _dataSource = dataSource;
         Dialect = dialect;
-        _signals = signals;
-        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, EventWritten) : null;
+        _events = events ?? new EventLog(dialect);
+        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, _events) : null;
     }
-
-    /// <summary>Wakes this silo's relay: an insert wrote an outbox event (only then: most creates write none).</summary>
-    private void EventWritten() => _signals?.Outbox.Set();
 
     public SqlDialect Dialect { get; }
 
@@ -61,14 +58,14 @@ public sealed class ResourceStore
     /// <summary>
     /// Inserts the row unless the id exists or the owner already holds <paramref name="cap"/> resources. On PostgreSQL a
     /// transaction-scoped advisory lock per owner makes the cap exact under concurrent creates; SQLite has one writer.
-    /// Both statements go in one round trip; <paramref name="event"/>, when given, is written to the outbox in the same
-    /// transaction, only when the row was inserted (and some webhook subscribes to it). On PostgreSQL, creates that
+    /// Both statements go in one round trip; <paramref name="event"/>, when given, is written to the event log in the
+    /// same transaction, only when the row was inserted, and published after the commit. On PostgreSQL, creates that
     /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
     /// </summary>
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null) =>
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event = null) =>
         _batcher?.InsertAsync(row, cap, @event) ?? InsertAloneAsync(row, cap, @event);
 
-    private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, OutboxEvent? @event)
+    private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, NewEvent? @event)
     {
         const string insert = $"""
             INSERT INTO resources ({Columns})
@@ -81,16 +78,14 @@ public sealed class ResourceStore
         if (Dialect == SqlDialect.Postgres)
         {
             // One round trip, one implicit transaction (a single Sync): the per-owner lock, then the insert and its
-            // outbox event in one statement, the event written only if the row was. The insert's snapshot is taken
-            // after the lock is held, so it sees every create that committed before: the cap is exact.
+            // event in one statement, the event written only if the row was. The insert's snapshot is taken after
+            // the lock is held, so it sees every create that committed before: the cap is exact.
             var sql = "SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));\n" + (@event is null
                 ? insert
                 : $"""
                     WITH ins AS ({insert}),
-                    evt AS (INSERT INTO events_outbox (id, owner_id, type, payload, created_at)
-                            SELECT @evt_id, @owner_id, @evt_type, @evt_payload, @evt_created_at FROM ins
-                            WHERE {WebhookEvents.SubscribedCondition()} RETURNING 1)
-                    SELECT id, EXISTS (SELECT 1 FROM evt) FROM ins
+                    {_events.InsertCtes("SELECT @evt_id AS id, @owner_id AS owner_id, @evt_type AS type, @evt_payload AS payload, @evt_created_at AS created_at, 1 AS ord FROM ins")}
+                    SELECT ins.id, evt.seq, evt.deliver FROM ins LEFT JOIN evt ON TRUE
                     """);
             await using var command = _dataSource.CreateCommand(sql);
             AddRow(command, row);
@@ -101,13 +96,29 @@ public sealed class ResourceStore
                 command.With("evt_type", @event.Type);
                 command.With("evt_payload", @event.Payload);
                 command.With("evt_created_at", Micros(@event.CreatedAt));
-                command.With("evt_pattern", WebhookEvents.SubscriptionPattern(@event.Type));
             }
 
-            (inserted, var eventWritten) = await LastResultAsync(command);
-            if (eventWritten)
+            EventEnvelope? committed = null;
+            inserted = false;
+            await using (var reader = await command.ExecuteReaderAsync())
             {
-                EventWritten();
+                do
+                {
+                    if (reader.FieldCount > 0 && reader.GetName(0) == "id" && await reader.ReadAsync())
+                    {
+                        inserted = true;
+                        if (@event is not null && reader.FieldCount > 1 && !reader.IsDBNull(1))
+                        {
+                            committed = @event.At(reader.GetInt64(1), reader.GetBoolean(2));
+                        }
+                    }
+                }
+                while (await reader.NextResultAsync());
+            }
+
+            if (committed is not null)
+            {
+                _events.Published([committed]);
             }
         }
         else
@@ -120,8 +131,8 @@ public sealed class ResourceStore
             command.CommandText = insert;
             AddRow(command, row);
             command.With("cap", cap);
-            (inserted, _) = await LastResultAsync(command);
-            await WebhookEvents.CommitAsync(connection, transaction, _signals, inserted && @event is not null ? [@event] : []);
+            inserted = await command.ExecuteScalarAsync() is not null;
+            await _events.CommitAsync(connection, transaction, inserted && @event is not null ? [@event] : []);
         }
 
         if (inserted)
@@ -132,25 +143,11 @@ public sealed class ResourceStore
         return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
     }
 
-    /// <summary>Whether the last result set has a row, and its second column (false when it has none).</summary>
-    private static async Task<(bool HasRow, bool Flag)> LastResultAsync(DbCommand command)
-    {
-        (bool HasRow, bool Flag) last = default;
-        await using var reader = await command.ExecuteReaderAsync();
-        do
-        {
-            last = await reader.ReadAsync() ? (true, reader.FieldCount > 1 && reader.GetBoolean(1)) : (false, false);
-        }
-        while (await reader.NextResultAsync());
-
-        return last;
-    }
-
     /// <summary>
     /// Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise. <paramref name="event"/>
-    /// goes to the outbox in the same transaction.
+    /// goes to the event log in the same transaction.
     /// </summary>
-    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion, OutboxEvent? @event = null)
+    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion, NewEvent? @event = null)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -168,9 +165,9 @@ public sealed class ResourceStore
 
     /// <summary>
     /// Deletes the row if it is still at <paramref name="expectedVersion"/>; false otherwise. <paramref name="event"/>
-    /// goes to the outbox in the same transaction.
+    /// goes to the event log in the same transaction.
     /// </summary>
-    public async Task<bool> DeleteAsync(string id, long expectedVersion, OutboxEvent? @event = null)
+    public async Task<bool> DeleteAsync(string id, long expectedVersion, NewEvent? @event = null)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -183,7 +180,7 @@ public sealed class ResourceStore
     }
 
     /// <summary>Runs the versioned write; when it matched its row, writes the event and commits. Rolls back otherwise.</summary>
-    private async Task<bool> CommitWithEventAsync(DbCommand command, DbTransaction transaction, OutboxEvent? @event)
+    private async Task<bool> CommitWithEventAsync(DbCommand command, DbTransaction transaction, NewEvent? @event)
     {
         if (await command.ExecuteNonQueryAsync() != 1)
         {
@@ -191,7 +188,7 @@ public sealed class ResourceStore
             return false;
         }
 
-        await WebhookEvents.CommitAsync(command.Connection!, transaction, _signals, @event is null ? [] : [@event]);
+        await _events.CommitAsync(command.Connection!, transaction, @event is null ? [] : [@event]);
         return true;
     }
 

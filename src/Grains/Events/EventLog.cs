@@ -1,0 +1,147 @@
+using System.Data.Common;
+using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ApiPlatform.Grains.Events;
+
+/// <summary>
+/// Which of an owner's events some consumer must act on, decided in the event's own transaction: the webhook feature
+/// supplies it (an enabled endpoint subscribed to the type), so the event module needs no knowledge of webhooks.
+/// </summary>
+public interface IEventSubscriptions
+{
+    /// <summary>A SQL boolean over the owner id and event type expressions given.</summary>
+    string ConditionSql(string ownerIdExpression, string typeExpression);
+}
+
+/// <summary>Hands committed events to the streams (after the commit, never inside the transaction).</summary>
+public interface IEventPublisher
+{
+    /// <summary>Publishes in the background: the caller does not wait, and a lost publication is the sweep's to repeat.</summary>
+    void Publish(IReadOnlyList<EventEnvelope> events);
+}
+
+/// <summary>
+/// The write side of the event log, shared by every feature that changes something: events are written in the
+/// change's own transaction (the transactional outbox), numbered per owner in commit order, and published after the
+/// commit. Owners' numbers come from <c>event_owners</c>: its row is updated in the transaction and stays locked until
+/// the commit, so a committed number implies every smaller one committed first.
+/// </summary>
+public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscriptions = null, IEventPublisher? publisher = null)
+{
+    public SqlDialect Dialect => dialect;
+
+    /// <summary>SQL true when an event of this owner and type has a consumer that must act on it (see <see cref="IEventSubscriptions"/>).</summary>
+    public string DeliverCondition(string ownerIdExpression, string typeExpression) =>
+        subscriptions?.ConditionSql(ownerIdExpression, typeExpression) ?? "FALSE";
+
+    /// <summary>
+    /// CTEs that number and insert the events of <paramref name="source"/> (a relation with columns <c>id, owner_id,
+    /// type, payload, created_at, ord</c>; <c>ord</c> orders an owner's events). They end in <c>evt</c>, which
+    /// returns <c>id, owner_id, seq, deliver</c> of each event. PostgreSQL only; for statements that write the change
+    /// and its events together (group commit).
+    /// </summary>
+    public string InsertCtes(string source) => $"""
+        evt_numbered AS (
+            SELECT src.*, row_number() OVER (PARTITION BY src.owner_id ORDER BY src.ord) AS k,
+                   count(*) OVER (PARTITION BY src.owner_id) AS n
+            FROM ({source}) src
+        ),
+        evt_seqs AS (
+            -- In owner order, as every writer locks them, so two transactions cannot deadlock on these rows.
+            INSERT INTO event_owners (owner_id, last_seq)
+            SELECT owner_id, count(*) FROM evt_numbered GROUP BY owner_id ORDER BY owner_id
+            ON CONFLICT (owner_id) DO UPDATE SET last_seq = event_owners.last_seq + excluded.last_seq
+            RETURNING owner_id, last_seq
+        ),
+        evt AS (
+            INSERT INTO events (owner_id, seq, id, type, payload, created_at, deliver)
+            SELECT m.owner_id, s.last_seq - m.n + m.k, m.id, m.type, m.payload, m.created_at, {DeliverCondition("m.owner_id", "m.type")}
+            FROM evt_numbered m JOIN evt_seqs s ON s.owner_id = m.owner_id
+            RETURNING id, owner_id, seq, deliver
+        )
+        """;
+
+    /// <summary>Writes <paramref name="events"/> in the caller's transaction; answers them as committed (seq, deliver).</summary>
+    public async Task<IReadOnlyList<EventEnvelope>> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<NewEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return [];
+        }
+
+        var written = new Dictionary<string, (long Seq, bool Deliver)>(StringComparer.Ordinal);
+        if (dialect == SqlDialect.Postgres)
+        {
+            var sql = "WITH " + InsertCtes("""
+                SELECT * FROM unnest(@ids, @owner_ids, @types, @payloads, @created)
+                    WITH ORDINALITY AS t(id, owner_id, type, payload, created_at, ord)
+                """) + "\nSELECT id, seq, deliver FROM evt";
+            await using var command = (NpgsqlCommand)connection.Command(sql, transaction);
+            command.Parameters.Add(Texts("ids", events.Select(e => e.Id)));
+            command.Parameters.Add(Texts("owner_ids", events.Select(e => e.OwnerId)));
+            command.Parameters.Add(Texts("types", events.Select(e => e.Type)));
+            command.Parameters.Add(Texts("payloads", events.Select(e => e.Payload)));
+            command.Parameters.Add(new NpgsqlParameter<long[]>("created", events.Select(e => ResourceStore.Micros(e.CreatedAt)).ToArray()));
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                written[reader.GetString(0)] = (reader.GetInt64(1), reader.GetBoolean(2));
+            }
+        }
+        else
+        {
+            // One writer at a time: numbering in statement order is commit order.
+            foreach (var e in events)
+            {
+                long seq;
+                await using (var next = connection.Command("""
+                    INSERT INTO event_owners (owner_id, last_seq) VALUES (@owner_id, 1)
+                    ON CONFLICT (owner_id) DO UPDATE SET last_seq = last_seq + 1
+                    RETURNING last_seq
+                    """, transaction).With("owner_id", e.OwnerId))
+                {
+                    seq = Convert.ToInt64(await next.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                await using var insert = connection.Command($"""
+                    INSERT INTO events (owner_id, seq, id, type, payload, created_at, deliver)
+                    VALUES (@owner_id, @seq, @id, @type, @payload, @created_at, {DeliverCondition("@owner_id", "@type")})
+                    RETURNING deliver
+                    """, transaction)
+                    .With("owner_id", e.OwnerId).With("seq", seq).With("id", e.Id).With("type", e.Type).With("payload", e.Payload)
+                    .With("created_at", ResourceStore.Micros(e.CreatedAt));
+                var deliver = Convert.ToBoolean(await insert.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+                written[e.Id] = (seq, deliver);
+            }
+        }
+
+        return events.Select(e => written.TryGetValue(e.Id, out var w) ? e.At(w.Seq, w.Deliver) : throw new InvalidOperationException($"Event {e.Id} was not written."))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Writes the events in the caller's transaction, commits it, and publishes them. Every change that produces
+    /// events and has nothing else to do after its commit ends here.
+    /// </summary>
+    public async Task CommitAsync(DbConnection connection, DbTransaction transaction, params IReadOnlyList<NewEvent> events)
+    {
+        var written = await WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync();
+        Published(written);
+    }
+
+    /// <summary>Hands committed events to the streams (called right after the commit).</summary>
+    public void Published(IReadOnlyList<EventEnvelope> committed)
+    {
+        if (committed.Count > 0)
+        {
+            publisher?.Publish(committed);
+        }
+    }
+
+    private static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
+}

@@ -1,149 +1,628 @@
 using System.Security.Cryptography;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 
 namespace ApiPlatform.Grains.Webhooks;
 
 /// <inheritdoc cref="IWebhookGrain"/>
 /// <remarks>
-/// No cached state: every call reads and writes the rows, versioned, so the delivery worker (which disables failing
-/// webhooks) and the API never overwrite each other's changes.
+/// <para>State: the <c>webhooks</c> row (configuration, written only here and by the owner's deletion, versioned) and
+/// the endpoint's pending <c>webhook_deliveries</c> rows, whose due times are persisted. The grain holds up to
+/// <see cref="MaxQueued"/> of them in memory in send order (due time, then event position) and wakes itself with a
+/// timer for the next one; a timer is kept alive only for waits up to <see cref="KeepAliveHorizon"/>, longer waits
+/// let the activation go and the recovery sweep wakes it when they fall due.</para>
+/// <para>Sending: at most <see cref="WebhookOptions.MaxConcurrentPerEndpoint"/> attempts at once, each a task off the
+/// grain's scheduler that POSTs, records its result in the database — fenced by the attempt number it started from,
+/// so a stale attempt changes nothing — and reports back. A dead endpoint therefore holds nothing but its own
+/// attempts. After <see cref="BreakerOptions.FailureThreshold"/> consecutive failures the circuit opens: nothing is
+/// sent until the cool-down ends, then one delivery probes (half-open).</para>
+/// <para>Stopping: disabling (by the owner, by a 410, or after a whole retry schedule of failures) fails every
+/// pending delivery in the same transaction as the change and empties the schedule; deleting removes them; the
+/// owner's deletion leaves only the deliveries of its last events, for one attempt each. A disabled endpoint still
+/// sends tests and redeliveries, once each, never retried.</para>
 /// </remarks>
-[StatelessWorker]
-public sealed class WebhookGrain(WebhookStore store, ApiClock clock, IOptions<WebhookOptions> options) : Grain, IWebhookGrain
+public sealed partial class WebhookGrain(
+    WebhookStore store, WebhookSender sender, UrlChecker urls, ApiClock clock, IOptions<WebhookOptions> options, ILogger<WebhookGrain> logger)
+    : Grain, IWebhookGrain
 {
+    /// <summary>Pending deliveries held in memory; the rest wait in the database until these are sent.</summary>
+    public const int MaxQueued = 1000;
+
+    /// <summary>Waits up to this long keep the activation (and its timer) alive.</summary>
+    public static readonly TimeSpan KeepAliveHorizon = TimeSpan.FromMinutes(2);
+
+    private readonly SortedSet<Entry> _queue = new(EntryOrder.Instance);
+    private readonly Dictionary<string, Entry> _queued = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    private WebhookRow? _row;
+    private bool _overflow;
+    private long _tokens;
+    private string _circuit = CircuitStates.Closed;
+    private int _failures;
+    private long _openUntil;
+    private TimeSpan _openFor;
+    private DateTimeOffset _manualWindowStart = DateTimeOffset.MinValue;
+    private int _manualCount;
+    private IGrainTimer? _timer;
+    private long _timerAt = long.MaxValue;
+
+    /// <summary>A queued delivery and when it may go (milliseconds of <see cref="Environment.TickCount64"/>).</summary>
+    private sealed record Entry(QueuedDelivery Delivery, long ReadyAt);
+
+    /// <summary>An attempt on its way: its token fences the report, <see cref="RetryIn"/> is the delay if it fails.</summary>
+    private sealed record InFlight(QueuedDelivery Delivery, long Token, TimeSpan? RetryIn, bool Probe);
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _row = await store.LoadAsync(Id);
+        if (_row is null)
+        {
+            return;
+        }
+
+        await ReloadPendingAsync();
+        await PumpAsync();
+    }
+
     public async Task<WebhookOutcome> CreateAsync(WebhookDraft draft, long maxWebhooks)
     {
-        if (await NetworkPolicy.CheckUrlAsync(draft.Url, options.Value.AllowPrivateNetworks) is { } error)
+        if (_row is not null)
+        {
+            throw new InvalidOperationException($"Webhook {Id} exists already.");
+        }
+
+        if (await urls.CheckAsync(draft.Url) is { } error)
         {
             return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
         }
 
         var now = Now();
         var secret = draft.Secret ?? NewSecret();
-        var row = new WebhookRow(Ids.New(Ids.Webhook), draft.OwnerId, draft.Url, draft.Events, draft.Description, secret, null, null,
+        var row = new WebhookRow(Id, draft.OwnerId, draft.Url, draft.Events, draft.Description, secret, null, null,
             draft.Enabled, null, now, now, 1);
-        return await store.InsertAsync(row, maxWebhooks)
-            ? new WebhookOutcome(WebhookResult.Done, row.View(), secret)
-            : new WebhookOutcome(WebhookResult.PlanLimitReached);
+        if (!await store.InsertAsync(row, maxWebhooks))
+        {
+            DeactivateOnIdle();
+            return new WebhookOutcome(WebhookResult.PlanLimitReached);
+        }
+
+        _row = row;
+        return new WebhookOutcome(WebhookResult.Done, row.View(), secret);
     }
 
-    public async Task<WebhookView?> GetAsync(string ownerId, string id) => (await store.LoadAsync(ownerId, id))?.View();
+    public Task<WebhookView?> GetAsync(string ownerId) => Task.FromResult(Visible(ownerId)?.View());
 
-    public async Task<WebhookList> ListAsync(string ownerId, int offset, int limit)
+    public async Task<WebhookOutcome> UpdateAsync(string ownerId, WebhookPatch patch)
     {
-        var (items, total) = await store.ListAsync(ownerId, offset, limit);
-        return new WebhookList(items.Select(r => r.View()).ToList(), total);
-    }
+        if (Visible(ownerId) is not { } current)
+        {
+            return new WebhookOutcome(WebhookResult.NotFound);
+        }
 
-    public async Task<WebhookOutcome> UpdateAsync(string ownerId, string id, WebhookPatch patch)
-    {
-        if (patch.Url is { } url && await NetworkPolicy.CheckUrlAsync(url, options.Value.AllowPrivateNetworks) is { } error)
+        // The check resolves the host on the thread pool with a short cache; only this endpoint waits for it.
+        if (patch.Url is { } url && url != current.Url && await urls.CheckAsync(url) is { } error)
         {
             return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
         }
 
-        return await WriteAsync(ownerId, id, current =>
+        return await WriteAsync(ownerId, row =>
         {
-            var enabled = patch.Enabled ?? current.Enabled;
-            return current with
+            var enabled = patch.Enabled ?? row.Enabled;
+            return row with
             {
-                Url = patch.Url ?? current.Url,
-                Events = patch.Events ?? current.Events,
-                Description = patch.ClearDescription ? null : patch.Description ?? current.Description,
+                Url = patch.Url ?? row.Url,
+                Events = patch.Events ?? row.Events,
+                Description = patch.ClearDescription ? null : patch.Description ?? row.Description,
                 Enabled = enabled,
                 // Enabling clears why it was disabled; an owner's own disabling has no reason to show.
-                DisabledReason = enabled ? null : current.DisabledReason,
+                DisabledReason = enabled ? null : row.DisabledReason,
             };
         });
     }
 
-    public Task<bool> DeleteAsync(string ownerId, string id) => store.DeleteAsync(ownerId, id);
+    public async Task<bool> DeleteAsync(string ownerId)
+    {
+        if (Visible(ownerId) is null || !await store.DeleteAsync(ownerId, Id))
+        {
+            return false;
+        }
 
-    public async Task<WebhookOutcome> RotateSecretAsync(string ownerId, string id)
+        _row = null;
+        ClearQueue();
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public async Task<WebhookOutcome> RotateSecretAsync(string ownerId)
     {
         var secret = NewSecret();
-        var outcome = await WriteAsync(ownerId, id, current => current with
+        var outcome = await WriteAsync(ownerId, row => row with
         {
             Secret = secret,
-            PreviousSecret = current.Secret,
+            PreviousSecret = row.Secret,
             PreviousSecretExpiresAt = Now() + options.Value.SecretRotationOverlap,
         });
         return outcome.Result == WebhookResult.Done ? outcome with { Secret = secret } : outcome;
     }
 
-    public async Task<WebhookOutcome> SendTestAsync(string ownerId, string id)
+    public async Task<WebhookOutcome> SendTestAsync(string ownerId)
     {
-        if (await store.LoadAsync(ownerId, id) is null)
+        if (Visible(ownerId) is null)
         {
             return new WebhookOutcome(WebhookResult.NotFound);
         }
 
+        if (SpendManual() is { } retryAfter)
+        {
+            return new WebhookOutcome(WebhookResult.RateLimited, RetryAfter: retryAfter);
+        }
+
         var now = Now();
-        var delivery = await store.InsertDeliveryAsync(id, ownerId, WebhookEvents.ForTest(ownerId, id, now), null, now);
-        Signals()?.Deliveries.Set();
-        return new WebhookOutcome(WebhookResult.Done, Delivery: delivery);
+        var test = EventBodies.ForTest(ownerId, Id, now);
+        var delivery = await store.InsertDeliveryAsync(Id, ownerId, test.Id, test.Type, test.Payload, null, null, now);
+        if (_circuit == CircuitStates.Open)
+        {
+            // Asking for a test is asking whether the endpoint works again: let it be the probe.
+            _circuit = CircuitStates.HalfOpen;
+        }
+
+        Add(delivery);
+        await PumpAsync();
+        return new WebhookOutcome(WebhookResult.Done, Delivery: Pending(delivery));
     }
 
-    public async Task<DeliveryList?> ListDeliveriesAsync(string ownerId, string id, int offset, int limit)
+    public async Task<DeliveryList?> ListDeliveriesAsync(string ownerId, int offset, int limit)
     {
-        if (await store.LoadAsync(ownerId, id) is null)
+        if (Visible(ownerId) is null)
         {
             return null;
         }
 
-        var (items, total) = await store.ListDeliveriesAsync(id, offset, limit);
+        var (items, total) = await store.ListDeliveriesAsync(Id, offset, limit);
         return new DeliveryList(items, total);
     }
 
-    public async Task<WebhookOutcome> RedeliverAsync(string ownerId, string id, string deliveryId)
+    public async Task<WebhookOutcome> RedeliverAsync(string ownerId, string deliveryId)
     {
-        if (await store.LoadAsync(ownerId, id) is null || await store.LoadDeliveryEventAsync(ownerId, id, deliveryId) is not { } e)
+        if (Visible(ownerId) is null || await store.LoadDeliveryEventAsync(Id, deliveryId) is not { } e)
         {
             return new WebhookOutcome(WebhookResult.NotFound);
         }
 
-        var delivery = await store.InsertDeliveryAsync(id, ownerId, e, deliveryId, Now());
-        Signals()?.Deliveries.Set();
-        return new WebhookOutcome(WebhookResult.Done, Delivery: delivery);
+        if (SpendManual() is { } retryAfter)
+        {
+            return new WebhookOutcome(WebhookResult.RateLimited, RetryAfter: retryAfter);
+        }
+
+        var delivery = await store.InsertDeliveryAsync(Id, ownerId, e.EventId, e.Type, e.Payload, e.Seq, deliveryId, Now());
+        Add(delivery);
+        await PumpAsync();
+        return new WebhookOutcome(WebhookResult.Done, Delivery: Pending(delivery));
     }
 
-    /// <summary>Applies <paramref name="change"/> to the current row, retrying when the row moved underneath (the worker disabled it).</summary>
-    private async Task<WebhookOutcome> WriteAsync(string ownerId, string id, Func<WebhookRow, WebhookRow> change)
+    public async Task EnqueueAsync(IReadOnlyList<QueuedDelivery> deliveries)
+    {
+        if (_row is null)
+        {
+            return;
+        }
+
+        foreach (var d in deliveries)
+        {
+            Add(d);
+        }
+
+        await PumpAsync();
+    }
+
+    public async Task WakeAsync()
+    {
+        _row ??= await store.LoadAsync(Id);
+        if (_row is null)
+        {
+            return;
+        }
+
+        await ReloadPendingAsync();
+        await PumpAsync();
+    }
+
+    public async Task OwnerDeletedAsync()
+    {
+        _row = await store.LoadAsync(Id);
+        ClearQueue();
+        if (_row is null)
+        {
+            return;
+        }
+
+        // What is still pending are the owner's last events, stored for one attempt each.
+        await ReloadPendingAsync();
+        await PumpAsync();
+    }
+
+    public async Task AttemptDoneAsync(AttemptResult result)
+    {
+        if (!_inFlight.TryGetValue(result.DeliveryId, out var attempt) || attempt.Token != result.Token)
+        {
+            return; // an attempt of an earlier activation, or of a schedule since dropped
+        }
+
+        _inFlight.Remove(result.DeliveryId);
+        if (!result.Recorded)
+        {
+            // The result did not land: the delivery was stopped meanwhile (disabled, deleted) or the database failed.
+            // The database says which, so take the schedule from it again.
+            await ReloadPendingAsync();
+            await PumpAsync();
+            return;
+        }
+
+        var succeeded = result.StatusCode is >= 200 and < 300;
+        RecordForCircuit(succeeded, attempt.Probe);
+        if (!succeeded && _row is { Enabled: true })
+        {
+            if (result.StatusCode == 410)
+            {
+                await DisableAsync("endpoint returned 410 Gone");
+            }
+            else if (attempt.RetryIn is null)
+            {
+                await DisableAsync("failing for the whole retry schedule");
+            }
+            else
+            {
+                Add(attempt.Delivery with { Attempts = attempt.Delivery.Attempts + 1, DueAt = Now() + attempt.RetryIn.Value });
+            }
+        }
+
+        await PumpAsync();
+    }
+
+    public Task<DeliveryState> GetDeliveryStateAsync()
+    {
+        var circuit = _circuit == CircuitStates.Open && Environment.TickCount64 >= _openUntil ? CircuitStates.HalfOpen : _circuit;
+        return Task.FromResult(new DeliveryState(circuit, _failures, _queue.Count, _inFlight.Count, _row?.Enabled ?? false));
+    }
+
+    // ------------------------------------------------------------------ the schedule
+
+    private void Add(QueuedDelivery delivery)
+    {
+        if (_queued.ContainsKey(delivery.Id) || _inFlight.ContainsKey(delivery.Id))
+        {
+            return;
+        }
+
+        if (_queue.Count >= MaxQueued)
+        {
+            _overflow = true; // stored; loaded once the queue drains
+            return;
+        }
+
+        var wait = delivery.DueAt - clock.UtcNow;
+        var entry = new Entry(delivery, Environment.TickCount64 + (long)Math.Max(0, wait.TotalMilliseconds));
+        _queue.Add(entry);
+        _queued[delivery.Id] = entry;
+    }
+
+    private void ClearQueue()
+    {
+        _queue.Clear();
+        _queued.Clear();
+        _overflow = false;
+    }
+
+    /// <summary>Adds the stored pending deliveries this activation does not hold yet.</summary>
+    private async Task ReloadPendingAsync()
+    {
+        var pending = await store.LoadPendingAsync(Id, MaxQueued);
+        _overflow = pending.Count >= MaxQueued;
+        foreach (var d in pending)
+        {
+            Add(d);
+        }
+    }
+
+    /// <summary>Starts every attempt that is due and allowed, then sets the timer for the next one.</summary>
+    private async Task PumpAsync()
+    {
+        if (_row is null)
+        {
+            return;
+        }
+
+        if (_queue.Count == 0 && _overflow && _inFlight.Count == 0)
+        {
+            await ReloadPendingAsync();
+        }
+
+        var now = Environment.TickCount64;
+        var limit = options.Value.MaxConcurrentPerEndpoint;
+        while (_inFlight.Count < limit && _queue.Count > 0)
+        {
+            var head = _queue.Min!;
+            if (head.ReadyAt > now)
+            {
+                break;
+            }
+
+            if (!_row.Enabled && head.Delivery.Attempts > 0)
+            {
+                Remove(head); // a disabled endpoint retries nothing (its stored retries were failed with the change)
+                continue;
+            }
+
+            if (_circuit == CircuitStates.Open)
+            {
+                if (now < _openUntil)
+                {
+                    break;
+                }
+
+                _circuit = CircuitStates.HalfOpen;
+            }
+
+            if (_circuit == CircuitStates.HalfOpen && _inFlight.Values.Any(f => f.Probe))
+            {
+                break; // one probe at a time
+            }
+
+            Remove(head);
+            Start(head.Delivery, probe: _circuit == CircuitStates.HalfOpen);
+        }
+
+        ArmTimer(now, limit);
+    }
+
+    private void Remove(Entry entry)
+    {
+        _queue.Remove(entry);
+        _queued.Remove(entry.Delivery.Id);
+    }
+
+    private void Start(QueuedDelivery delivery, bool probe)
+    {
+        var row = _row!;
+        var attempts = delivery.Attempts + 1;
+        var schedule = options.Value.Schedule;
+        // A disabled endpoint's deliveries (tests, redeliveries, an owner's last events) get one attempt.
+        TimeSpan? retryIn = row.Enabled && attempts <= schedule.Count
+            ? schedule[attempts - 1] * (0.9 + (Random.Shared.NextDouble() * 0.2))
+            : null;
+        var token = ++_tokens;
+        _inFlight[delivery.Id] = new InFlight(delivery, token, retryIn, probe);
+        var self = this.AsReference<IWebhookGrain>();
+        var target = row.Target();
+        _ = Task.Run(() => AttemptAsync(self, target, delivery, token, retryIn));
+    }
+
+    /// <summary>One attempt, off the grain's scheduler: POST, record (fenced), report back.</summary>
+    private async Task AttemptAsync(IWebhookGrain self, WebhookTarget target, QueuedDelivery delivery, long token, TimeSpan? retryIn)
+    {
+        var (statusCode, error) = await sender.SendAsync(target, delivery.EventId, delivery.Payload);
+        var now = Now();
+        var succeeded = statusCode is >= 200 and < 300;
+        var (status, next) = succeeded
+            ? (DeliveryStatus.Succeeded, (DateTimeOffset?)null)
+            : statusCode == 410 || retryIn is null
+                ? (DeliveryStatus.Failed, null)
+                : (DeliveryStatus.Pending, now + retryIn.Value);
+        var recorded = false;
+        try
+        {
+            recorded = await store.CompleteAttemptAsync(delivery.Id, delivery.Attempts, status, statusCode, error, next, now);
+        }
+        catch (Exception e)
+        {
+            LogRecordFailed(logger, e, delivery.Id);
+        }
+
+        try
+        {
+            await self.AttemptDoneAsync(new AttemptResult(delivery.Id, token, statusCode, error, recorded));
+        }
+        catch (Exception e)
+        {
+            LogReportFailed(logger, e, delivery.Id);
+        }
+    }
+
+    private void ArmTimer(long now, int limit)
+    {
+        var wake = long.MaxValue;
+        if (_queue.Count > 0 && _inFlight.Count < limit)
+        {
+            wake = _queue.Min!.ReadyAt;
+            if (_circuit == CircuitStates.Open)
+            {
+                wake = Math.Max(wake, _openUntil);
+            }
+        }
+
+        if (wake == _timerAt)
+        {
+            return;
+        }
+
+        _timer?.Dispose();
+        _timer = null;
+        _timerAt = wake;
+        if (wake == long.MaxValue)
+        {
+            return;
+        }
+
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, wake - now));
+        _timer = this.RegisterGrainTimer(static (grain, _) => grain.OnTimerAsync(), this,
+            new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = due <= KeepAliveHorizon || _inFlight.Count > 0 });
+    }
+
+    private async Task OnTimerAsync()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        _timerAt = long.MaxValue;
+        await PumpAsync();
+    }
+
+    // ------------------------------------------------------------------ circuit breaker
+
+    private void RecordForCircuit(bool succeeded, bool probe)
+    {
+        if (succeeded)
+        {
+            _failures = 0;
+            _circuit = CircuitStates.Closed;
+            _openFor = TimeSpan.Zero;
+            return;
+        }
+
+        _failures++;
+        var breaker = options.Value.Breaker;
+        if (probe || _circuit == CircuitStates.HalfOpen || _failures >= breaker.FailureThreshold)
+        {
+            _openFor = _openFor == TimeSpan.Zero ? breaker.OpenDuration : TimeSpan.FromTicks(Math.Min(_openFor.Ticks * 2, breaker.MaxOpenDuration.Ticks));
+            _openUntil = Environment.TickCount64 + (long)_openFor.TotalMilliseconds;
+            if (_circuit != CircuitStates.Open)
+            {
+                LogCircuitOpened(logger, Id, _failures, _openFor);
+            }
+
+            _circuit = CircuitStates.Open;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private async Task DisableAsync(string reason)
+    {
+        _row = await store.DisableAsync(Id, reason, Now());
+        ClearQueue();
+        LogDisabled(logger, Id, reason);
+    }
+
+    /// <summary>Applies <paramref name="change"/> to the row, versioned; a row moved underneath (the owner's deletion) is reloaded.</summary>
+    private async Task<WebhookOutcome> WriteAsync(string ownerId, Func<WebhookRow, WebhookRow> change)
     {
         for (var attempt = 0; ; attempt++)
         {
-            if (await store.LoadAsync(ownerId, id) is not { } current)
+            if (Visible(ownerId) is not { } current)
             {
                 return new WebhookOutcome(WebhookResult.NotFound);
             }
 
             var changed = change(current);
-            if (changed == current || Same(changed, current))
+            if (Same(changed, current))
             {
                 return new WebhookOutcome(WebhookResult.Done, current.View());
             }
 
-            var next = changed with { UpdatedAt = Now(), Version = current.Version + 1 };
-            if (await store.UpdateAsync(next, current.Version))
+            var now = Now();
+            var next = changed with { UpdatedAt = now, Version = current.Version + 1 };
+            var disabling = current.Enabled && !next.Enabled;
+            if (await store.UpdateAsync(next, current.Version, disabling ? WebhookStore.NotAttemptedDisabled : null, now))
             {
+                _row = next;
+                if (disabling)
+                {
+                    ClearQueue();
+                }
+                else if (!current.Enabled && next.Enabled)
+                {
+                    _failures = 0;
+                    _circuit = CircuitStates.Closed;
+                    _openFor = TimeSpan.Zero;
+                }
+
+                await PumpAsync();
                 return new WebhookOutcome(WebhookResult.Done, next.View());
             }
 
+            _row = await store.LoadAsync(Id);
             if (attempt == 3)
             {
-                throw new InvalidOperationException($"Webhook {id} kept changing while being updated.");
+                throw new InvalidOperationException($"Webhook {Id} kept changing while being updated.");
             }
         }
     }
+
+    /// <summary>Spends one manual delivery; the wait until the window ends when none is left.</summary>
+    private TimeSpan? SpendManual()
+    {
+        var settings = options.Value.ManualDeliveries;
+        var now = clock.UtcNow;
+        if (now - _manualWindowStart >= settings.Window || now < _manualWindowStart)
+        {
+            _manualWindowStart = now;
+            _manualCount = 0;
+        }
+
+        if (_manualCount >= settings.Limit)
+        {
+            return _manualWindowStart + settings.Window - now;
+        }
+
+        _manualCount++;
+        return null;
+    }
+
+    private WebhookRow? Visible(string ownerId) => _row?.OwnerId == ownerId ? _row : null;
+
+    private DeliveryView Pending(QueuedDelivery d) =>
+        new(d.Id, Id, d.EventId, d.EventType, DeliveryStatus.Pending, 0, null, null, d.DueAt, d.CreatedAt, d.CreatedAt);
 
     private static bool Same(WebhookRow a, WebhookRow b) => a with { Events = b.Events } == b && a.Events.SequenceEqual(b.Events);
 
     private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    private EventSignals? Signals() => ServiceProvider.GetService<EventSignals>();
+    private DateTimeOffset Now() => ResourceStore.Truncate(clock.UtcNow);
 
-    private DateTimeOffset Now() => ResourceStore.FromMicros(ResourceStore.Micros(clock.UtcNow));
+    /// <summary>Send order: due first, then the event's place in the owner's log, then age.</summary>
+    private sealed class EntryOrder : IComparer<Entry>
+    {
+        public static readonly EntryOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            if (x is null || y is null)
+            {
+                return x is null ? -1 : 1;
+            }
+
+            var c = x.ReadyAt.CompareTo(y.ReadyAt);
+            if (c == 0)
+            {
+                c = (x.Delivery.EventSeq ?? long.MaxValue).CompareTo(y.Delivery.EventSeq ?? long.MaxValue);
+            }
+
+            if (c == 0)
+            {
+                c = x.Delivery.CreatedAt.CompareTo(y.Delivery.CreatedAt);
+            }
+
+            return c != 0 ? c : string.CompareOrdinal(x.Delivery.Id, y.Delivery.Id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the attempt of delivery {DeliveryId} failed")]
+    private static partial void LogRecordFailed(ILogger logger, Exception exception, string deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the attempt of delivery {DeliveryId} failed; the sweep picks it up")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, string deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId}: circuit opened after {Failures} consecutive failures, for {OpenFor}")]
+    private static partial void LogCircuitOpened(ILogger logger, string webhookId, int failures, TimeSpan openFor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} disabled: {Reason}")]
+    private static partial void LogDisabled(ILogger logger, string webhookId, string reason);
 }

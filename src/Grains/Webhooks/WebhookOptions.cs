@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ApiPlatform.Grains.Webhooks;
 
 /// <summary>Webhook delivery settings (configuration section <c>Webhooks</c>).</summary>
@@ -15,26 +17,93 @@ public sealed class WebhookOptions
     /// <summary>True lets webhooks target loopback, private and link-local addresses (development and tests).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
-    /// <summary>False stops this silo's relay and delivery worker (events stay queued in the database).</summary>
-    public bool DispatchEnabled { get; set; } = true;
-
-    /// <summary>How often the relay and the worker look for work when nothing signalled them.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
-
     /// <summary>How long one POST may take, connection included.</summary>
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a rotated-out secret still signs deliveries, as a second signature.</summary>
     public TimeSpan SecretRotationOverlap { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Events or deliveries taken per round.</summary>
-    public int BatchSize { get; set; } = 50;
-
-    /// <summary>Deliveries in flight at once per silo.</summary>
-    public int MaxConcurrentDeliveries { get; set; } = 8;
+    /// <summary>Attempts in flight at once per endpoint: a slow endpoint delays only itself, and by this much at most.</summary>
+    public int MaxConcurrentPerEndpoint { get; set; } = 4;
 
     /// <summary>Retry delays (<c>Webhooks:RetrySchedule:0</c>, <c>:1</c>, ...); unset means <see cref="DefaultRetrySchedule"/>.</summary>
     public TimeSpan[]? RetrySchedule { get; set; }
 
     public IReadOnlyList<TimeSpan> Schedule => RetrySchedule is { Length: > 0 } schedule ? schedule : DefaultRetrySchedule;
+
+    /// <summary>The per-endpoint circuit breaker.</summary>
+    public BreakerOptions Breaker { get; set; } = new();
+
+    /// <summary>How long finished deliveries (succeeded or failed) stay in the delivery log.</summary>
+    public TimeSpan DeliveryRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The per-endpoint budget of <c>POST …/test</c> and <c>…/redeliver</c> calls (together).</summary>
+    public ManualDeliveryOptions ManualDeliveries { get; set; } = new();
+
+    /// <summary>How long the verdict on a webhook URL (its host's addresses) is reused.</summary>
+    public TimeSpan UrlCheckCacheDuration { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>After <see cref="FailureThreshold"/> consecutive failed attempts an endpoint's circuit opens.</summary>
+public sealed class BreakerOptions
+{
+    public int FailureThreshold { get; set; } = 5;
+
+    /// <summary>The first cool-down; each failed probe doubles it up to <see cref="MaxOpenDuration"/>.</summary>
+    public TimeSpan OpenDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan MaxOpenDuration { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>A fixed window of manual deliveries per endpoint.</summary>
+public sealed class ManualDeliveryOptions
+{
+    public int Limit { get; set; } = 10;
+
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Checks <see cref="WebhookOptions"/> at start-up.</summary>
+public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebhookOptions o)
+    {
+        var errors = new List<string>();
+        if (o.DeliveryTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("Webhooks:DeliveryTimeout must be positive.");
+        }
+
+        if (o.MaxConcurrentPerEndpoint is < 1 or > 64)
+        {
+            errors.Add("Webhooks:MaxConcurrentPerEndpoint must be from 1 to 64.");
+        }
+
+        if (o.Schedule.Any(d => d < TimeSpan.Zero))
+        {
+            errors.Add("Webhooks:RetrySchedule delays must not be negative.");
+        }
+
+        if (o.Breaker.FailureThreshold < 1 || o.Breaker.OpenDuration <= TimeSpan.Zero || o.Breaker.MaxOpenDuration < o.Breaker.OpenDuration)
+        {
+            errors.Add("Webhooks:Breaker needs FailureThreshold ≥ 1, a positive OpenDuration and MaxOpenDuration ≥ OpenDuration.");
+        }
+
+        if (o.DeliveryRetention < TimeSpan.FromDays(2))
+        {
+            errors.Add("Webhooks:DeliveryRetention must be at least two days (a delivery is retried for more than a day).");
+        }
+
+        if (o.ManualDeliveries.Limit < 1 || o.ManualDeliveries.Window <= TimeSpan.Zero)
+        {
+            errors.Add("Webhooks:ManualDeliveries needs a Limit ≥ 1 and a positive Window.");
+        }
+
+        if (o.UrlCheckCacheDuration < TimeSpan.Zero)
+        {
+            errors.Add("Webhooks:UrlCheckCacheDuration must not be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

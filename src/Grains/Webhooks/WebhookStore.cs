@@ -1,9 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace ApiPlatform.Grains.Webhooks;
 
@@ -11,30 +13,36 @@ namespace ApiPlatform.Grains.Webhooks;
 public sealed record WebhookRow(
     string Id, string OwnerId, string Url, IReadOnlyList<string> Events, string? Description, string Secret,
     string? PreviousSecret, DateTimeOffset? PreviousSecretExpiresAt, bool Enabled, string? DisabledReason,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version, long? FinalSeq = null)
 {
     public WebhookView View() => new(Id, OwnerId, Url, Events, Description, Enabled, DisabledReason,
         Secret[..Math.Min(Secret.Length, 10)], CreatedAt, UpdatedAt);
+
+    public WebhookTarget Target() => new(Url, Secret, PreviousSecret, PreviousSecretExpiresAt);
+
+    /// <summary>Whether the endpoint subscribes to <paramref name="type"/>.</summary>
+    public bool Subscribes(string type) => Events.Contains(type);
 }
 
-/// <summary>A delivery claimed by a worker, with what it needs to sign and send it.</summary>
-public sealed record ClaimedDelivery(
-    string Id, string WebhookId, string EventId, string Payload, int Attempts,
-    string Url, string Secret, string? PreviousSecret, DateTimeOffset? PreviousSecretExpiresAt);
-
 /// <summary>
-/// The <c>webhooks</c>, <c>events_outbox</c> and <c>webhook_deliveries</c> tables: webhook management, the relay from
-/// the outbox to deliveries, and the delivery worker's claims and results.
+/// The <c>webhooks</c> and <c>webhook_deliveries</c> tables: the endpoints' configuration (written by their grains),
+/// the fan-out of events to deliveries, the attempts' results (fenced by attempt number), and the sweep's queries.
 /// </summary>
 public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
 {
+    /// <summary>Why the deliveries of an endpoint stop; shown as the deliveries' <c>last_error</c>.</summary>
+    public const string NotAttemptedDisabled = "not attempted: the webhook was disabled";
+
     private const string WebhookColumns = "id, owner_id, url, events, description, secret, previous_secret, previous_secret_expires_at, "
-        + "enabled, disabled_reason, created_at, updated_at, version";
+        + "enabled, disabled_reason, created_at, updated_at, version, final_seq";
 
     private const string DeliveryColumns = "id, webhook_id, event_id, event_type, status, attempts, last_status_code, last_error, "
         + "next_attempt_at, created_at, updated_at";
 
-    private string SkipLocked => dialect == SqlDialect.Postgres ? " FOR UPDATE SKIP LOCKED" : "";
+    private const string QueuedColumns = "id, event_id, event_type, payload, event_seq, attempts, next_attempt_at, created_at";
+
+    /// <summary>The SQL test that an endpoint's stored <c>events</c> (a JSON array) lists the type given.</summary>
+    public static string SubscribesSql(string eventsColumn, string typeExpression) => $"{eventsColumn} LIKE '%\"' || {typeExpression} || '\"%'";
 
     /// <summary>Inserts the webhook unless the owner holds <paramref name="cap"/> already (exact: advisory lock on PostgreSQL).</summary>
     public async Task<bool> InsertAsync(WebhookRow row, long cap)
@@ -51,7 +59,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         await using var command = connection.Command($"""
             INSERT INTO webhooks ({WebhookColumns})
             SELECT @id, @owner_id, @url, @events, @description, @secret, @previous_secret, @previous_secret_expires_at,
-                   @enabled, @disabled_reason, @created_at, @updated_at, @version
+                   @enabled, @disabled_reason, @created_at, @updated_at, @version, NULL
             WHERE (SELECT COUNT(*) FROM webhooks WHERE owner_id = @owner_id) < @cap
             """, transaction);
         var inserted = await Bind(command, row).With("cap", cap).ExecuteNonQueryAsync() == 1;
@@ -59,10 +67,10 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         return inserted;
     }
 
-    public async Task<WebhookRow?> LoadAsync(string ownerId, string id)
+    public async Task<WebhookRow?> LoadAsync(string id)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {WebhookColumns} FROM webhooks WHERE id = @id AND owner_id = @owner_id");
-        await using var reader = await command.With("id", id).With("owner_id", ownerId).ExecuteReaderAsync();
+        await using var command = dataSource.CreateCommand($"SELECT {WebhookColumns} FROM webhooks WHERE id = @id");
+        await using var reader = await command.With("id", id).ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadWebhook(reader) : null;
     }
 
@@ -85,16 +93,35 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
-    public async Task<bool> UpdateAsync(WebhookRow row, long expectedVersion)
+    /// <summary>
+    /// Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise. When the change
+    /// disables the endpoint, its pending deliveries fail in the same transaction (nothing more is sent).
+    /// </summary>
+    public async Task<bool> UpdateAsync(WebhookRow row, long expectedVersion, string? failPendingWith = null, DateTimeOffset? now = null)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command("""
             UPDATE webhooks SET url = @url, events = @events, description = @description, secret = @secret,
                 previous_secret = @previous_secret, previous_secret_expires_at = @previous_secret_expires_at,
                 enabled = @enabled, disabled_reason = @disabled_reason, updated_at = @updated_at, version = @version
             WHERE id = @id AND owner_id = @owner_id AND version = @expected
-            """);
-        return await Bind(command, row).With("expected", expectedVersion).ExecuteNonQueryAsync() == 1;
+            """, transaction))
+        {
+            if (await Bind(command, row).With("expected", expectedVersion).ExecuteNonQueryAsync() != 1)
+            {
+                await transaction.RollbackAsync();
+                return false;
+            }
+        }
+
+        if (failPendingWith is not null)
+        {
+            await FailPendingAsync(connection, transaction, row.Id, failPendingWith, now ?? row.UpdatedAt, onlyRetries: false);
+        }
+
+        await transaction.CommitAsync();
+        return true;
     }
 
     /// <summary>Deletes the webhook and its deliveries (pending ones are dropped) in one transaction.</summary>
@@ -119,24 +146,115 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         return deleted == 1;
     }
 
-    /// <summary>Adds one delivery due now (test events, redeliveries).</summary>
-    public async Task<DeliveryView> InsertDeliveryAsync(string webhookId, string ownerId, OutboxEvent e, string? redeliveryOf, DateTimeOffset now)
+    /// <summary>
+    /// Disables the endpoint with a reason (unless already disabled) and fails its pending deliveries: the owner
+    /// re-enables it and redelivers what matters. Answers the row as it is now.
+    /// </summary>
+    public async Task<WebhookRow?> DisableAsync(string webhookId, string reason, DateTimeOffset now)
     {
-        var id = Ids.New(Ids.Delivery);
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var command = InsertDelivery(connection, null, id, webhookId, ownerId, e.Id, e.Type, e.Payload, redeliveryOf, now, onConflictDoNothing: false);
-        await command.ExecuteNonQueryAsync();
-        return new DeliveryView(id, webhookId, e.Id, e.Type, DeliveryStatus.Pending, 0, null, null, now, now, now);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = connection.Command("""
+            UPDATE webhooks SET enabled = FALSE, disabled_reason = @reason, updated_at = @now, version = version + 1
+            WHERE id = @id AND enabled
+            """, transaction))
+        {
+            await command.With("reason", reason).With("now", ResourceStore.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
+        }
+
+        await FailPendingAsync(connection, transaction, webhookId, NotAttemptedDisabled, now, onlyRetries: false);
+        await transaction.CommitAsync();
+        return await LoadAsync(webhookId);
     }
 
-    /// <summary>A delivery of the webhook, with its event (for a redelivery).</summary>
-    public async Task<OutboxEvent?> LoadDeliveryEventAsync(string ownerId, string webhookId, string deliveryId)
+    /// <summary>
+    /// In the transaction deleting an owner: disables every endpoint of the owner, lets each still receive the owner's
+    /// events up to <paramref name="finalSeq"/> (the deletion's own event), once, and fails every retry pending now.
+    /// Answers the endpoints' ids, whose grains must drop their schedules.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> CloseOwnerAsync(DbConnection connection, DbTransaction transaction, string ownerId,
+        long finalSeq, DateTimeOffset now)
+    {
+        var ids = new List<string>();
+        await using (var command = connection.Command("""
+            UPDATE webhooks SET enabled = FALSE, disabled_reason = 'the organization was deleted', final_seq = @final_seq,
+                updated_at = @now, version = version + 1
+            WHERE owner_id = @owner_id
+            RETURNING id
+            """, transaction).With("owner_id", ownerId).With("final_seq", finalSeq).With("now", ResourceStore.Micros(now)))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+
+        await using (var command = connection.Command("""
+            UPDATE webhook_deliveries SET status = 'failed', last_error = 'not attempted again: the organization was deleted',
+                next_attempt_at = NULL, updated_at = @now
+            WHERE owner_id = @owner_id AND status = 'pending' AND attempts > 0
+            """, transaction).With("owner_id", ownerId).With("now", ResourceStore.Micros(now)))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return ids;
+    }
+
+    private static async Task FailPendingAsync(DbConnection connection, DbTransaction transaction, string webhookId, string error,
+        DateTimeOffset now, bool onlyRetries)
+    {
+        await using var command = connection.Command($"""
+            UPDATE webhook_deliveries SET status = 'failed', last_error = @error, next_attempt_at = NULL, updated_at = @now
+            WHERE webhook_id = @id AND status = 'pending'{(onlyRetries ? " AND attempts > 0" : "")}
+            """, transaction);
+        await command.With("error", error).With("now", ResourceStore.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The endpoint's pending deliveries in the order they go out, at most <paramref name="limit"/>.</summary>
+    public async Task<List<QueuedDelivery>> LoadPendingAsync(string webhookId, int limit)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {QueuedColumns} FROM webhook_deliveries
+            WHERE webhook_id = @id AND status = 'pending'
+            ORDER BY next_attempt_at, event_seq, created_at, id
+            LIMIT @limit
+            """);
+        await using var reader = await command.With("id", webhookId).With("limit", limit).ExecuteReaderAsync();
+        var items = new List<QueuedDelivery>();
+        while (await reader.ReadAsync())
+        {
+            items.Add(ReadQueued(reader));
+        }
+
+        return items;
+    }
+
+    /// <summary>Adds one delivery due now (test events, redeliveries).</summary>
+    public async Task<QueuedDelivery> InsertDeliveryAsync(string webhookId, string ownerId, string eventId, string eventType, string payload,
+        long? eventSeq, string? redeliveryOf, DateTimeOffset now)
+    {
+        var id = Ids.New(Ids.Delivery);
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
+                last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
+            VALUES (@id, @webhook_id, @owner_id, @event_id, @event_type, @payload, @event_seq, 'pending', 0, NULL, NULL, @now, @redelivery_of, @now, @now)
+            """);
+        await command.With("id", id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", eventId)
+            .With("event_type", eventType).With("payload", payload).WithNullable("event_seq", eventSeq).With("redelivery_of", redeliveryOf)
+            .With("now", ResourceStore.Micros(now)).ExecuteNonQueryAsync();
+        return new QueuedDelivery(id, eventId, eventType, payload, eventSeq, 0, now, now);
+    }
+
+    /// <summary>A delivery of the webhook, with its event (for a redelivery): id, type, body and position.</summary>
+    public async Task<(string EventId, string Type, string Payload, long? Seq)?> LoadDeliveryEventAsync(string webhookId, string deliveryId)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT event_id, event_type, payload, created_at FROM webhook_deliveries WHERE id = @id AND webhook_id = @webhook_id AND owner_id = @owner_id");
-        await using var reader = await command.With("id", deliveryId).With("webhook_id", webhookId).With("owner_id", ownerId).ExecuteReaderAsync();
+            "SELECT event_id, event_type, payload, event_seq FROM webhook_deliveries WHERE id = @id AND webhook_id = @webhook_id");
+        await using var reader = await command.With("id", deliveryId).With("webhook_id", webhookId).ExecuteReaderAsync();
         return await reader.ReadAsync()
-            ? new OutboxEvent(reader.GetString(0), ownerId, reader.GetString(1), reader.GetString(2), ResourceStore.FromMicros(reader.GetInt64(3)))
+            ? (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3))
             : null;
     }
 
@@ -165,176 +283,145 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     }
 
     /// <summary>
-    /// Moves up to <paramref name="batchSize"/> outbox events to deliveries in one transaction: a pending delivery for
-    /// every enabled webhook of the event's owner subscribed to its type, then the events are deleted. Concurrent
-    /// relays skip each other's rows (PostgreSQL) or run one at a time (SQLite's immediate transaction); a relay that
-    /// repeats a fan-out cannot duplicate a delivery (unique webhook and event). Answers how many events it moved.
+    /// Records an attempt's result, fenced: only if the delivery is still pending and still at the attempt count the
+    /// attempt started from. A stale attempt (its endpoint disabled or deleted meanwhile, or another activation's
+    /// attempt recorded first) changes nothing and answers false.
     /// </summary>
-    public async Task<int> RelayAsync(int batchSize, DateTimeOffset now)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var moved = await DrainOutboxAsync(connection, transaction, null, batchSize, SkipLocked, now);
-        await transaction.CommitAsync();
-        return moved;
-    }
-
-    /// <summary>
-    /// Fans out and deletes outbox events, oldest first: all owners' (<paramref name="ownerId"/> null) or one owner's.
-    /// <paramref name="lockClause"/> is appended to the SELECT (PostgreSQL row locks), so concurrent drains either skip
-    /// or wait for each other's rows.
-    /// </summary>
-    public static async Task<int> DrainOutboxAsync(DbConnection connection, DbTransaction transaction, string? ownerId, int limit,
-        string lockClause, DateTimeOffset now)
-    {
-        var events = new List<OutboxEvent>();
-        var filter = ownerId is null ? "" : "WHERE owner_id = @owner_id ";
-        await using (var command = connection.Command(
-            $"SELECT id, owner_id, type, payload, created_at FROM events_outbox {filter}ORDER BY created_at, id LIMIT @limit{lockClause}", transaction)
-            .With("limit", limit))
-        {
-            if (ownerId is not null)
-            {
-                command.With("owner_id", ownerId);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                events.Add(new OutboxEvent(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    ResourceStore.FromMicros(reader.GetInt64(4))));
-            }
-        }
-
-        foreach (var e in events)
-        {
-            await FanOutAsync(connection, transaction, e, now);
-            await using var delete = connection.Command("DELETE FROM events_outbox WHERE id = @id", transaction).With("id", e.Id);
-            await delete.ExecuteNonQueryAsync();
-        }
-
-        return events.Count;
-    }
-
-    /// <summary>A pending delivery of <paramref name="e"/> for each enabled webhook of its owner that subscribes to it.</summary>
-    public static async Task FanOutAsync(DbConnection connection, DbTransaction transaction, OutboxEvent e, DateTimeOffset now)
-    {
-        var webhooks = new List<string>();
-        await using (var command = connection.Command(
-            // Only endpoints that existed when the event happened: a webhook created while the relay lagged must
-            // not receive what came before it. Two seconds of slack, because the event and the webhook may have been
-            // stamped by different machines' clocks: an early extra event is harmless, a missed one is not.
-            "SELECT id FROM webhooks WHERE owner_id = @owner_id AND enabled AND events LIKE @pattern AND created_at <= @event_at", transaction)
-            .With("owner_id", e.OwnerId).With("pattern", WebhookEvents.SubscriptionPattern(e.Type))
-            .With("event_at", ResourceStore.Micros(e.CreatedAt) + 2_000_000))
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                webhooks.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var webhookId in webhooks)
-        {
-            await using var insert = InsertDelivery(connection, transaction, Ids.New(Ids.Delivery), webhookId, e.OwnerId, e.Id, e.Type, e.Payload,
-                null, now, onConflictDoNothing: true);
-            await insert.ExecuteNonQueryAsync();
-        }
-    }
-
-    /// <summary>
-    /// Claims up to <paramref name="batchSize"/> due deliveries for <paramref name="lockFor"/> (another worker skips
-    /// them until then; a worker that dies leaves them to be claimed again), with their webhooks' URL and secrets.
-    /// </summary>
-    public async Task<List<ClaimedDelivery>> ClaimDueAsync(int batchSize, DateTimeOffset now, TimeSpan lockFor)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync();
-        var claimed = new List<(string Id, string WebhookId, string EventId, string Payload, int Attempts)>();
-        await using (var command = connection.Command($"""
-            UPDATE webhook_deliveries SET locked_until = @locked_until
-            WHERE id IN (SELECT id FROM webhook_deliveries
-                         WHERE status = 'pending' AND next_attempt_at <= @now AND locked_until <= @now
-                         ORDER BY next_attempt_at LIMIT @limit{SkipLocked})
-            RETURNING id, webhook_id, event_id, payload, attempts
-            """).With("locked_until", ResourceStore.Micros(now + lockFor)).With("now", ResourceStore.Micros(now)).With("limit", batchSize))
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                claimed.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture)));
-            }
-        }
-
-        var result = new List<ClaimedDelivery>(claimed.Count);
-        foreach (var c in claimed)
-        {
-            await using var command = connection.Command(
-                "SELECT url, secret, previous_secret, previous_secret_expires_at FROM webhooks WHERE id = @id").With("id", c.WebhookId);
-            await using var reader = await command.ExecuteReaderAsync();
-            if (await reader.ReadAsync())
-            {
-                result.Add(new ClaimedDelivery(c.Id, c.WebhookId, c.EventId, c.Payload, c.Attempts, reader.GetString(0), reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : ResourceStore.FromMicros(reader.GetInt64(3))));
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Records an attempt's result and releases the claim.</summary>
-    public async Task CompleteAsync(string deliveryId, string status, int attempts, int? statusCode, string? error, DateTimeOffset? nextAttemptAt,
-        DateTimeOffset now)
+    public async Task<bool> CompleteAttemptAsync(string deliveryId, int attemptsBefore, string status, int? statusCode, string? error,
+        DateTimeOffset? nextAttemptAt, DateTimeOffset now)
     {
         await using var command = dataSource.CreateCommand("""
             UPDATE webhook_deliveries SET status = @status, attempts = @attempts, last_status_code = @code, last_error = @error,
-                next_attempt_at = @next, locked_until = 0, updated_at = @now
-            WHERE id = @id
+                next_attempt_at = @next, updated_at = @now
+            WHERE id = @id AND status = 'pending' AND attempts = @before
             """);
-        await command.With("status", status).With("attempts", attempts).WithNullable("code", statusCode).With("error", error)
+        return await command.With("status", status).With("attempts", attemptsBefore + 1).WithNullable("code", statusCode).With("error", error)
             .WithNullable("next", nextAttemptAt is { } next ? ResourceStore.Micros(next) : null).With("now", ResourceStore.Micros(now))
-            .With("id", deliveryId).ExecuteNonQueryAsync();
+            .With("id", deliveryId).With("before", attemptsBefore).ExecuteNonQueryAsync() == 1;
     }
 
     /// <summary>
-    /// Disables the webhook with a reason, and fails its other pending deliveries that no worker holds: the owner
-    /// re-enables it and redelivers what matters.
+    /// The fan-out of an owner's events: a pending delivery for every endpoint of the owner that subscribes to an
+    /// event's type and is enabled (or was closed by the owner's deletion at or after the event), and existed when
+    /// the event happened — with the owner's acknowledged position moved to <paramref name="acknowledgeThrough"/> in
+    /// the same transaction. A repeated fan-out adds nothing (one delivery per endpoint and event). Answers the
+    /// deliveries it created, by endpoint.
     /// </summary>
-    public async Task DisableAsync(string webhookId, string reason, DateTimeOffset now)
+    public async Task<List<(string WebhookId, QueuedDelivery Delivery)>> FanOutAsync(string ownerId, IReadOnlyList<EventEnvelope> events,
+        long acknowledgeThrough, DateTimeOffset now)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await using (var command = connection.Command("""
-            UPDATE webhooks SET enabled = FALSE, disabled_reason = @reason, updated_at = @now, version = version + 1
-            WHERE id = @id AND enabled
-            """, transaction))
+
+        // The candidates: the owner's endpoints as they are now (the insert below checks them again, row by row).
+        var endpoints = new List<WebhookRow>();
+        await using (var command = connection.Command($"SELECT {WebhookColumns} FROM webhooks WHERE owner_id = @owner_id", transaction)
+            .With("owner_id", ownerId))
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            await command.With("reason", reason).With("now", ResourceStore.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
+            while (await reader.ReadAsync())
+            {
+                endpoints.Add(ReadWebhook(reader));
+            }
         }
 
-        await using (var command = connection.Command("""
-            UPDATE webhook_deliveries SET status = 'failed', last_error = @error, next_attempt_at = NULL, updated_at = @now
-            WHERE webhook_id = @id AND status = 'pending' AND locked_until <= @now
-            """, transaction))
+        var planned = new List<(string WebhookId, QueuedDelivery Delivery)>();
+        foreach (var e in events.Where(e => e.Deliver))
         {
-            await command.With("error", "not attempted: the webhook was disabled").With("now", ResourceStore.Micros(now)).With("id", webhookId)
-                .ExecuteNonQueryAsync();
+            foreach (var w in endpoints)
+            {
+                // Only endpoints that existed when the event happened: one created while the fan-out lagged must not
+                // receive what came before it. Two seconds of slack, because the event and the endpoint may have been
+                // stamped by different machines' clocks: an early extra event is harmless, a missed one is not.
+                if ((w.Enabled || e.Seq <= w.FinalSeq) && w.Subscribes(e.Type) && w.CreatedAt <= e.CreatedAt + TimeSpan.FromSeconds(2))
+                {
+                    planned.Add((w.Id, new QueuedDelivery(Ids.New(Ids.Delivery), e.Id, e.Type, e.Payload, e.Seq, 0, now, now)));
+                }
+            }
+        }
+
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        if (dialect == SqlDialect.Postgres)
+        {
+            await using var command = (NpgsqlCommand)connection.Command($"""
+                INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
+                    last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
+                SELECT d.id, d.webhook_id, @owner_id, d.event_id, d.event_type, d.payload, d.event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
+                FROM unnest(@ids, @webhook_ids, @event_ids, @event_types, @payloads, @seqs) AS d(id, webhook_id, event_id, event_type, payload, event_seq)
+                JOIN webhooks w ON w.id = d.webhook_id AND (w.enabled OR d.event_seq <= w.final_seq)
+                ON CONFLICT DO NOTHING
+                RETURNING id;
+                {EventStore.AcknowledgeSql(dialect, "VALUES (@owner_id, @ack)")}
+                """, transaction);
+            command.Parameters.Add(Texts("ids", planned.Select(p => p.Delivery.Id)));
+            command.Parameters.Add(Texts("webhook_ids", planned.Select(p => p.WebhookId)));
+            command.Parameters.Add(Texts("event_ids", planned.Select(p => p.Delivery.EventId)));
+            command.Parameters.Add(Texts("event_types", planned.Select(p => p.Delivery.EventType)));
+            command.Parameters.Add(Texts("payloads", planned.Select(p => p.Delivery.Payload)));
+            command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", planned.Select(p => p.Delivery.EventSeq ?? 0).ToArray()));
+            command.With("owner_id", ownerId).With("now", ResourceStore.Micros(now)).With("ack", acknowledgeThrough);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                created.Add(reader.GetString(0));
+            }
+        }
+        else
+        {
+            foreach (var (webhookId, d) in planned)
+            {
+                await using var command = connection.Command("""
+                    INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
+                        last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
+                    SELECT @id, w.id, @owner_id, @event_id, @event_type, @payload, @event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
+                    FROM webhooks w WHERE w.id = @webhook_id AND (w.enabled OR @event_seq <= w.final_seq)
+                    ON CONFLICT DO NOTHING
+                    """, transaction)
+                    .With("id", d.Id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", d.EventId)
+                    .With("event_type", d.EventType).With("payload", d.Payload).With("event_seq", d.EventSeq ?? 0).With("now", ResourceStore.Micros(now));
+                if (await command.ExecuteNonQueryAsync() == 1)
+                {
+                    created.Add(d.Id);
+                }
+            }
+
+            await using var ack = connection.Command(EventStore.AcknowledgeSql(dialect, "SELECT @owner_id, @ack"), transaction)
+                .With("owner_id", ownerId).With("ack", acknowledgeThrough);
+            await ack.ExecuteNonQueryAsync();
         }
 
         await transaction.CommitAsync();
+        return planned.Where(p => created.Contains(p.Delivery.Id)).ToList();
     }
 
-    private static DbCommand InsertDelivery(DbConnection connection, DbTransaction? transaction, string id, string webhookId, string ownerId,
-        string eventId, string eventType, string payload, string? redeliveryOf, DateTimeOffset now, bool onConflictDoNothing) =>
-        connection.Command($"""
-            INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, status, attempts, last_status_code,
-                last_error, next_attempt_at, locked_until, redelivery_of, created_at, updated_at)
-            VALUES (@id, @webhook_id, @owner_id, @event_id, @event_type, @payload, 'pending', 0, NULL, NULL, @now, 0, @redelivery_of, @now, @now)
-            {(onConflictDoNothing ? "ON CONFLICT DO NOTHING" : "")}
-            """, transaction)
-            .With("id", id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", eventId).With("event_type", eventType)
-            .With("payload", payload).With("redelivery_of", redeliveryOf).With("now", ResourceStore.Micros(now));
+    /// <summary>Endpoints with a pending delivery due before <paramref name="horizon"/> (at most <paramref name="limit"/>).</summary>
+    public async Task<List<string>> DueEndpointsAsync(DateTimeOffset horizon, int limit)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT DISTINCT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @horizon LIMIT @limit
+            """);
+        await using var reader = await command.With("horizon", ResourceStore.Micros(horizon)).With("limit", limit).ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Deletes up to <paramref name="batch"/> finished deliveries last changed before <paramref name="cutoff"/>.</summary>
+    public async Task<int> PurgeDeliveriesAsync(DateTimeOffset cutoff, int batch)
+    {
+        await using var command = dataSource.CreateCommand("""
+            DELETE FROM webhook_deliveries WHERE id IN (
+                SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < @cutoff LIMIT @batch)
+            """);
+        return await command.With("cutoff", ResourceStore.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
+    }
+
+    private static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
 
     private static DbCommand Bind(DbCommand command, WebhookRow row) =>
         command.With("id", row.Id).With("owner_id", row.OwnerId).With("url", row.Url).With("events", JsonSerializer.Serialize(row.Events))
@@ -353,19 +440,27 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         reader.IsDBNull(7) ? null : ResourceStore.FromMicros(reader.GetInt64(7)),
         reader.GetBoolean(8),
         reader.IsDBNull(9) ? null : reader.GetString(9),
-        ResourceStore.FromMicros(reader.GetInt64(10)), ResourceStore.FromMicros(reader.GetInt64(11)), reader.GetInt64(12));
+        ResourceStore.FromMicros(reader.GetInt64(10)), ResourceStore.FromMicros(reader.GetInt64(11)), reader.GetInt64(12),
+        reader.IsDBNull(13) ? null : reader.GetInt64(13));
+
+    private static QueuedDelivery ReadQueued(DbDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetInt64(4),
+        Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
+        reader.IsDBNull(6) ? ResourceStore.FromMicros(reader.GetInt64(7)) : ResourceStore.FromMicros(reader.GetInt64(6)),
+        ResourceStore.FromMicros(reader.GetInt64(7)));
 }
 
 /// <summary>Typed nulls for PostgreSQL's non-text columns.</summary>
 internal static class NullableParameters
 {
     public static DbCommand WithNullable(this DbCommand command, string name, long? value) =>
-        Typed(command, name, value, NpgsqlTypes.NpgsqlDbType.Bigint);
+        Typed(command, name, value, NpgsqlDbType.Bigint);
 
     public static DbCommand WithNullable(this DbCommand command, string name, int? value) =>
-        Typed(command, name, value, NpgsqlTypes.NpgsqlDbType.Integer);
+        Typed(command, name, value, NpgsqlDbType.Integer);
 
-    private static DbCommand Typed(DbCommand command, string name, object? value, NpgsqlTypes.NpgsqlDbType type)
+    private static DbCommand Typed(DbCommand command, string name, object? value, NpgsqlDbType type)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;

@@ -1,0 +1,73 @@
+using ApiPlatform.Grains.Events;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ApiPlatform.Grains.Webhooks;
+
+/// <summary>An event needs the webhook fan-out when an enabled endpoint of its owner subscribes to its type.</summary>
+public sealed class WebhookSubscriptions : IEventSubscriptions
+{
+    public string ConditionSql(string ownerIdExpression, string typeExpression) =>
+        $"EXISTS (SELECT 1 FROM webhooks w WHERE w.owner_id = {ownerIdExpression} AND w.enabled AND {WebhookStore.SubscribesSql("w.events", typeExpression)})";
+}
+
+/// <summary>
+/// The webhook side of an owner's events: stores a pending delivery per subscribed endpoint and event (acknowledging
+/// the events in that transaction), then hands each endpoint's grain its new deliveries. The hand-over is one-way:
+/// the deliveries are stored, so a lost message only waits for the recovery sweep.
+/// </summary>
+public sealed class WebhookDispatcher(WebhookStore store, IGrainFactory grains, ApiClock clock) : IEventConsumer
+{
+    public async Task<bool> ConsumeAsync(string ownerId, IReadOnlyList<EventEnvelope> events)
+    {
+        if (!events.Any(e => e.Deliver))
+        {
+            return false;
+        }
+
+        var created = await store.FanOutAsync(ownerId, events, events[^1].Seq, clock.UtcNow);
+        foreach (var endpoint in created.GroupBy(c => c.WebhookId))
+        {
+            _ = grains.GetGrain<IWebhookGrain>(endpoint.Key).EnqueueAsync(endpoint.Select(c => c.Delivery).ToList());
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The webhooks' part of the recovery sweep: wake endpoints whose deliveries fall due, purge the delivery log.</summary>
+public sealed partial class WebhookSweepTask(WebhookStore store, IGrainFactory grains, IOptions<WebhookOptions> options, ILogger<WebhookSweepTask> logger)
+    : ISweepTask
+{
+    private const int MaxWakes = 10_000;
+    private const int PurgeBatch = 5000;
+
+    public async Task SweepAsync(DateTimeOffset now, DateTimeOffset horizon)
+    {
+        foreach (var id in await store.DueEndpointsAsync(horizon, MaxWakes))
+        {
+            // One-way: an endpoint whose grain already holds its schedule ignores the call.
+            _ = grains.GetGrain<IWebhookGrain>(id).WakeAsync();
+        }
+    }
+
+    public async Task PurgeAsync(DateTimeOffset now)
+    {
+        var purged = 0;
+        int deleted;
+        do
+        {
+            deleted = await store.PurgeDeliveriesAsync(now - options.Value.DeliveryRetention, PurgeBatch);
+            purged += deleted;
+        }
+        while (deleted == PurgeBatch);
+
+        if (purged > 0)
+        {
+            LogPurged(logger, purged);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} finished webhook deliveries past retention")]
+    private static partial void LogPurged(ILogger logger, int count);
+}

@@ -6,7 +6,7 @@ using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Resources;
-using ApiPlatform.Grains.Webhooks;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Storage;
 using ApiPlatform.Silo.Webhooks;
@@ -38,7 +38,7 @@ internal static class OrleansSetup
             ? NpgsqlDataSource.Create(ProjectConnectionString(mode.PostgresConnectionString!))
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
         builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite,
-            sp.GetService<EventSignals>()));
+            sp.GetRequiredService<EventLog>()));
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();
@@ -62,6 +62,7 @@ internal static class OrleansSetup
             // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
+            silo.AddEventStreams(builder.Configuration);
             if (mode.IsPostgres)
             {
                 var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;
@@ -98,8 +99,8 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
-        // Outbox relay and delivery worker: after the schema migration, like every background service.
-        builder.AddWebhooks(mode);
+        // The event log, streams, webhook delivery and the recovery sweep's start: after the schema migration.
+        builder.AddEventPath(mode);
         builder.Services.AddHealthChecks()
             .AddCheck<SiloReadinessCheck>("silo", tags: [Gateway.Endpoints.HealthApi.ReadyTag])
             .AddCheck<StorageReadinessCheck>("storage", tags: [Gateway.Endpoints.HealthApi.ReadyTag]);

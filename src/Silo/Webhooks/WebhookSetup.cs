@@ -1,70 +1,101 @@
-using System.Data.Common;
-using System.Net;
-using System.Net.Sockets;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Webhooks;
 using ApiPlatform.Silo.Hosting;
-using Microsoft.Extensions.Options;
+using Orleans.Streams;
 
 namespace ApiPlatform.Silo.Webhooks;
 
 /// <summary>
-/// Webhook services of a silo: the store, the signals, the outbox relay and the delivery worker with its HTTP client
-/// (no redirects, no proxy, and a connection only to an address <see cref="NetworkPolicy"/> allows — checked on the
-/// address actually connected to, so DNS rebinding cannot reach a private network).
+/// The event path of a silo: options (<c>Events</c>, <c>Webhooks</c>), the event log and webhook services, the memory
+/// stream provider the owners' events travel on, and the start of the recovery sweep.
 /// </summary>
 internal static class WebhookSetup
 {
-    public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder, StorageMode mode)
+    public static WebApplicationBuilder AddEventPath(this WebApplicationBuilder builder, StorageMode mode)
     {
         var services = builder.Services;
-        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section))
-            .Validate(o => o.PollInterval > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero && o.BatchSize > 0 && o.MaxConcurrentDeliveries > 0
-                && o.Schedule.All(d => d >= TimeSpan.Zero),
-                "Webhooks: PollInterval, DeliveryTimeout, BatchSize and MaxConcurrentDeliveries must be positive, RetrySchedule delays not negative.")
-            .ValidateOnStart();
-        services.AddSingleton(sp => new WebhookStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
-        services.AddSingleton<EventSignals>();
-        services.AddHostedService<EventRelay>();
-        services.AddHostedService<WebhookDeliveryWorker>();
-        services.AddHttpClient(WebhookDeliveryWorker.HttpClientName, client =>
-            {
-                client.Timeout = Timeout.InfiniteTimeSpan; // The worker's own timeout covers the whole attempt.
-                client.DefaultRequestHeaders.UserAgent.ParseAdd("ApiPlatform-Webhooks/1.0");
-            })
-            .ConfigurePrimaryHttpMessageHandler(sp =>
-            {
-                var allowPrivate = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks;
-                return new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    UseProxy = false,
-                    UseCookies = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate, cancellationToken),
-                };
-            });
+        services.AddOptions<EventOptions>().Bind(builder.Configuration.GetSection(EventOptions.Section)).ValidateOnStart();
+        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateOnStart();
+        services.AddEventPath(mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite);
+        services.AddHostedService<EventSweepStarter>();
         return builder;
     }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Memory streams in both storage modes, implicit subscriptions only (no pub-sub state to store): the outbox is
+    /// what makes an event durable, the stream only carries it, and the sweep republishes what no consumer acknowledged.
+    /// </summary>
+    public static ISiloBuilder AddEventStreams(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var settings = configuration.GetSection(EventOptions.Section).Get<EventOptions>() ?? new EventOptions();
+        silo.AddMemoryStreams(EventStreams.Provider, streams =>
+        {
+            streams.ConfigurePartitioning(settings.StreamQueues);
+            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = settings.StreamPollInterval));
+        });
+        return silo;
+    }
+}
+
+/// <summary>
+/// Starts the recovery sweep when this silo has joined (registers its reminder, sweeps once: after a restart of the
+/// embedded default, whose reminders live in memory, this is what finds the events and retries left behind), and
+/// asks for a sweep whenever another silo is declared dead (it may have died between a commit and its publication).
+/// </summary>
+internal sealed partial class EventSweepStarter(IGrainFactory grains, IClusterMembershipService membership, ILogger<EventSweepStarter> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await grains.GetGrain<IEventSweepGrain>(0).StartAsync();
+                break;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogStartFailed(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), stoppingToken);
+            }
+        }
+
+        var dead = new HashSet<SiloAddress>();
+        var first = true;
         try
         {
-            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-            var remote = ((IPEndPoint)socket.RemoteEndPoint!).Address;
-            if (!allowPrivate && !NetworkPolicy.IsPublic(remote))
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
-                throw new HttpRequestException($"refused: {context.DnsEndPoint.Host} resolved to non-public address {remote}");
-            }
+                var newlyDead = snapshot.Members.Values.Count(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress));
+                // The first snapshot lists silos that died before this one started: the start-up sweep covered them.
+                if (!first && newlyDead > 0)
+                {
+                    await SweepAsync();
+                }
 
-            return new NetworkStream(socket, ownsSocket: true);
+                first = false;
+            }
         }
-        catch
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            socket.Dispose();
-            throw;
         }
     }
+
+    private async Task SweepAsync()
+    {
+        try
+        {
+            await grains.GetGrain<IEventSweepGrain>(0).SweepAsync();
+        }
+        catch (Exception e)
+        {
+            LogStartFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Starting or running the event sweep failed; retrying")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception);
 }

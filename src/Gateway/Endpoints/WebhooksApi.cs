@@ -108,7 +108,7 @@ public static class WebhooksApi
         body.ThrowIfInvalid();
 
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxWebhooks;
-        var outcome = await Grain(grains).CreateAsync(new WebhookDraft(caller.OwnerId, url!, events!, description, enabled, secret), cap);
+        var outcome = await Grain(grains, Ids.New(Ids.Webhook)).CreateAsync(new WebhookDraft(caller.OwnerId, url!, events!, description, enabled, secret), cap);
         var created = outcome.Result switch
         {
             WebhookResult.Done => outcome.Webhook!,
@@ -123,7 +123,7 @@ public static class WebhooksApi
     private static async Task<Ok<ListEnvelope<WebhookResponse>>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var paging = Paging.From(context.Request);
-        var page = await Grain(grains).ListAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
+        var page = await grains.Get<IWebhookQueryWorker>(0).ListAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new ListEnvelope<WebhookResponse>(page.Items.Select(WebhookResponse.From).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
@@ -131,7 +131,7 @@ public static class WebhooksApi
 
     private static async Task<Ok<DataEnvelope<WebhookResponse>>> GetAsync(string id, HttpContext context, GrainRefs grains)
     {
-        var webhook = Ids.IsValid(id, Ids.Webhook) ? await Grain(grains).GetAsync(context.GetCaller().OwnerId, id) : null;
+        var webhook = Ids.IsValid(id, Ids.Webhook) ? await Grain(grains, id).GetAsync(context.GetCaller().OwnerId) : null;
         return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(webhook ?? throw NotFound())));
     }
 
@@ -151,27 +151,27 @@ public static class WebhooksApi
 
         body.ThrowIfInvalid();
 
-        var outcome = await Grain(grains).UpdateAsync(caller.OwnerId, id, new WebhookPatch(url, events, description, body.IsNull("description"), enabled));
+        var outcome = await Grain(grains, id).UpdateAsync(caller.OwnerId, new WebhookPatch(url, events, description, body.IsNull("description"), enabled));
         return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(Done(outcome).Webhook!)));
     }
 
     private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
-        return await Grain(grains).DeleteAsync(context.GetCaller().OwnerId, id) ? TypedResults.NoContent() : throw NotFound();
+        return await Grain(grains, id).DeleteAsync(context.GetCaller().OwnerId) ? TypedResults.NoContent() : throw NotFound();
     }
 
     private static async Task<Ok<DataEnvelope<WebhookSecretResponse>>> RotateSecretAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
-        var outcome = Done(await Grain(grains).RotateSecretAsync(context.GetCaller().OwnerId, id));
+        var outcome = Done(await Grain(grains, id).RotateSecretAsync(context.GetCaller().OwnerId));
         return TypedResults.Ok(new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(outcome.Webhook!, outcome.Secret!)));
     }
 
     private static async Task<Accepted<DataEnvelope<DeliveryResponse>>> TestAsync(string id, HttpContext context, GrainRefs grains)
     {
         CheckId(id);
-        var outcome = Done(await Grain(grains).SendTestAsync(context.GetCaller().OwnerId, id));
+        var outcome = Done(await Grain(grains, id).SendTestAsync(context.GetCaller().OwnerId));
         return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
     }
 
@@ -179,7 +179,7 @@ public static class WebhooksApi
     {
         CheckId(id);
         var paging = Paging.From(context.Request);
-        var page = await Grain(grains).ListDeliveriesAsync(context.GetCaller().OwnerId, id, paging.Offset, paging.PerPage) ?? throw NotFound();
+        var page = await Grain(grains, id).ListDeliveriesAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage) ?? throw NotFound();
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new ListEnvelope<DeliveryResponse>(page.Items.Select(DeliveryResponse.From).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
@@ -193,21 +193,25 @@ public static class WebhooksApi
             throw ApiException.NotFound("The delivery");
         }
 
-        var outcome = await Grain(grains).RedeliverAsync(context.GetCaller().OwnerId, id, deliveryId);
-        if (outcome.Result != WebhookResult.Done)
+        var outcome = await Grain(grains, id).RedeliverAsync(context.GetCaller().OwnerId, deliveryId);
+        if (outcome.Result == WebhookResult.NotFound)
         {
             throw ApiException.NotFound("The delivery");
         }
 
+        Done(outcome);
+
         return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", new DataEnvelope<DeliveryResponse>(DeliveryResponse.From(outcome.Delivery!)));
     }
 
-    private static IWebhookGrain Grain(GrainRefs grains) => grains.Get<IWebhookGrain>(0);
+    private static IWebhookGrain Grain(GrainRefs grains, string id) => grains.Get<IWebhookGrain>(id);
 
     private static WebhookOutcome Done(WebhookOutcome outcome) => outcome.Result switch
     {
         WebhookResult.Done => outcome,
         WebhookResult.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
+        WebhookResult.RateLimited => throw ApiException.TooManyRequests(
+            "This endpoint's budget of test calls and redeliveries is spent; retry after the window ends.", outcome.RetryAfter ?? TimeSpan.FromSeconds(1)),
         _ => throw NotFound(),
     };
 

@@ -42,6 +42,11 @@ public static class GatewayExtensions
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
         services.AddSingleton<RateLimiting.RateLimiter>();
+        services.AddOptions<Events.EventStreamOptions>().Bind(config.GetSection(Events.EventStreamOptions.Section))
+            .Validate(o => o.Heartbeat > TimeSpan.Zero && o.ConnectionBuffer >= 16 && o.RenewInterval > TimeSpan.Zero && o.RenewInterval <= TimeSpan.FromSeconds(60),
+                "Events: Heartbeat must be positive, ConnectionBuffer at least 16, RenewInterval between zero and 60 s (listener leases last 90 s).")
+            .ValidateOnStart();
+        services.AddSingleton<Events.EventStreamHub>();
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();
@@ -98,6 +103,7 @@ public static class GatewayExtensions
         app.MapResourcesApi();
         app.MapOrganizationsApi();
         app.MapWebhooksApi();
+        app.MapEventsApi();
         return app;
     }
 

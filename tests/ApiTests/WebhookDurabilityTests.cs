@@ -4,80 +4,85 @@ using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.ApiTests;
 
-/// <summary>An embedded server whose event dispatch (relay and delivery worker) can be switched between restarts.</summary>
-public sealed class SwitchableDispatchEmbeddedServer : EmbeddedServer
+/// <summary>An embedded server whose publication of committed events can be switched off between restarts.</summary>
+public sealed class SwitchablePublishingEmbeddedServer : EmbeddedServer
 {
-    public bool DispatchEnabled { get; set; }
+    public bool PublishOnCommit { get; set; }
 
     protected override Dictionary<string, string?> Settings()
     {
         var settings = base.Settings();
-        settings["Webhooks:DispatchEnabled"] = DispatchEnabled ? "true" : "false";
+        settings["Events:PublishOnCommit"] = PublishOnCommit ? "true" : "false";
         return settings;
     }
 }
 
-/// <summary>The PostgreSQL variant of <see cref="SwitchableDispatchEmbeddedServer"/>.</summary>
-public sealed class SwitchableDispatchPostgresServer : PostgresServer
+/// <summary>The PostgreSQL variant of <see cref="SwitchablePublishingEmbeddedServer"/>.</summary>
+public sealed class SwitchablePublishingPostgresServer : PostgresServer
 {
-    public bool DispatchEnabled { get; set; }
+    public bool PublishOnCommit { get; set; }
 
     protected override Dictionary<string, string?> Settings()
     {
         var settings = base.Settings();
-        settings["Webhooks:DispatchEnabled"] = DispatchEnabled ? "true" : "false";
+        settings["Events:PublishOnCommit"] = PublishOnCommit ? "true" : "false";
         return settings;
     }
 }
 
 /// <summary>
-/// At-least-once delivery across a restart: an event committed with its change, but not yet dispatched when the
-/// process stopped, is delivered after the process starts again on the same storage.
+/// At-least-once delivery across a restart: an event committed with its change, but never published (as if the
+/// process died right after the commit), is found by the recovery sweep when the process starts again on the same
+/// storage, and delivered — to the webhook, and to an event stream resuming from before it.
 /// </summary>
-public abstract class WebhookDurabilityTests(ApiServer server, Action<bool> setDispatch) : ApiTestBase(server)
+public abstract class WebhookDurabilityTests(ApiServer server, Action<bool> setPublishing) : ApiTestBase(server)
 {
     [Fact]
-    public async Task An_undispatched_event_survives_a_restart_and_is_delivered()
+    public async Task An_unpublished_event_survives_a_restart_and_is_delivered()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         var url = receiver.NewUrl();
         var user = await Client.RegisterAsync();
         var created = (await Client.PostAsync("/v1/webhooks", new { url, events = new[] { "resource.created" } }, user.Token)).AssertStatus(HttpStatusCode.Created).Data;
         var webhookId = (string)created["id"]!;
+        var first = (await Client.PostAsync("/v1/resources", new { name = "before" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data;
         var resource = (await Client.PostAsync("/v1/resources", new { name = "durable" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data;
 
-        // Dispatch is off: the event waits in the outbox, nothing is queued or sent.
-        await Task.Delay(500, TestContext.Current.CancellationToken);
+        // Committed: both events are in the log. Publishing is off and the sweep only republishes what stayed
+        // unacknowledged past its timeout, which product time has not reached: nothing can have sent them.
+        var log = (await Client.GetAsync("/v1/events", user.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray();
+        Assert.Equal([(string?)resource["id"], (string?)first["id"]], log.Select(e => (string?)e!["data"]!["id"]));
+        var firstEventId = (string)log[1]!["id"]!;
         Assert.Empty((await Client.GetAsync($"/v1/webhooks/{webhookId}/deliveries", user.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray());
         Assert.Empty(receiver.At(url));
 
-        setDispatch(true);
+        setPublishing(true);
+        Server.Time.Advance(TimeSpan.FromMinutes(1)); // past Events:AcknowledgeTimeout
         await Server.RestartAsync();
         try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (receiver.At(url).Count == 0 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100, TestContext.Current.CancellationToken);
-            }
+            var requests = await Eventually.ValueAsync(() => receiver.At(url) is { Count: 2 } got ? got : null, "both deliveries", TimeSpan.FromSeconds(60));
+            var names = requests.Select(r => (string?)System.Text.Json.Nodes.JsonNode.Parse(r.Body)!["data"]!["name"]).ToList();
+            Assert.Equal(["before", "durable"], names.Order());
 
-            var request = Assert.Single(receiver.At(url));
-            var body = System.Text.Json.Nodes.JsonNode.Parse(request.Body)!;
-            Assert.Equal("resource.created", (string?)body["type"]);
-            Assert.Equal((string?)resource["id"], (string?)body["data"]!["id"]);
+            // A stream resuming after the first event gets the second, from the log.
+            using var client = Server.CreateClient();
+            await using var stream = await EventStreamReader.OpenAsync(client, user.Token, lastEventId: firstEventId);
+            var next = await stream.NextAsync();
+            Assert.Equal((string?)resource["id"], (string?)next.Data["data"]!["id"]);
         }
         finally
         {
-            setDispatch(false);
+            setPublishing(false);
         }
     }
 }
 
-public sealed class WebhookDurabilityTestsOnEmbedded(SwitchableDispatchEmbeddedServer server)
-    : WebhookDurabilityTests(server, on => server.DispatchEnabled = on), IClassFixture<SwitchableDispatchEmbeddedServer>;
+public sealed class WebhookDurabilityTestsOnEmbedded(SwitchablePublishingEmbeddedServer server)
+    : WebhookDurabilityTests(server, on => server.PublishOnCommit = on), IClassFixture<SwitchablePublishingEmbeddedServer>;
 
-public sealed class WebhookDurabilityTestsOnPostgres(SwitchableDispatchPostgresServer server)
-    : WebhookDurabilityTests(server, on => server.DispatchEnabled = on), IClassFixture<SwitchableDispatchPostgresServer>;
+public sealed class WebhookDurabilityTestsOnPostgres(SwitchablePublishingPostgresServer server)
+    : WebhookDurabilityTests(server, on => server.PublishOnCommit = on), IClassFixture<SwitchablePublishingPostgresServer>;
 
 /// <summary>A server with the production default: webhooks may not target private networks.</summary>
 public sealed class PrivateNetworksRefusedServer : EmbeddedServer

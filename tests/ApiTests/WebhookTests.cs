@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using ApiPlatform.ApiTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.ApiTests;
 
@@ -320,10 +321,13 @@ public abstract class WebhookTests(ApiServer server) : ApiTestBase(server)
         Assert.Equal(1, (int?)entry["attempts"]);
         Assert.Equal(410, (int?)entry["last_status_code"]);
 
-        // Disabled: new events are not queued for it.
+        // Disabled: new events are not queued for it. A second endpoint subscribed to the same event is the barrier:
+        // the fan-out stores every endpoint's delivery in one transaction, so once the second has its request, the
+        // first would have had its delivery too.
+        var witnessUrl = receiver.NewUrl();
+        await CreateWebhookAsync(user, witnessUrl, ["resource.created"]);
         (await Client.PostAsync("/v1/resources", new { name = "ignored" }, user.Token)).AssertStatus(HttpStatusCode.Created);
-        Server.Time.Advance(TimeSpan.FromSeconds(5));
-        await Task.Delay(500, TestContext.Current.CancellationToken);
+        await ReceivedAsync(receiver, witnessUrl, 1);
         Assert.Single(await DeliveriesAsync(user, webhookId));
         Assert.Single(receiver.At(url));
     }
@@ -355,6 +359,126 @@ public abstract class WebhookTests(ApiServer server) : ApiTestBase(server)
         var back = (await ReceivedAsync(receiver, url, 5))[4];
         Assert.Equal("welcome back", (string?)Body(back)["data"]!["name"]);
         AssertSigned(back, secret);
+    }
+
+    [Fact]
+    public async Task Test_calls_and_redeliveries_share_a_per_endpoint_budget_answered_with_429_and_Retry_After()
+    {
+        var user = await Client.RegisterAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        var (webhookId, _) = await CreateWebhookAsync(user, url, ["resource.created"]);
+        var (otherId, _) = await CreateWebhookAsync(user, receiver.NewUrl(), ["resource.created"]);
+
+        // The test settings allow four per endpoint and window.
+        var first = (await Client.PostAsync($"/v1/webhooks/{webhookId}/test", null, user.Token)).AssertStatus(HttpStatusCode.Accepted).Data;
+        for (var i = 0; i < 2; i++)
+        {
+            (await Client.PostAsync($"/v1/webhooks/{webhookId}/test", null, user.Token)).AssertStatus(HttpStatusCode.Accepted);
+        }
+
+        (await Client.PostAsync($"/v1/webhooks/{webhookId}/deliveries/{(string)first["id"]!}/redeliver", null, user.Token)).AssertStatus(HttpStatusCode.Accepted);
+        var refused = await Client.PostAsync($"/v1/webhooks/{webhookId}/test", null, user.Token);
+        refused.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+        Assert.InRange(int.Parse(refused.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        (await Client.PostAsync($"/v1/webhooks/{webhookId}/deliveries/{(string)first["id"]!}/redeliver", null, user.Token))
+            .AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+
+        // Another endpoint has its own budget, and the window passes with (product) time.
+        (await Client.PostAsync($"/v1/webhooks/{otherId}/test", null, user.Token)).AssertStatus(HttpStatusCode.Accepted);
+        Server.Time.Advance(TimeSpan.FromMinutes(1));
+        (await Client.PostAsync($"/v1/webhooks/{webhookId}/test", null, user.Token)).AssertStatus(HttpStatusCode.Accepted);
+        await ReceivedAsync(receiver, url, 5);
+    }
+
+    [Fact]
+    public async Task Disabling_an_endpoint_fails_its_pending_retries_at_once_and_sends_nothing_more()
+    {
+        var user = await Client.RegisterAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        receiver.Program(url, [], then: 500);
+        var (webhookId, _) = await CreateWebhookAsync(user, url, ["resource.created"]);
+        (await Client.PostAsync("/v1/resources", new { name = "failing" }, user.Token)).AssertStatus(HttpStatusCode.Created);
+        var entry = await EventuallyAsync(async () => (await DeliveriesAsync(user, webhookId)).SingleOrDefault(d => (int?)d!["attempts"] >= 1), "a failed attempt");
+        Assert.Equal("pending", (string?)entry["status"]);
+
+        (await Client.PatchAsync($"/v1/webhooks/{webhookId}", new { enabled = false }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        var stopped = Assert.Single(await DeliveriesAsync(user, webhookId))!;
+        Assert.Equal("failed", (string?)stopped["status"]);
+        Assert.Equal("not attempted: the webhook was disabled", (string?)stopped["last_error"]);
+        Assert.Null((string?)stopped["next_attempt_at"]);
+        var attemptsAtDisable = (int)stopped["attempts"]!;
+
+        // A test call is the barrier: it goes out once from the same schedule after the disabling, so any retry still
+        // scheduled there would have gone first. Retries were 200 ms apart; nothing more came for the event.
+        receiver.Program(url, [], then: 200);
+        (await Client.PostAsync($"/v1/webhooks/{webhookId}/test", null, user.Token)).AssertStatus(HttpStatusCode.Accepted);
+        var requests = await EventuallyAsync(() => Task.FromResult(receiver.At(url).Any(r => (string?)Body(r)["type"] == "webhook.test") ? receiver.At(url) : null), "the test call");
+        Assert.Equal(attemptsAtDisable, requests.Count(r => (string?)Body(r)["type"] == "resource.created"));
+        Assert.Equal(attemptsAtDisable, (int?)(await DeliveriesAsync(user, webhookId)).Single(d => (string?)d!["event_type"] == "resource.created")!["attempts"]);
+    }
+
+    [Fact]
+    public async Task One_tenants_hanging_endpoints_do_not_hold_up_another_tenants_delivery()
+    {
+        var stuck = await Client.RegisterAsync();
+        var fine = await Client.RegisterAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var hanging = Enumerable.Range(0, 3).Select(_ => receiver.NewUrl()).ToList();
+        foreach (var url in hanging)
+        {
+            receiver.Hang(url);
+            await CreateWebhookAsync(stuck, url, ["resource.created"]);
+        }
+
+        var fineUrl = receiver.NewUrl();
+        await CreateWebhookAsync(fine, fineUrl, ["resource.created"]);
+        for (var i = 0; i < 4; i++)
+        {
+            (await Client.PostAsync("/v1/resources", new { name = "stuck " + i }, stuck.Token)).AssertStatus(HttpStatusCode.Created);
+        }
+
+        await EventuallyAsync(() => Task.FromResult(receiver.Waiting >= 3 ? (object)true : null), "the hanging requests");
+        (await Client.PostAsync("/v1/resources", new { name = "fine" }, fine.Token)).AssertStatus(HttpStatusCode.Created);
+        await ReceivedAsync(receiver, fineUrl, 1);
+        // Delivered while every hanging request was still held.
+        Assert.True(receiver.Waiting >= 3, $"{receiver.Waiting} requests still held");
+        foreach (var url in hanging)
+        {
+            receiver.Release(url);
+        }
+    }
+
+    [Fact]
+    public async Task Deleting_the_organization_stops_its_pending_retries_and_delivers_its_last_events_once()
+    {
+        var owner = await Client.RegisterAsync("owner");
+        var slug = "org-" + Guid.NewGuid().ToString("N")[..10];
+        var orgId = (string)(await Client.PostAsync("/v1/organizations", new { name = "Gone " + slug, slug }, owner.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        void InOrg(HttpRequestMessage r) => r.Headers.TryAddWithoutValidation("X-Organization-Id", orgId);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        // The first attempt fails, the retry is held open across the deletion, everything after fails.
+        receiver.Program(url, [500, WebhookReceiver.Hold], then: 500);
+        var (webhookId, _) = await CreateWebhookAsync(owner, url, ["resource.created", "organization.deleted"], configure: InOrg);
+        (await Client.PostAsync("/v1/resources", new { name = "retried" }, owner.Token, InOrg)).AssertStatus(HttpStatusCode.Created);
+        await EventuallyAsync(() => Task.FromResult(receiver.Waiting == 1 ? (object)true : null), "the held retry");
+
+        (await Client.DeleteAsync($"/v1/organizations/{orgId}", owner.Token)).AssertStatus(HttpStatusCode.NoContent);
+        // organization.deleted gets its one attempt (answered 500 here, and not retried).
+        var deleted = await EventuallyAsync(() => Task.FromResult(receiver.At(url).FirstOrDefault(r => (string?)Body(r)["type"] == "organization.deleted")),
+            "organization.deleted");
+        Assert.Equal(orgId, (string?)Body(deleted)["data"]!["id"]);
+
+        // The held retry now answers 200, but its delivery was stopped by the deletion: its result does not count, and
+        // the endpoint's schedule ends up empty, with nothing in flight.
+        receiver.Release(url);
+        var endpoint = Server.Services.GetRequiredService<IGrainFactory>().GetGrain<ApiPlatform.Grains.Webhooks.IWebhookGrain>(webhookId);
+        await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { Queued: 0, InFlight: 0, Enabled: false } state ? state : null, "an empty schedule");
+        var requests = receiver.At(url);
+        Assert.Equal(2, requests.Count(r => (string?)Body(r)["type"] == "resource.created"));
+        Assert.Equal(1, requests.Count(r => (string?)Body(r)["type"] == "organization.deleted"));
     }
 
     [Fact]

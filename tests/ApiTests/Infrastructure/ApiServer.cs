@@ -59,11 +59,14 @@ public abstract class ApiServer : IAsyncLifetime
         ["RateLimits:Plans:unlimited:Limit"] = "0",
         // Webhooks: receivers run on loopback; retries come quickly (tests also move product time); few webhooks per plan.
         ["Webhooks:AllowPrivateNetworks"] = "true",
-        ["Webhooks:PollInterval"] = "00:00:00.100",
         ["Webhooks:RetrySchedule:0"] = "00:00:00.200",
         ["Webhooks:RetrySchedule:1"] = "00:00:00.200",
         ["Webhooks:RetrySchedule:2"] = "00:00:00.200",
+        ["Webhooks:ManualDeliveries:Limit"] = "4",
         ["Plans:Catalog:free:MaxWebhooks"] = "3",
+        // Event streams: a cap small enough to reach, and heartbeats a test can wait for.
+        ["Plans:Catalog:free:MaxEventStreams"] = "3",
+        ["Events:Heartbeat"] = "00:00:02",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

@@ -13,4 +13,20 @@ public static class Eventually
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
+
+    /// <summary>Polls <paramref name="probe"/> until it answers non-null; fails naming <paramref name="what"/> after <paramref name="limit"/>.</summary>
+    public static async Task<T> ValueAsync<T>(Func<T?> probe, string what, TimeSpan? limit = null) where T : class
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            if (probe() is { } value)
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
 }

@@ -21,7 +21,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _programmed = new();
     private readonly ConcurrentDictionary<string, int> _fallback = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _hung = new();
+    private int _waiting;
     private WebApplication _app = null!;
+
+    /// <summary>A programmed answer that holds the request until <see cref="Release"/>, then answers 200.</summary>
+    public const int Hold = 0;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -42,6 +47,26 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var status = receiver._programmed.TryGetValue(path, out var queue) && queue.TryDequeue(out var next)
                 ? next
                 : receiver._fallback.GetValueOrDefault(path, 200);
+            if (status == Hold || receiver._hung.ContainsKey(path))
+            {
+                var release = receiver._hung.GetOrAdd(path, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                Interlocked.Increment(ref receiver._waiting);
+                try
+                {
+                    await release.Task.WaitAsync(context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Results.Empty;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref receiver._waiting);
+                }
+
+                status = status == Hold ? 200 : status;
+            }
+
             return Results.Text($"answered {status}", statusCode: status);
         });
         await app.StartAsync();
@@ -61,6 +86,21 @@ public sealed class WebhookReceiver : IAsyncDisposable
         _fallback[path] = then;
     }
 
+    /// <summary>Requests to <paramref name="url"/> get no answer until <see cref="Release"/> (or until the sender gives up).</summary>
+    public void Hang(string url) => _hung[new Uri(url).AbsolutePath] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Answers the held requests of <paramref name="url"/> (as programmed) and stops holding new ones.</summary>
+    public void Release(string url)
+    {
+        if (_hung.TryRemove(new Uri(url).AbsolutePath, out var release))
+        {
+            release.TrySetResult();
+        }
+    }
+
+    /// <summary>Requests held unanswered right now.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
     public IReadOnlyList<ReceivedWebhook> At(string url)
     {
         var path = new Uri(url).AbsolutePath;
@@ -69,6 +109,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var release in _hung.Values)
+        {
+            release.TrySetResult();
+        }
+
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

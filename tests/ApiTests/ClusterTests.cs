@@ -76,6 +76,33 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         (await Second.PostAsync("/v1/auth/refresh", new { refresh_token = user.RefreshToken })).AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
     }
 
+    [Fact]
+    public async Task An_event_stream_on_one_silo_and_on_the_gateway_only_role_sees_changes_made_through_the_other_silo()
+    {
+        var user = await First.RegisterAsync();
+        await using var onFirst = await EventStreamReader.OpenAsync(First, user.Token);
+        await using var onGateway = await EventStreamReader.OpenAsync(Gateway, user.Token);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((string)(await Second.PostAsync("/v1/resources", new { name = "cross " + i }, user.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!);
+        }
+
+        (await Second.PatchAsync($"/v1/resources/{ids[0]}", new { name = "changed" }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        foreach (var stream in new[] { onFirst, onGateway })
+        {
+            var messages = await stream.NextAsync(4);
+            Assert.Equal(["resource.created", "resource.created", "resource.created", "resource.updated"], messages.Select(m => m.Event));
+            Assert.Equal([.. ids, ids[0]], messages.Select(m => (string)m.Data["data"]!["id"]!));
+        }
+
+        // A stream on the gateway resumes from the log of the cluster.
+        var all = (await Gateway.GetAsync("/v1/events?per_page=10", user.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray();
+        await using var resumed = await EventStreamReader.OpenAsync(Gateway, user.Token, lastEventId: (string)all[^1]!["id"]!);
+        Assert.Equal(ids[1], (string?)(await resumed.NextAsync()).Data["data"]!["id"]);
+    }
+
     private async Task<string> KeyOfPlanAsync(string plan)
     {
         var admin = Credential.Bearer((string)(await First.LoginAsync(ApiServer.AdminEmail, ApiServer.AdminPassword))["access_token"]!);

@@ -1,12 +1,15 @@
 using System.Data.Common;
 using ApiPlatform.Grains;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
+using ApiPlatform.Grains.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Streams;
 using Orleans.TestingHost;
 
 // One two-silo cluster for the whole assembly: starting it is the slow part. The tests share its fake product clock,
@@ -38,6 +41,23 @@ public sealed class ClusterFixture : IAsyncLifetime
         Retention = TimeSpan.FromHours(24),
         WaitForFirst = TimeSpan.FromSeconds(10),
     };
+
+    /// <summary>
+    /// Webhook delivery as the grain tests run it: one attempt at a time per endpoint (so order is observable), quick
+    /// retries, and a circuit that opens after three failures for three seconds.
+    /// </summary>
+    public static readonly WebhookOptions Webhooks = new()
+    {
+        AllowPrivateNetworks = true,
+        DeliveryTimeout = TimeSpan.FromSeconds(10),
+        MaxConcurrentPerEndpoint = 1,
+        RetrySchedule = [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200),
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200)],
+        Breaker = new BreakerOptions { FailureThreshold = 3, OpenDuration = TimeSpan.FromSeconds(3), MaxOpenDuration = TimeSpan.FromSeconds(3) },
+    };
+
+    /// <summary>The event path's settings: the product's, with a faster stream pull.</summary>
+    public static readonly EventOptions Events = new() { StreamPollInterval = TimeSpan.FromMilliseconds(10) };
 
     private readonly string _databasePath = Path.Combine(Path.GetTempPath(), $"grain-tests-{Guid.NewGuid():N}.db");
     private InProcessTestCluster? _cluster;
@@ -84,7 +104,16 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.LockoutDuration = Throttle.LockoutDuration;
             });
             silo.Services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
-            silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddEventPath(SqlDialect.Sqlite);
+            silo.Services.AddOptions<WebhookOptions>().Configure(o => Copy(Webhooks, o));
+            silo.Services.AddOptions<EventOptions>().Configure(o => o.StreamPollInterval = Events.StreamPollInterval);
+            silo.AddMemoryStreams(EventStreams.Provider, streams =>
+            {
+                streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = Events.StreamPollInterval));
+            });
+            silo.UseInMemoryReminderService();
+            silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite, sp.GetRequiredService<EventLog>()));
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();
@@ -94,6 +123,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.WaitForFirst = Idempotency.WaitForFirst;
             });
         });
+        builder.ConfigureClient(client => client.AddMemoryStreams(EventStreams.Provider,
+            streams => streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly)));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -124,6 +155,24 @@ public sealed class ClusterFixture : IAsyncLifetime
             }
         }
     }
+
+    private static void Copy(WebhookOptions from, WebhookOptions to)
+    {
+        to.AllowPrivateNetworks = from.AllowPrivateNetworks;
+        to.DeliveryTimeout = from.DeliveryTimeout;
+        to.MaxConcurrentPerEndpoint = from.MaxConcurrentPerEndpoint;
+        to.RetrySchedule = from.RetrySchedule;
+        to.Breaker = from.Breaker;
+    }
+
+    /// <summary>The event log as the silos write it, for tests that put events in without publishing them.</summary>
+    public EventLog EventLog => new(SqlDialect.Sqlite, new WebhookSubscriptions());
+
+    /// <summary>Reads the shared database's event tables.</summary>
+    public EventStore EventStore => new(Database, SqlDialect.Sqlite);
+
+    /// <summary>Reads and writes the shared database's webhook tables.</summary>
+    public WebhookStore WebhookStore => new(Database, SqlDialect.Sqlite);
 
     /// <summary>Deactivates the grain's activation, so its next call reloads it from storage.</summary>
     public Task DeactivateAsync(IAddressable grain) => Cluster.DeactivateAsync(grain);

@@ -148,11 +148,15 @@ public static class CircuitStates
     public const string HalfOpen = "half_open";
 }
 
-/// <summary>An endpoint's delivery schedule as its grain holds it now.</summary>
+/// <summary>
+/// An endpoint's delivery schedule as its grain holds it now; <see cref="TimesOpened"/> counts how often its circuit
+/// opened since the activation started (each opening allows one probe).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("delivery-state.v1")]
 public sealed record DeliveryState(
     [property: Id(0)] string Circuit,
     [property: Id(1)] int ConsecutiveFailures,
     [property: Id(2)] int Queued,
     [property: Id(3)] int InFlight,
-    [property: Id(4)] bool Enabled);
+    [property: Id(4)] bool Enabled,
+    [property: Id(5)] int TimesOpened = 0);

@@ -41,6 +41,7 @@ public sealed partial class WebhookGrain(
     private long _tokens;
     private string _circuit = CircuitStates.Closed;
     private int _failures;
+    private int _timesOpened;
     private long _openUntil;
     private TimeSpan _openFor;
     private DateTimeOffset _manualWindowStart = DateTimeOffset.MinValue;
@@ -286,7 +287,7 @@ public sealed partial class WebhookGrain(
     public Task<DeliveryState> GetDeliveryStateAsync()
     {
         var circuit = _circuit == CircuitStates.Open && Environment.TickCount64 >= _openUntil ? CircuitStates.HalfOpen : _circuit;
-        return Task.FromResult(new DeliveryState(circuit, _failures, _queue.Count, _inFlight.Count, _row?.Enabled ?? false));
+        return Task.FromResult(new DeliveryState(circuit, _failures, _queue.Count, _inFlight.Count, _row?.Enabled ?? false, _timesOpened));
     }
 
     // ------------------------------------------------------------------ the schedule
@@ -483,11 +484,17 @@ public sealed partial class WebhookGrain(
         }
 
         _failures++;
+        if (_circuit == CircuitStates.Open && !probe)
+        {
+            return; // an attempt that started before the circuit opened: it is open already
+        }
+
         var breaker = options.Value.Breaker;
         if (probe || _circuit == CircuitStates.HalfOpen || _failures >= breaker.FailureThreshold)
         {
             _openFor = _openFor == TimeSpan.Zero ? breaker.OpenDuration : TimeSpan.FromTicks(Math.Min(_openFor.Ticks * 2, breaker.MaxOpenDuration.Ticks));
             _openUntil = Environment.TickCount64 + (long)_openFor.TotalMilliseconds;
+            _timesOpened++;
             if (_circuit != CircuitStates.Open)
             {
                 LogCircuitOpened(logger, Id, _failures, _openFor);

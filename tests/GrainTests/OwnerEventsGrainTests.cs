@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Events;
+
+namespace ApiPlatform.GrainTests;
+
+/// <summary>
+/// The owner's event consumer: it passes events on in log order whatever order the streams bring them in, fills
+/// what never arrived from the log, acknowledges, and the recovery sweep republishes what no one acknowledged.
+/// </summary>
+public sealed class OwnerEventsGrainTests(ClusterFixture fixture)
+{
+    /// <summary>A live listener, as an SSE hub is one: records what the owner's grain pushes.</summary>
+    private sealed class Listener : IEventListener
+    {
+        public ConcurrentQueue<EventEnvelope> Events { get; } = new();
+
+        public Task OnEventsAsync(EventBatch batch)
+        {
+            foreach (var e in batch.Events)
+            {
+                Events.Enqueue(e);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Writes events to the log as a committed change would, without publishing them.</summary>
+    private async Task<IReadOnlyList<EventEnvelope>> CommitUnpublishedAsync(string owner, int count)
+    {
+        await using var connection = await fixture.Database.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        var now = fixture.Time.GetUtcNow();
+        var events = Enumerable.Range(0, count)
+            .Select(i => EventBodies.Create(owner, EventTypes.ResourceCreated, now, w => w.WriteString("name", "n" + i)))
+            .ToList();
+        var written = await fixture.EventLog.WriteAsync(connection, transaction, events);
+        await transaction.CommitAsync(TestContext.Current.CancellationToken);
+        return written;
+    }
+
+    private async Task<(Listener Listener, IEventListener Reference)> ListenAsync(string owner)
+    {
+        var listener = new Listener();
+        var reference = fixture.Grains.CreateObjectReference<IEventListener>(listener);
+        await fixture.Grains.GetGrain<IOwnerEventsGrain>(owner).SubscribeAsync(reference);
+        return (listener, reference);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Events_that_never_arrived_before_a_later_one_are_read_from_the_log_and_passed_on_in_order()
+    {
+        var owner = Ids.New(Ids.User);
+        var (listener, _) = await ListenAsync(owner);
+        var written = await CommitUnpublishedAsync(owner, 4);
+
+        // Only the last one travels: the first three were committed but their publication was lost.
+        var stream = fixture.Cluster.Client.GetStreamProvider(EventStreams.Provider)
+            .GetStream<EventBatch>(StreamId.Create(EventStreams.Resources, owner));
+        await stream.OnNextAsync(new EventBatch(owner, [written[3]]));
+
+        await WaitForAsync(() => Task.FromResult(listener.Events.Count >= 4), "four events");
+        Assert.Equal(written.Select(e => e.Seq), listener.Events.Select(e => e.Seq));
+        Assert.Equal([1L, 2L, 3L, 4L], listener.Events.Select(e => e.Seq));
+        await WaitForAsync(async () => await fixture.EventStore.AcknowledgedAsync(owner) == 4, "the acknowledgement");
+
+        // A duplicate (a republication) is not passed on again.
+        await stream.OnNextAsync(new EventBatch(owner, [written[1]]));
+        var more = await CommitUnpublishedAsync(owner, 1);
+        await stream.OnNextAsync(new EventBatch(owner, more));
+        await WaitForAsync(() => Task.FromResult(listener.Events.Count >= 5), "the fifth event");
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], listener.Events.Select(e => e.Seq));
+    }
+
+    [Fact]
+    public async Task The_sweep_republishes_events_no_one_acknowledged_once_they_are_older_than_the_timeout()
+    {
+        var owner = Ids.New(Ids.User);
+        var (listener, _) = await ListenAsync(owner);
+        var written = await CommitUnpublishedAsync(owner, 3);
+        var sweep = fixture.Grains.GetGrain<IEventSweepGrain>(0);
+
+        // Not old enough yet: left alone (its consumer may still be on it).
+        await sweep.SweepAsync();
+        Assert.Equal(0, await fixture.EventStore.AcknowledgedAsync(owner));
+
+        fixture.Time.Advance(ClusterFixture.Events.AcknowledgeTimeout + TimeSpan.FromSeconds(1));
+        await sweep.SweepAsync();
+        await WaitForAsync(() => Task.FromResult(listener.Events.Count >= 3), "the republished events");
+        Assert.Equal(written.Select(e => e.Id), listener.Events.Select(e => e.Id));
+        await WaitForAsync(async () => await fixture.EventStore.AcknowledgedAsync(owner) == 3, "the acknowledgement");
+        Assert.DoesNotContain(await fixture.EventStore.UnacknowledgedAsync(1000), e => e.OwnerId == owner);
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.Json.Nodes;
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Events;
+using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Webhooks;
+
+namespace ApiPlatform.GrainTests;
+
+/// <summary>
+/// The endpoint grain on the whole event path inside the cluster: resources changed through their grains, events
+/// published on the streams, the owner's consumer fanning them out, the endpoint grain sending to a real HTTP
+/// receiver. One attempt at a time per endpoint here (<see cref="ClusterFixture.Webhooks"/>).
+/// </summary>
+public sealed class WebhookGrainTests(ClusterFixture fixture)
+{
+    private static readonly string[] ResourceEvents = [EventTypes.ResourceCreated, EventTypes.ResourceUpdated, EventTypes.ResourceDeleted];
+
+    private async Task<(string Owner, IWebhookGrain Endpoint)> EndpointAsync(TestReceiver receiver, string? owner = null)
+    {
+        owner ??= Ids.New(Ids.User);
+        var id = Ids.New(Ids.Webhook);
+        var endpoint = fixture.Grains.GetGrain<IWebhookGrain>(id);
+        var outcome = await endpoint.CreateAsync(new WebhookDraft(owner, receiver.Url, ResourceEvents, null, true, null), 10);
+        Assert.Equal(WebhookResult.Done, outcome.Result);
+        return (owner, endpoint);
+    }
+
+    private Task<ResourceWriteResult> CreateResourceAsync(string owner, string name) =>
+        fixture.Grains.GetGrain<IResourceCreatorGrain>(0).CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, name, null, "standard", "active", "{}"), 1000);
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, int seconds = 30) where T : class
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static Task<IReadOnlyList<JsonNode>> ReceivedAsync(TestReceiver receiver, int count) =>
+        EventuallyAsync(() => Task.FromResult(receiver.Received.Count >= count ? receiver.Received : null), $"{count} deliveries");
+
+    [Fact]
+    public async Task Deliveries_go_out_in_the_order_of_the_owners_log_even_when_commits_race()
+    {
+        await using var receiver = new TestReceiver();
+        var (owner, _) = await EndpointAsync(receiver);
+        var created = (await CreateResourceAsync(owner, "first")).Resource!;
+        var grain = fixture.Grains.GetGrain<IResourceGrain>(created.Id);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(ResourceWriteStatus.Done, (await grain.UpdateAsync(owner, new ResourcePatch("update " + i, null, false, null, null, null), null)).Status);
+        }
+
+        // Concurrent creates through both silos: their publications race, the owner's consumer restores log order.
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => fixture.AllFactories[i % fixture.AllFactories.Count].GetGrain<IResourceCreatorGrain>(0)
+            .CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, "race " + i, null, "standard", "active", "{}"), 1000)));
+
+        var received = await ReceivedAsync(receiver, 16);
+        var log = await fixture.EventStore.ReadAfterAsync(owner, 0, 100);
+        Assert.Equal(16, log.Count);
+        Assert.Equal(log.Select(e => e.Id), received.Select(r => (string)r["id"]!));
+        Assert.Equal(["first", "update 0", "update 1", "update 2", "update 3", "update 4"], received.Take(6).Select(r => (string)r["data"]!["name"]!));
+    }
+
+    [Fact]
+    public async Task Consecutive_failures_open_the_circuit_nothing_goes_out_while_it_is_open_and_a_probe_closes_it()
+    {
+        await using var receiver = new TestReceiver { Answer = 500 };
+        var (owner, endpoint) = await EndpointAsync(receiver);
+        for (var i = 0; i < 5; i++)
+        {
+            await CreateResourceAsync(owner, "r" + i);
+        }
+
+        var open = await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { TimesOpened: > 0 } state ? state : null, "the circuit to open");
+        // Three failures opened it; since then each opening allowed one probe. Without the breaker, five deliveries
+        // retried every 200 ms would have sent many more requests by now.
+        var requests = receiver.Received.Count;
+        var opened = (await endpoint.GetDeliveryStateAsync()).TimesOpened;
+        Assert.InRange(requests, ClusterFixture.Webhooks.Breaker.FailureThreshold, ClusterFixture.Webhooks.Breaker.FailureThreshold + opened);
+        Assert.True(open.ConsecutiveFailures >= ClusterFixture.Webhooks.Breaker.FailureThreshold);
+
+        receiver.Answer = 200;
+        var closed = await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { Circuit: CircuitStates.Closed, Queued: 0, InFlight: 0 } state
+            && receiver.Received.Select(r => (string)r["id"]!).Distinct().Count() == 5 ? state : null, "every delivery after the probe");
+        Assert.Equal(0, closed.ConsecutiveFailures);
+    }
+
+    [Fact]
+    public async Task A_stale_attempt_never_overwrites_what_happened_after_it_started()
+    {
+        await using var receiver = new TestReceiver { Holding = true };
+        var (owner, endpoint) = await EndpointAsync(receiver);
+        await CreateResourceAsync(owner, "held");
+        await EventuallyAsync(() => Task.FromResult(receiver.Held == 1 ? (object)true : null), "the held attempt");
+
+        // Disabled while the attempt is on its way: the delivery fails in the same transaction.
+        Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
+        receiver.Answer = 200;
+        receiver.Release();
+        await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0, Queued: 0 } state ? state : null, "the attempt to end");
+
+        // The attempt's 200 came after the disabling: it is not recorded over it.
+        var delivery = Assert.Single((await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items);
+        Assert.Equal(DeliveryStatus.Failed, delivery.Status);
+        Assert.Equal(0, delivery.Attempts);
+        Assert.Equal(WebhookStore.NotAttemptedDisabled, delivery.LastError);
+
+        // The fence itself: a result for an attempt count the delivery is no longer at changes nothing.
+        Assert.False(await fixture.WebhookStore.CompleteAttemptAsync(delivery.Id, 0, DeliveryStatus.Succeeded, 200, null, null, fixture.Time.GetUtcNow()));
+        Assert.Equal(DeliveryStatus.Failed, Assert.Single((await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items).Status);
+    }
+
+    [Fact]
+    public async Task Disabling_stops_every_pending_retry_and_a_later_test_call_goes_out_alone()
+    {
+        await using var receiver = new TestReceiver { Answer = 500 };
+        var (owner, endpoint) = await EndpointAsync(receiver);
+        await CreateResourceAsync(owner, "a");
+        await CreateResourceAsync(owner, "b");
+        await ReceivedAsync(receiver, 2);
+
+        Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
+        var state = await endpoint.GetDeliveryStateAsync();
+        Assert.False(state.Enabled);
+        Assert.Equal(0, state.Queued);
+        var afterDisable = (await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items;
+        Assert.All(afterDisable, d => Assert.Equal(DeliveryStatus.Failed, d.Status));
+
+        // The test call goes through the same schedule after the disabling: when it has arrived, any retry still
+        // scheduled would have gone first.
+        receiver.Answer = 200;
+        Assert.Equal(WebhookResult.Done, (await endpoint.SendTestAsync(owner)).Result);
+        await EventuallyAsync(() => Task.FromResult(receiver.Received.Any(r => (string?)r["type"] == EventTypes.Test) ? (object)true : null), "the test call");
+        await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0 } s ? s : null, "the test call to end");
+        var events = receiver.Received.Where(r => (string?)r["type"] == EventTypes.ResourceCreated).ToList();
+        var attempts = (await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items.Where(d => d.EventType == EventTypes.ResourceCreated).Sum(d => d.Attempts);
+        Assert.Equal(attempts, events.Count);
+        Assert.Equal(afterDisable.Sum(d => d.Attempts), attempts);
+    }
+
+    [Fact]
+    public async Task A_dead_endpoint_only_delays_itself()
+    {
+        await using var hanging = new TestReceiver { Holding = true };
+        await using var healthy = new TestReceiver();
+        var (owner, _) = await EndpointAsync(hanging);
+        await EndpointAsync(healthy, owner);
+        for (var i = 0; i < 3; i++)
+        {
+            await CreateResourceAsync(owner, "r" + i);
+        }
+
+        // The same owner's other endpoint gets all three while the first is stuck on its first attempt.
+        await ReceivedAsync(healthy, 3);
+        Assert.Equal(1, hanging.Held);
+        hanging.Release();
+    }
+
+    [Fact]
+    public async Task A_test_call_answers_its_delivery_and_the_manual_budget_runs_out_with_a_retry_after()
+    {
+        await using var receiver = new TestReceiver();
+        var (owner, endpoint) = await EndpointAsync(receiver);
+        var limit = new WebhookOptions().ManualDeliveries.Limit;
+        for (var i = 0; i < limit; i++)
+        {
+            var outcome = await endpoint.SendTestAsync(owner);
+            Assert.Equal(WebhookResult.Done, outcome.Result);
+            Assert.Equal(EventTypes.Test, outcome.Delivery!.EventType);
+        }
+
+        var refused = await endpoint.SendTestAsync(owner);
+        Assert.Equal(WebhookResult.RateLimited, refused.Result);
+        Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromTicks(1), new WebhookOptions().ManualDeliveries.Window);
+        Assert.Equal(WebhookResult.NotFound, (await endpoint.SendTestAsync(Ids.New(Ids.User))).Result);
+        await ReceivedAsync(receiver, limit);
+    }
+}

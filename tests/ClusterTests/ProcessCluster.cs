@@ -10,7 +10,7 @@ namespace ApiPlatform.ClusterTests;
 /// Three processes of the real executable forming one Orleans cluster on a fresh PostgreSQL database (the server
 /// ./test.sh starts, named by <c>TEST_POSTGRES</c>), each serving HTTP on its own loopback port.
 /// </summary>
-public sealed class ProcessCluster : IAsyncLifetime
+public class ProcessCluster : IAsyncLifetime
 {
     public const string AdminEmail = "admin@example.test";
     public const string AdminPassword = "admin-password-123";
@@ -80,7 +80,8 @@ public sealed class ProcessCluster : IAsyncLifetime
             ["RateLimits__Plans__busy__Limit"] = "300",
             ["RateLimits__Plans__busy__WindowSeconds"] = "3600",
             ["Webhooks__AllowPrivateNetworks"] = "true",
-            ["Webhooks__PollInterval"] = "00:00:00.200",
+            // The recovery sweep republishes what was committed but not acknowledged after this (real time here).
+            ["Events__AcknowledgeTimeout"] = "00:00:03",
             ["Webhooks__RetrySchedule__0"] = "00:00:01",
             ["Webhooks__RetrySchedule__1"] = "00:00:01",
             ["Webhooks__RetrySchedule__2"] = "00:00:01",
@@ -101,11 +102,18 @@ public sealed class ProcessCluster : IAsyncLifetime
 
         for (var i = 1; i <= 3; i++)
         {
-            Silos.Add(new SiloProcess($"silo{i}", environment, _logs));
+            var own = new Dictionary<string, string>(environment);
+            Configure(i, own);
+            Silos.Add(new SiloProcess($"silo{i}", own, _logs));
         }
 
         // Started together, as a Deployment's pods are: the schema set-up and the cluster join must cope.
         await Task.WhenAll(Silos.Select(s => s.StartAsync()));
+    }
+
+    /// <summary>Settings of one silo (1-based) on top of the shared ones.</summary>
+    protected virtual void Configure(int silo, Dictionary<string, string> environment)
+    {
     }
 
     /// <summary>
@@ -132,6 +140,7 @@ public sealed class ProcessCluster : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         await Task.WhenAll(Silos.Select(s => s.DisposeAsync().AsTask()));
         if (Server is { } server)
         {

@@ -34,6 +34,10 @@ public sealed partial class OwnerEventsGrain(
     private long _pushedThrough;
     private int _failures;
     private IGrainTimer? _timer;
+    private Task _loop = Task.CompletedTask;
+    private bool _again;
+    private bool _fill;
+    private bool _catchUp;
 
     private string OwnerId => this.GetPrimaryKeyString();
 
@@ -46,7 +50,7 @@ public sealed partial class OwnerEventsGrain(
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         await handleFactory.Create<EventBatch>().ResumeAsync(this);
 
-    public async Task OnNextAsync(EventBatch item, StreamSequenceToken? token = null)
+    public Task OnNextAsync(EventBatch item, StreamSequenceToken? token = null)
     {
         foreach (var e in item.Events)
         {
@@ -56,20 +60,65 @@ public sealed partial class OwnerEventsGrain(
             }
         }
 
-        if (item.Replay)
+        // The sweep found this owner behind: catch up from the log to its end.
+        _catchUp |= item.Replay;
+        Kick();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// All processing runs in one loop beside the stream's deliveries rather than inside them: while one run is being
+    /// made durable, the next messages only add to what is held, and the following run takes them all (one fan-out,
+    /// not one per message). The loop is the only place that moves the position, so runs never overlap.
+    /// </summary>
+    private void Kick()
+    {
+        if (_loop.IsCompleted)
         {
-            // The sweep found this owner behind: catch up from the log to its end, and write the position again in
-            // case an earlier acknowledgement was lost.
-            await CatchUpAsync();
-            if (_next > 1)
-            {
-                acknowledger.Acknowledge(OwnerId, _next - 1);
-            }
-
-            return;
+            _loop = LoopAsync();
         }
+        else
+        {
+            _again = true;
+        }
+    }
 
-        await DrainAsync();
+    private async Task LoopAsync()
+    {
+        try
+        {
+            do
+            {
+                _again = false;
+                if (_catchUp)
+                {
+                    _catchUp = false;
+                    _fill = false;
+                    await CatchUpAsync();
+                    if (_next > 1)
+                    {
+                        // Written again in case an earlier acknowledgement was lost (that is why the sweep came).
+                        acknowledger.Acknowledge(OwnerId, _next - 1);
+                    }
+                }
+                else if (_fill)
+                {
+                    _fill = false;
+                    await FillAsync();
+                }
+                else
+                {
+                    await DrainAsync();
+                }
+            }
+            while (_again);
+        }
+        catch (Exception e)
+        {
+            _failures++;
+            LogConsumeFailed(logger, e, OwnerId, _next, _next);
+            Arm(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_failures, 5))));
+        }
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;
@@ -245,11 +294,13 @@ public sealed partial class OwnerEventsGrain(
             new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
-    private async Task OnTimerAsync()
+    private Task OnTimerAsync()
     {
         _timer?.Dispose();
         _timer = null;
-        await FillAsync();
+        _fill = true;
+        Kick();
+        return Task.CompletedTask;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Processing events {From}..{To} of {OwnerId} failed; will retry")]

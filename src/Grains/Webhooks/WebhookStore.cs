@@ -311,11 +311,10 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         long acknowledgeThrough, DateTimeOffset now)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
 
         // The candidates: the owner's endpoints as they are now (the insert below checks them again, row by row).
         var endpoints = new List<WebhookRow>();
-        await using (var command = connection.Command($"SELECT {WebhookColumns} FROM webhooks WHERE owner_id = @owner_id", transaction)
+        await using (var command = connection.Command($"SELECT {WebhookColumns} FROM webhooks WHERE owner_id = @owner_id")
             .With("owner_id", ownerId))
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -343,16 +342,20 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         var created = new HashSet<string>(StringComparer.Ordinal);
         if (dialect == SqlDialect.Postgres)
         {
+            // One statement, so one implicit transaction: the deliveries and the acknowledgement commit together.
             await using var command = (NpgsqlCommand)connection.Command($"""
-                INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
-                    last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
-                SELECT d.id, d.webhook_id, @owner_id, d.event_id, d.event_type, d.payload, d.event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
-                FROM unnest(@ids, @webhook_ids, @event_ids, @event_types, @payloads, @seqs) AS d(id, webhook_id, event_id, event_type, payload, event_seq)
-                JOIN webhooks w ON w.id = d.webhook_id AND (w.enabled OR d.event_seq <= w.final_seq)
-                ON CONFLICT DO NOTHING
-                RETURNING id;
-                {EventStore.AcknowledgeSql(dialect, "VALUES (@owner_id, @ack)")}
-                """, transaction);
+                WITH ins AS (
+                    INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
+                        last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
+                    SELECT d.id, d.webhook_id, @owner_id, d.event_id, d.event_type, d.payload, d.event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
+                    FROM unnest(@ids, @webhook_ids, @event_ids, @event_types, @payloads, @seqs) AS d(id, webhook_id, event_id, event_type, payload, event_seq)
+                    JOIN webhooks w ON w.id = d.webhook_id AND (w.enabled OR d.event_seq <= w.final_seq)
+                    ON CONFLICT DO NOTHING
+                    RETURNING id
+                ),
+                ack AS ({EventStore.AcknowledgeSql(dialect, "VALUES (@owner_id, @ack)")})
+                SELECT id FROM ins
+                """);
             command.Parameters.Add(Texts("ids", planned.Select(p => p.Delivery.Id)));
             command.Parameters.Add(Texts("webhook_ids", planned.Select(p => p.WebhookId)));
             command.Parameters.Add(Texts("event_ids", planned.Select(p => p.Delivery.EventId)));
@@ -368,6 +371,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         }
         else
         {
+            await using var transaction = await connection.BeginTransactionAsync();
             foreach (var (webhookId, d) in planned)
             {
                 await using var command = connection.Command("""
@@ -388,9 +392,9 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             await using var ack = connection.Command(EventStore.AcknowledgeSql(dialect, "SELECT @owner_id, @ack"), transaction)
                 .With("owner_id", ownerId).With("ack", acknowledgeThrough);
             await ack.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
         }
 
-        await transaction.CommitAsync();
         return planned.Where(p => created.Contains(p.Delivery.Id)).ToList();
     }
 

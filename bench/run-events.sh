@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Issue 13's event-path benchmarks, one command each (or all three):
+#
+#   bench/run-events.sh idle       3 silos on PostgreSQL, no traffic: database transactions per second per silo, and
+#                                  which statements they are (pg_stat_database / pg_stat_statements), plus silo CPU
+#   bench/run-events.sh webhooks   1 silo on PostgreSQL: creates at EV_RATE/s (open loop) from EV_TENANTS tenants, each
+#                                  with a webhook to a local receiver: create sent -> webhook received (p50, p99) and
+#                                  deliveries per second
+#   bench/run-events.sh sse        2 silos on PostgreSQL: EV_SUBSCRIBERS event streams over both silos and EV_SSE_TENANTS
+#                                  tenants, creates at EV_SSE_RATE/s: create sent -> event received on every stream (p99),
+#                                  and silo memory per open stream
+#   bench/run-events.sh all        the three, in that order
+#
+# The product is a clean export of HEAD (bench/.events-run/src), built Release, as bench/run-compare.sh does; the load
+# tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
+#
+# Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
+# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+RUN=$BENCH_DIR/.events-run
+OUT=$BENCH_DIR/results/events-latest.md
+MODE=${1:-all}
+IDLE_SETTLE=${EV_IDLE_SETTLE:-60}
+IDLE_WINDOW=${EV_IDLE_WINDOW:-300}
+RATE=${EV_RATE:-500}
+TENANTS=${EV_TENANTS:-10}
+DURATION=${EV_DURATION:-20}
+SUBSCRIBERS=${EV_SUBSCRIBERS:-1000}
+SSE_TENANTS=${EV_SSE_TENANTS:-100}
+SSE_RATE=${EV_SSE_RATE:-50}
+ADMIN_EMAIL=admin@bench.example
+ADMIN_PASSWORD=bench-admin-password-123
+[[ "$MODE" =~ ^(idle|webhooks|sse|all)$ ]] || { echo "usage: $0 idle|webhooks|sse|all" >&2; exit 2; }
+
+BENCH_NAME=run-events.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+mkdir -p "$RUN" "$(dirname "$OUT")"
+rm -f "$RUN"/*.log
+
+SRC=$RUN/src
+export_head "$SRC" "${EV_NO_BUILD:-0}"
+SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
+LOAD_DLL=$BENCH_DIR/EventsLoad/bin/Release/net10.0/EventsLoad.dll
+if [[ "${EV_NO_BUILD:-0}" != 1 ]]; then
+  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD) and EventsLoad"
+  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$BENCH_DIR/EventsLoad/EventsLoad.csproj"
+fi
+[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOAD_DLL" ]] || die "build outputs missing"
+
+# Every tenant registers itself; no plan limit or rate limit may be what a benchmark measures.
+PRODUCT_SETTINGS=(RateLimits__Anonymous__Limit=1000000 RateLimits__Plans__free__Limit=0 Plans__Catalog__free__MaxResources=100000000
+  Plans__Catalog__free__MaxEventStreams=100000 Webhooks__AllowPrivateNetworks=true)
+
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+REPORT=()
+report() { REPORT+=("$*"); echo "$*" >&2; }
+
+start_cluster() { # n db: n silos of one cluster on database db; sets URLS and SILO_PIDS
+  local n=$1 db=$2 i
+  URLS=() SILO_PIDS=()
+  for i in $(seq 1 "$n"); do
+    start_product "$SILO_BIN" "$db" "$RUN/$db-silo$i.log" "${PRODUCT_SETTINGS[@]}"
+    URLS+=("$PRODUCT") SILO_PIDS+=("$P_PID")
+  done
+}
+
+stop_cluster() { local pid; for pid in "${SILO_PIDS[@]}"; do stop_pid "$pid"; done; }
+
+say "start PostgreSQL"
+start_postgres "$RUN/postgres" idle webhooks sse
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------------------------------------ idle
+if [[ "$MODE" == idle || "$MODE" == all ]]; then
+  start_cluster 3 idle
+  say "idle: settle ${IDLE_SETTLE} s, then measure ${IDLE_WINDOW} s"
+  sleep "$IDLE_SETTLE"
+  PGDATABASE=idle psql -XAtq -c "SELECT pg_stat_statements_reset()" >/dev/null
+  x0=$(PGDATABASE=idle psql -XAtq -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'idle'")
+  c0=0; for pid in "${SILO_PIDS[@]}"; do c0=$((c0 + $(cpu_ticks "$pid"))); done
+  sleep "$IDLE_WINDOW"
+  c1=0; for pid in "${SILO_PIDS[@]}"; do c1=$((c1 + $(cpu_ticks "$pid"))); done
+  sleep 11 # pg_stat_database is flushed by idle backends up to 10 s late
+  x1=$(PGDATABASE=idle psql -XAtq -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'idle'")
+  # Statements by what they serve: each idle statement is its own transaction (autocommit).
+  PGDATABASE=idle psql -XAtq -F'|' >"$RUN/idle-statements.txt" -c "
+    SELECT CASE
+             WHEN query ~* 'orleansmembership' THEN 'Orleans membership'
+             WHEN query ~* 'orleansreminders' THEN 'Orleans reminders (the sweep''s)'
+             WHEN query ~* '\\m(events|event_owners|event_acks|event_counts|webhooks|webhook_deliveries)\\M' THEN 'event path'
+             WHEN query ~* 'orleansstorage' THEN 'grain state'
+             ELSE 'other' END AS what,
+           sum(calls), string_agg(DISTINCT left(regexp_replace(query, '\\s+', ' ', 'g'), 90), ' ;; ')
+    FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'idle') AND query NOT LIKE '%pg_stat%'
+    GROUP BY 1 ORDER BY 2 DESC"
+  stop_cluster
+  per_silo() { awk -v n="$1" -v w="$IDLE_WINDOW" 'BEGIN { printf "%.4f", n / w / 3 }'; }
+  event_calls=$(awk -F'|' '$1 == "event path" || $1 ~ /reminders/ {s += $2} END {print s + 0}' "$RUN/idle-statements.txt")
+  report "### Idle: 3 silos on PostgreSQL, ${IDLE_WINDOW} s without requests (after ${IDLE_SETTLE} s to settle)"
+  report ""
+  report "| measure | value |"
+  report "| --- | ---: |"
+  report "| database transactions, all causes | $((x1 - x0)) ($(per_silo $((x1 - x0))) per silo per s) |"
+  report "| statements of the event path (event log, webhooks, the sweep's reminder) | $event_calls ($(per_silo "$event_calls") per silo per s; target ≤ 0.2) |"
+  report "| silo CPU (3 silos together) | $(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v w="$IDLE_WINDOW" 'BEGIN { printf "%.1f ms per s", t * 1000 / hz / w }') |"
+  report ""
+  report "| statements by purpose | calls | examples |"
+  report "| --- | ---: | --- |"
+  while IFS='|' read -r what calls examples; do report "| $what | $calls | ${examples//|/\\|} |"; done <"$RUN/idle-statements.txt"
+  report ""
+fi
+
+# ------------------------------------------------------------------ webhooks
+if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
+  start_cluster 1 webhooks
+  say "webhooks: $TENANTS tenants, $RATE creates/s for $DURATION s"
+  result=$(dotnet "$LOAD_DLL" webhooks --base-urls "${URLS[0]}" --tenants "$TENANTS" --rate "$RATE" --duration "$DURATION" 2> >(tee -a "$RUN/webhooks-load.log" >&2) | tee -a "$RUN/webhooks-load.log" | grep '^RESULT') || true
+  stop_cluster
+  report "### Create -> webhook delivered: 1 silo on PostgreSQL, $TENANTS tenants with one webhook each, local receiver"
+  report ""
+  report "\`$result\`"
+  report ""
+fi
+
+# ------------------------------------------------------------------ SSE
+if [[ "$MODE" == sse || "$MODE" == all ]]; then
+  start_cluster 2 sse
+  rss0=0; for pid in "${SILO_PIDS[@]}"; do rss0=$((rss0 + $(rss_kb "$pid"))); done
+  say "sse: $SUBSCRIBERS streams over 2 silos and $SSE_TENANTS tenants, then $SSE_RATE creates/s for $DURATION s"
+  coproc LOAD { dotnet "$LOAD_DLL" sse --base-urls "$(IFS=,; echo "${URLS[*]}")" --tenants "$SSE_TENANTS" --subscribers "$SUBSCRIBERS" \
+    --rate "$SSE_RATE" --duration "$DURATION" 2>>"$RUN/sse-load.log"; }
+  read -r ready <&"${LOAD[0]}"
+  echo "$ready" >>"$RUN/sse-load.log"
+  sleep 5
+  rss1=0; for pid in "${SILO_PIDS[@]}"; do rss1=$((rss1 + $(rss_kb "$pid"))); done
+  echo go >&"${LOAD[1]}"
+  result=$(grep -m1 '^RESULT' <&"${LOAD[0]}" || true)
+  wait "$LOAD_PID" || true
+  stop_cluster
+  report "### Event streams: $SUBSCRIBERS subscribers over 2 silos on PostgreSQL and $SSE_TENANTS tenants, $SSE_RATE creates/s"
+  report ""
+  report "\`$result\`"
+  report ""
+  report "Silo memory (VmRSS, both silos): $((rss0 / 1024)) MiB before the streams, $((rss1 / 1024)) MiB with $SUBSCRIBERS open: $(awk -v a="$rss0" -v b="$rss1" -v n="$SUBSCRIBERS" 'BEGIN { printf "%.1f KiB", (b - a) / n }') per stream."
+  report ""
+fi
+
+{
+  echo "# Event path benchmarks: latest run"
+  echo
+  echo "Written by \`bench/run-events.sh $MODE\` on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load tool, silos and PostgreSQL; load average before: $LOADAVG."
+  echo ".NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)."
+  echo
+  printf '%s\n' "${REPORT[@]}"
+} >"$OUT"
+say "done; results in ${OUT#"$ROOT"/}"

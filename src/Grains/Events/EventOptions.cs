@@ -28,8 +28,12 @@ public sealed class EventOptions
     /// </summary>
     public TimeSpan GapWait { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Memory-stream queues of the cluster (each pulled by one silo's agent).</summary>
-    public int StreamQueues { get; set; } = 4;
+    /// <summary>
+    /// Memory-stream queues of the cluster, each pulled by one silo's agent every <see cref="StreamPollInterval"/>:
+    /// the in-memory work of an idle cluster grows with their number, its throughput too (one agent reads a few
+    /// thousand messages a second).
+    /// </summary>
+    public int StreamQueues { get; set; } = 2;
 
     /// <summary>
     /// How often a pulling agent looks into its memory-stream queue: the added latency of the stream hop, and the

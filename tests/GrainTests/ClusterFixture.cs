@@ -85,6 +85,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.Services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
             silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddSingleton(sp => new ResourceTypeStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddSingleton<ResourceSchemas>();
+            silo.Services.AddSingleton<ResourceWritePolicy>();
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();

@@ -114,8 +114,8 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
     }
 
     /// <summary>
-    /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources and
-    /// their counters, idempotency records) in one transaction: nothing of it stays reachable. The organization's
+    /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources, their
+    /// counters and types, idempotency records) in one transaction: nothing of it stays reachable. The organization's
     /// webhooks get <paramref name="deleted"/> (fanned out here, since they are disabled in the same transaction and
     /// the relay serves enabled webhooks only) and then nothing more.
     /// </summary>
@@ -145,6 +145,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             "DELETE FROM memberships WHERE org_id = @id",
             "DELETE FROM resources WHERE owner_id = @id",
             "DELETE FROM resource_counts WHERE owner_id = @id",
+            "DELETE FROM resource_types WHERE owner_id = @id",
             "DELETE FROM idempotency_keys WHERE owner_id = @id",
             "DELETE FROM organizations WHERE id = @id",
         })

@@ -64,6 +64,9 @@ public abstract class ApiServer : IAsyncLifetime
         ["Webhooks:RetrySchedule:1"] = "00:00:00.200",
         ["Webhooks:RetrySchedule:2"] = "00:00:00.200",
         ["Plans:Catalog:free:MaxWebhooks"] = "3",
+        // Re-indexing after a type's indexes change: small batches (several per test type) found quickly.
+        ["Resources:IndexBuildBatchSize"] = "7",
+        ["Resources:IndexBuildPollInterval"] = "00:00:00.100",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

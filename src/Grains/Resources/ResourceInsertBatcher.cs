@@ -160,7 +160,7 @@ public sealed class ResourceInsertBatcher(
         typed AS (
             SELECT input.* FROM input
             WHERE (SELECT rt.version FROM resource_types rt WHERE rt.owner_id = input.owner_id AND rt.name = input.type)
-                  IS NOT DISTINCT FROM input.type_version
+                  IS NOT DISTINCT FROM input.type_version::bigint
         ),
         -- The same id twice in a group (a retry overlapping its first attempt): only the first goes in; the rest
         -- are answered by the single-row path ("already exists").
@@ -210,7 +210,7 @@ public sealed class ResourceInsertBatcher(
         p.Add(Text("evt_payloads", group, x => x.Event?.Payload));
         p.Add(Text("evt_patterns", group, x => x.Event is { } e ? WebhookEvents.SubscriptionPattern(e.Type) : null));
         p.Add(Text("type_locks", group, x => ResourceTypeStore.LockKey(x.Row.OwnerId, x.Row.Type)));
-        p.Add(new NpgsqlParameter<long?[]>("type_versions", group.Select(x => x.Guard.TypeVersion).ToArray()));
+        p.Add(Text("type_versions", group, x => x.Guard.TypeVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         for (var slot = 0; slot < ResourceTypeRules.MaxIndexes; slot++)
         {
             var s = slot;
@@ -221,7 +221,8 @@ public sealed class ResourceInsertBatcher(
         Interlocked.Add(ref _groupedRows, group.Count);
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();
-        await reader.NextResultAsync(); // past the locks
+        await reader.NextResultAsync(); // past the types' locks
+        await reader.NextResultAsync(); // past the owners' locks
         var eventsWritten = false;
         while (await reader.ReadAsync())
         {

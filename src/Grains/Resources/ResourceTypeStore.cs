@@ -213,9 +213,32 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             }
         }
 
-        foreach (var row in rows)
+        if (dialect == SqlDialect.Postgres && rows.Count > 0)
         {
-            // One statement per row: a batch is a few hundred rows on a connection already open, once per index change.
+            // One statement for the batch: the rows' ids, versions and slot values as arrays.
+            await using var update = (Npgsql.NpgsqlCommand)connection.Command("""
+                UPDATE resources r SET ix1 = v.ix1, ix2 = v.ix2, ix3 = v.ix3, ix4 = v.ix4, ix5 = v.ix5
+                FROM unnest(@ids, @versions, @ix1s, @ix2s, @ix3s, @ix4s, @ix5s) AS v(id, version, ix1, ix2, ix3, ix4, ix5)
+                WHERE r.id = v.id AND r.owner_id = @owner_id AND r.type = @name AND r.version = v.version
+                """, transaction);
+            update.With("owner_id", type.OwnerId).With("name", type.Name);
+            update.Parameters.Add(new Npgsql.NpgsqlParameter<string[]>("ids", rows.Select(r => r.Id).ToArray()));
+            update.Parameters.Add(new Npgsql.NpgsqlParameter<long[]>("versions", rows.Select(r => r.Version).ToArray()));
+            for (var slot = 0; slot < ResourceTypeRules.MaxIndexes; slot++)
+            {
+                var index = slot;
+                update.Parameters.Add(new Npgsql.NpgsqlParameter(ResourceIndexValues.Column(slot) + "s", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text)
+                {
+                    Value = rows.Select(r => (object?)r.Slots[index] ?? DBNull.Value).ToArray(),
+                });
+            }
+
+            await update.ExecuteNonQueryAsync();
+        }
+
+        foreach (var row in dialect == SqlDialect.Postgres ? [] : rows)
+        {
+            // SQLite: one statement per row on the connection already open (one writer, no round trips).
             await using var update = connection.Command("""
                 UPDATE resources SET ix1 = @ix1, ix2 = @ix2, ix3 = @ix3, ix4 = @ix4, ix5 = @ix5
                 WHERE id = @id AND owner_id = @owner_id AND type = @name AND version = @version

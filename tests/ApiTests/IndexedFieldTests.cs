@@ -147,7 +147,20 @@ public abstract class IndexedFieldTests(ApiServer server) : ApiTestBase(server)
         (await Client.GetAsync("/v1/resources?filter[type]=item&sort=metadata.price", user.Token)).AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
         (await Client.PostAsync("/v1/resources", new { name = "odd2", type = "item", metadata = new { price = "free", category = "tools" } }, user.Token)).AssertStatus(HttpStatusCode.Created);
         var tools = (await Client.GetAsync("/v1/resources?filter[type]=item&filter[metadata.category]=tools&per_page=100", user.Token)).AssertStatus(HttpStatusCode.OK);
+        var toolIds = tools.Data.AsArray().Select(r => (string)r!["id"]!).ToList();
         Assert.Equal(rows.Count(r => r.Type == "item" && Text(r, "category") == "tools") + 1, (int?)tools.Json["meta"]!["total"]);
+        Assert.Equal(toolIds.Count, (int?)tools.Json["meta"]!["total"]);
+
+        // Totals follow changes of the value, of the status and deletes (the counters behind single-value filters).
+        (await Client.PatchAsync($"/v1/resources/{toolIds[0]}", new { metadata = new { category = "toys" } }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        (await Client.PatchAsync($"/v1/resources/{toolIds[1]}", new { status = "archived" }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        (await Client.DeleteAsync($"/v1/resources/{toolIds[2]}", user.Token)).AssertStatus(HttpStatusCode.NoContent);
+        async Task<int?> Total(string query) => (int?)(await Client.GetAsync("/v1/resources?filter[type]=item&per_page=1&" + query, user.Token)).AssertStatus(HttpStatusCode.OK).Json["meta"]!["total"];
+        Assert.Equal(toolIds.Count - 2, await Total("filter[metadata.category]=tools"));
+        Assert.Equal(toolIds.Count - 2, await Total("filter[metadata.category][in]=tools,nothing"));
+        Assert.Equal(await Total("filter[metadata.category][gte]=tools&filter[metadata.category][lte]=tools&filter[status]=archived"),
+            await Total("filter[metadata.category]=tools&filter[status]=archived"));
+        Assert.Equal(await Total("filter[metadata.category][gte]=toys&filter[metadata.category][lte]=toys"), await Total("filter[metadata.category]=toys"));
     }
 
     [Theory]

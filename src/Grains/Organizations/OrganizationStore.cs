@@ -146,6 +146,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
             "DELETE FROM resources WHERE owner_id = @id",
             "DELETE FROM resource_counts WHERE owner_id = @id",
             "DELETE FROM resource_types WHERE owner_id = @id",
+            "DELETE FROM resource_index_counts WHERE owner_id = @id",
             "DELETE FROM idempotency_keys WHERE owner_id = @id",
             "DELETE FROM organizations WHERE id = @id",
         })

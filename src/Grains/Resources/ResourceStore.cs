@@ -312,7 +312,7 @@ public sealed class ResourceStore
         var columns = metadata is null ? Columns : Columns + ", ix1, ix2, ix3, ix4, ix5";
         // One row more than asked tells whether another page follows; the exact total comes in the same round trip.
         command.CommandText = $"SELECT {columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
-            + (metadata is { Filters.Count: > 0 } ? $"SELECT COUNT(*) FROM resources WHERE {filtered}" : CountSql(query.Status, query.Type));
+            + (metadata is { Filters.Count: > 0 } ? MetadataCountSql(metadata, query.Status, filtered) : CountSql(query.Status, query.Type));
         command.With("limit", query.Limit + 1);
         command.With("offset", query.After is null ? query.Offset : 0);
 
@@ -343,6 +343,24 @@ public sealed class ResourceStore
         }
 
         return new ResourcePage(items, total, next, metadata?.IndexGen);
+    }
+
+    /// <summary>
+    /// The exact total of a query with metadata filters: from <c>resource_index_counts</c> when it is one equality or
+    /// <c>[in]</c> filter (with or without the status filter), a handful of counters; otherwise counted on the slot's
+    /// index, a cost that grows with the matches.
+    /// </summary>
+    private static string MetadataCountSql(MetadataConditions metadata, string? status, string filtered)
+    {
+        if (metadata.Filters is not [{ Operator: FilterOperators.Eq or FilterOperators.In } filter])
+        {
+            return $"SELECT COUNT(*) FROM resources WHERE {filtered}";
+        }
+
+        var slot = int.Parse(filter.Column.AsSpan(2), CultureInfo.InvariantCulture);
+        var values = filter.Operator == FilterOperators.In ? string.Join(", ", filter.Values.Select((_, j) => $"@m0_{j.ToString(CultureInfo.InvariantCulture)}")) : "@m0";
+        return $"SELECT COALESCE(SUM(n), 0) FROM resource_index_counts WHERE owner_id = @owner_id AND type = @type AND slot = {slot.ToString(CultureInfo.InvariantCulture)} AND value IN ({values})"
+            + (status is null ? "" : " AND status = @status");
     }
 
     /// <summary>One metadata filter on its slot column, with parameters <c>@m{index}_…</c>.</summary>

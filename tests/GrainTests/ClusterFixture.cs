@@ -114,6 +114,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.UseInMemoryReminderService();
             silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite, sp.GetRequiredService<EventLog>()));
+            silo.Services.AddSingleton(sp => new ResourceTypeStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddSingleton<ResourceSchemas>();
+            silo.Services.AddSingleton<ResourceWritePolicy>();
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();

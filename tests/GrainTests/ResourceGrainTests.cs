@@ -105,8 +105,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var stranger = NewOwner();
         var (id, grain, created) = await CreatedAsync(owner);
 
-        var update = await grain.UpdateAsync(stranger, Patch(name: "Stolen", metadata: """{"color":"black"}"""), null);
-        var delete = await grain.DeleteAsync(stranger, null);
+        var update = await grain.UpdateAsync(stranger, Patch(name: "Stolen", metadata: """{"color":"black"}"""), ResourcePrecondition.None);
+        var delete = await grain.DeleteAsync(stranger, ResourcePrecondition.None);
 
         Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), update);
         Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), delete);
@@ -152,7 +152,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var owner = NewOwner();
         var (id, grain) = NewResource();
         Assert.Null(await grain.GetAsync(owner));
-        Assert.Equal(ResourceWriteStatus.NotFound, (await grain.UpdateAsync(owner, Patch(name: "x"), null)).Status);
+        Assert.Equal(ResourceWriteStatus.NotFound, (await grain.UpdateAsync(owner, Patch(name: "x"), ResourcePrecondition.None)).Status);
 
         var created = await CreateAsync(id, Draft(owner), 10);
 
@@ -203,22 +203,22 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var (id, grain, created) = await CreatedAsync(owner);
 
         Tick();
-        var renamed = await grain.UpdateAsync(owner, Patch(name: "Gadget"), null);
+        var renamed = await grain.UpdateAsync(owner, Patch(name: "Gadget"), ResourcePrecondition.None);
         Assert.Equal(ResourceWriteStatus.Done, renamed.Status);
         Assert.Equal(created with { Name = "Gadget", UpdatedAt = Now(), Version = 2 }, renamed.Resource);
         await AssertStoredAsync(grain, id, owner);
 
         Tick();
-        var moved = await grain.UpdateAsync(owner, Patch(type: "premium", status: ResourceStatus.Inactive), null);
+        var moved = await grain.UpdateAsync(owner, Patch(type: "premium", status: ResourceStatus.Inactive), ResourcePrecondition.None);
         Assert.Equal(renamed.Resource! with { Type = "premium", Status = ResourceStatus.Inactive, UpdatedAt = Now(), Version = 3 }, moved.Resource);
         await AssertStoredAsync(grain, id, owner);
 
         Tick();
-        var described = await grain.UpdateAsync(owner, Patch(description: "Shiny"), null);
+        var described = await grain.UpdateAsync(owner, Patch(description: "Shiny"), ResourcePrecondition.None);
         Assert.Equal(moved.Resource! with { Description = "Shiny", UpdatedAt = Now(), Version = 4 }, described.Resource);
 
         Tick();
-        var cleared = await grain.UpdateAsync(owner, Patch(clearDescription: true), null);
+        var cleared = await grain.UpdateAsync(owner, Patch(clearDescription: true), ResourcePrecondition.None);
         Assert.Equal(described.Resource! with { Description = null, UpdatedAt = Now(), Version = 5 }, cleared.Resource);
         Assert.Equal(created.CreatedAt, cleared.Resource!.CreatedAt);
         Assert.True(cleared.Resource.UpdatedAt > created.UpdatedAt);
@@ -253,7 +253,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var owner = NewOwner();
         var (id, grain, created) = await CreatedAsync(owner, Draft(owner, metadata: target));
 
-        var result = await grain.UpdateAsync(owner, Patch(metadata: patch), null);
+        var result = await grain.UpdateAsync(owner, Patch(metadata: patch), ResourcePrecondition.None);
 
         Assert.Equal(ResourceWriteStatus.Done, result.Status);
         AssertJsonEqual(expected, result.Resource!.Metadata);
@@ -269,7 +269,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var (id, grain, created) = await CreatedAsync(owner, Draft(owner, metadata: """{"color":"red","size":{"w":1,"h":2}}"""));
         Tick();
 
-        var empty = await grain.UpdateAsync(owner, Patch(), null);
+        var empty = await grain.UpdateAsync(owner, Patch(), ResourcePrecondition.None);
         var same = await grain.UpdateAsync(owner, Patch(name: created.Name, description: created.Description, type: created.Type,
             status: created.Status, metadata: """{"color":"red","size":{"h":2},"gone":null}"""), created.Version);
 
@@ -291,7 +291,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var (id, grain, created) = await CreatedAsync(owner, Draft(owner, metadata: """{"color": "red", "size": 3}"""));
         Tick();
 
-        var same = await grain.UpdateAsync(owner, Patch(metadata: """{"color": "red"}"""), null);
+        var same = await grain.UpdateAsync(owner, Patch(metadata: """{"color": "red"}"""), ResourcePrecondition.None);
 
         Assert.Equal(ResourceWriteStatus.Done, same.Status);
         Assert.Equal(created.Version, same.Resource!.Version);
@@ -332,7 +332,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var factories = fixture.AllFactories;
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() =>
-            factories[i % factories.Count].GetGrain<IResourceGrain>(id).UpdateAsync(owner, Patch(metadata: $$"""{"k{{i}}": {{i}}}"""), null))));
+            factories[i % factories.Count].GetGrain<IResourceGrain>(id).UpdateAsync(owner, Patch(metadata: $$"""{"k{{i}}": {{i}}}"""), ResourcePrecondition.None))));
 
         Assert.All(results, r => Assert.Equal(ResourceWriteStatus.Done, r.Status));
         // Each write got its own version: none was computed from a state another write had already replaced.
@@ -376,7 +376,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var owner = NewOwner();
         var (id, grain, _) = await CreatedAsync(owner);
         Tick();
-        await grain.UpdateAsync(owner, Patch(description: "after", metadata: """{"n":{"deep":[1,2]}}"""), null);
+        await grain.UpdateAsync(owner, Patch(description: "after", metadata: """{"n":{"deep":[1,2]}}"""), ResourcePrecondition.None);
         var before = await grain.GetAsync(owner);
 
         await fixture.DeactivateAsync(grain);
@@ -409,8 +409,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var page = await ListAsync(owner);
         Assert.Equal(1, page.Total);
         Assert.Equal([keptId], page.Items.Select(r => r.Id));
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.DeleteAsync(owner, null));
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.UpdateAsync(owner, Patch(name: "zombie"), null));
+        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.DeleteAsync(owner, ResourcePrecondition.None));
+        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.UpdateAsync(owner, Patch(name: "zombie"), ResourcePrecondition.None));
         Assert.Equal(1, await CountAsync(owner));
     }
 
@@ -435,7 +435,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         try
         {
             await Assert.ThrowsAnyAsync<Exception>(() =>
-                grain.UpdateAsync(owner, Patch(name: "changed", status: ResourceStatus.Archived, metadata: """{"x":1}"""), null));
+                grain.UpdateAsync(owner, Patch(name: "changed", status: ResourceStatus.Archived, metadata: """{"x":1}"""), ResourcePrecondition.None));
 
             Assert.Equal(created, await grain.GetAsync(owner));
             Assert.Equal(created, await fixture.Resources.LoadAsync(id));
@@ -475,7 +475,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
             $"CREATE TRIGGER {trigger} BEFORE DELETE ON resources WHEN OLD.id = '{id}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
         try
         {
-            await Assert.ThrowsAnyAsync<Exception>(() => grain.DeleteAsync(owner, null));
+            await Assert.ThrowsAnyAsync<Exception>(() => grain.DeleteAsync(owner, ResourcePrecondition.None));
 
             Assert.Equal(created, await grain.GetAsync(owner));
             Assert.Equal(created, await fixture.Resources.LoadAsync(id));

@@ -49,7 +49,7 @@ public sealed class ResourceQueryGrainTests(ClusterFixture fixture)
         {
             fixture.Time.Advance(TimeSpan.FromSeconds(1));
             var updated = await fixture.Grains.GetGrain<IResourceGrain>(ids[index])
-                .UpdateAsync(owner, new ResourcePatch(null, "touched", false, null, null, null), null);
+                .UpdateAsync(owner, new ResourcePatch(null, "touched", false, null, null, null), ResourcePrecondition.None);
             Assert.Equal(ResourceWriteStatus.Done, updated.Status);
         }
 

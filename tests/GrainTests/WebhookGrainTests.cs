@@ -55,7 +55,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         var grain = fixture.Grains.GetGrain<IResourceGrain>(created.Id);
         for (var i = 0; i < 5; i++)
         {
-            Assert.Equal(ResourceWriteStatus.Done, (await grain.UpdateAsync(owner, new ResourcePatch("update " + i, null, false, null, null, null), null)).Status);
+            Assert.Equal(ResourceWriteStatus.Done, (await grain.UpdateAsync(owner, new ResourcePatch("update " + i, null, false, null, null, null), ResourcePrecondition.None)).Status);
         }
 
         // Concurrent creates through both silos: their publications race, the owner's consumer restores log order.

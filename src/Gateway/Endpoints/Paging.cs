@@ -1,11 +1,31 @@
 using System.Globalization;
 using ApiPlatform.Gateway.Errors;
+using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>List paging settings (configuration section <c>Paging</c>).</summary>
+public sealed class PagingOptions
+{
+    public const string Section = "Paging";
+
+    /// <summary><c>per_page</c> when a list request gives none (the XPKit document uses 50).</summary>
+    public int DefaultPerPage { get; set; } = Paging.DefaultPerPage;
+}
+
+/// <summary>Checks <see cref="PagingOptions"/> at start-up.</summary>
+public sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PagingOptions options) =>
+        options.DefaultPerPage is >= 1 and <= Paging.MaxPerPage
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Paging:DefaultPerPage must be from 1 to {Paging.MaxPerPage}.");
+}
 
 /// <summary>The <c>page</c> / <c>per_page</c> query parameters, validated.</summary>
 public readonly record struct Paging(int Page, int PerPage)
 {
+    /// <summary>The contract's default, unless <see cref="PagingOptions.DefaultPerPage"/> says otherwise.</summary>
     public const int DefaultPerPage = 20;
     public const int MaxPerPage = 100;
     // Beyond this, offset paging is pointless and the offset arithmetic could overflow.
@@ -16,7 +36,8 @@ public readonly record struct Paging(int Page, int PerPage)
     public static Paging From(HttpRequest request)
     {
         var page = Parse(request, "page", 1, 1, MaxPage);
-        var perPage = Parse(request, "per_page", DefaultPerPage, 1, MaxPerPage);
+        var fallback = request.HttpContext.RequestServices?.GetService<IOptions<PagingOptions>>()?.Value.DefaultPerPage ?? DefaultPerPage;
+        var perPage = Parse(request, "per_page", fallback, 1, MaxPerPage);
         return new Paging(page, perPage);
     }
 

@@ -33,6 +33,8 @@ public sealed record CreateResourceRequest(string Name, string? Description, str
 
 public sealed record UpdateResourceRequest(string? Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
 
+public sealed record ReplaceResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+
 /// <summary><c>/v1/resources</c>: the tenant's JSON documents.</summary>
 public static class ResourcesApi
 {
@@ -41,6 +43,7 @@ public static class ResourcesApi
         var group = routes.MapGroup("/v1/resources").WithTags("Resources").RequireCaller();
 
         group.MapPost("/", CreateAsync)
+            .WithMetadata(new DocumentBodyLimitAttribute())
             .Accepts<CreateResourceRequest>("application/json")
             .Produces<DataEnvelope<ResourceResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
@@ -51,13 +54,19 @@ public static class ResourcesApi
             .Produces<DataEnvelope<ResourceResponse>>()
             .Produces(StatusCodes.Status304NotModified)
             .ProducesErrors(401, 403, 404);
+        group.MapPut("/{id}", ReplaceAsync)
+            .WithMetadata(new DocumentBodyLimitAttribute())
+            .Accepts<ReplaceResourceRequest>("application/json")
+            .Produces<DataEnvelope<ResourceResponse>>()
+            .ProducesErrors(400, 401, 403, 404, 412, 413, 415, 428);
         group.MapPatch("/{id}", UpdateAsync)
+            .WithMetadata(new DocumentBodyLimitAttribute())
             .Accepts<UpdateResourceRequest>("application/json", "application/merge-patch+json")
             .Produces<DataEnvelope<ResourceResponse>>()
-            .ProducesErrors(400, 401, 403, 404, 412, 413, 415);
+            .ProducesErrors(400, 401, 403, 404, 412, 413, 415, 428);
         group.MapDelete("/{id}", DeleteAsync)
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesErrors(401, 403, 404, 412);
+            .ProducesErrors(401, 403, 404, 412, 428);
         return routes;
     }
 
@@ -65,14 +74,7 @@ public static class ResourcesApi
     {
         var caller = context.GetCaller();
         var body = await JsonBody.ReadAsync(context.Request);
-        var name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
-        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
-        var type = ReadType(body) ?? ResourceRules.DefaultType;
-        var status = ReadStatus(body) ?? ResourceStatus.Active;
-        var metadata = ReadMetadata(body) ?? "{}";
-        body.ThrowIfInvalid();
-
-        var draft = new ResourceDraft(caller.OwnerId, name!, description, type, status, metadata);
+        var draft = ReadDraft(body, caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxResources;
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
@@ -85,6 +87,7 @@ public static class ResourcesApi
                 ResourceWriteStatus.AlreadyExists when key is not null && result.Resource is not null => result.Resource,
                 ResourceWriteStatus.PlanLimitReached => throw ApiException.PlanLimit(
                     $"The '{caller.CapPlan}' plan allows {cap} resources. Delete some or upgrade."),
+                ResourceWriteStatus.Invalid or ResourceWriteStatus.TooLarge => throw Refusal(result),
                 _ => throw new InvalidOperationException($"Creating resource {id} answered {result.Status}."),
             };
             return IdempotencyKeys.Json(StatusCodes.Status201Created, new DataEnvelope<ResourceResponse>(ResourceResponse.From(created)),
@@ -95,13 +98,20 @@ public static class ResourcesApi
     private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var (query, paging, cursorMode) = ResourceListQuery.Parse(context.Request, caller.OwnerId);
-        var page = await grains.Get<IResourceQueryGrain>(0).QueryAsync(query);
+        var parsed = ResourceListQuery.Parse(context.Request, caller.OwnerId);
+        var outcome = await grains.Get<IResourceQueryGrain>(0).ListAsync(parsed.Query);
+        var page = outcome.Status switch
+        {
+            ResourceListStatus.Done => outcome.Page!,
+            ResourceListStatus.IndexBuilding => throw new ApiException(StatusCodes.Status409Conflict, ProblemCodes.Conflict,
+                $"'{outcome.Parameter}': {outcome.Message}", new Dictionary<string, string[]> { [outcome.Parameter!] = [outcome.Message!] }),
+            _ => throw ApiException.Invalid(outcome.Parameter!, outcome.Message!),
+        };
 
-        var sortText = context.Request.Query["sort"].Count == 1 ? context.Request.Query["sort"][0]! : ResourceListQuery.DefaultSort;
-        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(sortText, query.Status, query.Type, page.Next);
+        var paging = parsed.Paging;
+        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(parsed.SortText, parsed.FilterKey, page.IndexGen, page.Next);
         var totalPages = page.Total == 0 ? 0 : (page.Total + paging.PerPage - 1) / paging.PerPage;
-        var meta = new ResourcePageMeta(cursorMode ? null : paging.Page, paging.PerPage, page.Total, totalPages, next);
+        var meta = new ResourcePageMeta(parsed.CursorMode ? null : paging.Page, paging.PerPage, page.Total, totalPages, next);
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new ResourceListEnvelope(page.Items.Select(ResourceResponse.From).ToList(), meta));
     }
@@ -138,19 +148,47 @@ public static class ResourcesApi
         var metadataPatch = body.IsNull("metadata") ? "null" : ReadMetadata(body);
         body.ThrowIfInvalid();
 
-        var expected = await ExpectedVersionAsync(context, grain, caller);
-        var result = await grain.UpdateAsync(caller.OwnerId, new ResourcePatch(name, description, clearDescription, type, status, metadataPatch), expected);
+        var precondition = await PreconditionAsync(context, grain, caller);
+        var result = await grain.UpdateAsync(caller.OwnerId, new ResourcePatch(name, description, clearDescription, type, status, metadataPatch), precondition);
         var resource = Written(result);
         context.Response.Headers.ETag = ETags.Format(resource.Version);
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
+    }
+
+    /// <summary>
+    /// PUT: the body is a whole resource, read with the rules of a create; what it leaves out takes the create
+    /// defaults (no description, type <c>standard</c>, status <c>active</c>, metadata <c>{}</c>).
+    /// </summary>
+    private static async Task<Ok<DataEnvelope<ResourceResponse>>> ReplaceAsync(string id, HttpContext context, GrainRefs grains)
+    {
+        var caller = context.GetCaller();
+        var grain = await ExistingAsync(grains, caller, id);
+        var body = await JsonBody.ReadAsync(context.Request);
+        var draft = ReadDraft(body, caller.OwnerId);
+        var precondition = await PreconditionAsync(context, grain, caller);
+        var resource = Written(await grain.UpdateAsync(caller.OwnerId, ResourcePatch.Replacing(draft), precondition));
+        context.Response.Headers.ETag = ETags.Format(resource.Version);
+        return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
+    }
+
+    /// <summary>A whole resource from a create or replace body; 400 naming every bad field.</summary>
+    private static ResourceDraft ReadDraft(BodyReader body, string ownerId)
+    {
+        var name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
+        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
+        var type = ReadType(body) ?? ResourceRules.DefaultType;
+        var status = ReadStatus(body) ?? ResourceStatus.Active;
+        var metadata = ReadMetadata(body) ?? "{}";
+        body.ThrowIfInvalid();
+        return new ResourceDraft(ownerId, name!, description, type, status, metadata);
     }
 
     private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
         var grain = await ExistingAsync(grains, caller, id);
-        var expected = await ExpectedVersionAsync(context, grain, caller);
-        Written(await grain.DeleteAsync(caller.OwnerId, expected));
+        var precondition = await PreconditionAsync(context, grain, caller);
+        Written(await grain.DeleteAsync(caller.OwnerId, precondition));
         return TypedResults.NoContent();
     }
 
@@ -159,27 +197,36 @@ public static class ResourcesApi
         ResourceWriteStatus.Done => result.Resource!,
         ResourceWriteStatus.PreconditionFailed => throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
             $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."),
+        ResourceWriteStatus.PreconditionRequired => throw new ApiException(StatusCodes.Status428PreconditionRequired, ProblemCodes.PreconditionRequired,
+            result.Detail ?? "If-Match is required."),
+        ResourceWriteStatus.Invalid or ResourceWriteStatus.TooLarge => throw Refusal(result),
         _ => throw ApiException.NotFound("The resource"),
     };
 
+    /// <summary>A write its type's rules refused: 400 naming the fields, or 413 for a document over its cap.</summary>
+    private static ApiException Refusal(ResourceWriteResult result) => result.Status == ResourceWriteStatus.TooLarge
+        ? new ApiException(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge, result.Detail!)
+        : ApiException.BadRequest(
+            "Validation failed: " + string.Join("; ", result.Errors!.Select(e => $"'{e.Key}' {e.Value[0]}")) + ".", result.Errors);
+
     /// <summary>
-    /// The version <c>If-Match</c> requires, checked by the grain in the same turn as the write; null without the
-    /// header or with <c>*</c>. A list of several tags is resolved against the current version here.
+    /// What <c>If-Match</c> asks, checked by the grain in the same turn as the write: nothing without the header, any
+    /// version with <c>*</c>. A list of several tags is resolved against the current version here.
     /// </summary>
-    private static async Task<long?> ExpectedVersionAsync(HttpContext context, IResourceGrain grain, Caller caller)
+    private static async Task<ResourcePrecondition> PreconditionAsync(HttpContext context, IResourceGrain grain, Caller caller)
     {
-        var versions = ETags.Parse(context.Request, HeaderNames.IfMatch, out _);
+        var versions = ETags.Parse(context.Request, HeaderNames.IfMatch, out var any);
         switch (versions)
         {
             case null:
-                return null;
+                return any ? new ResourcePrecondition(null, IfMatchSent: true) : ResourcePrecondition.None;
             case [var single]:
-                return single;
+                return ResourcePrecondition.At(single);
         }
 
         var current = await grain.GetAsync(caller.OwnerId) ?? throw ApiException.NotFound("The resource");
         return versions.Contains(current.Version)
-            ? current.Version
+            ? ResourcePrecondition.At(current.Version)
             : throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
                 $"If-Match does not name the current ETag {ETags.Format(current.Version)}.");
     }
@@ -237,6 +284,25 @@ public static class ResourcesApi
             return null;
         }
 
-        return metadata.GetRawText();
+        return Compact(metadata);
+    }
+
+    /// <summary>The object without insignificant whitespace: the stored document (and its size cap) should not depend on formatting.</summary>
+    private static string Compact(JsonElement metadata)
+    {
+        try
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                metadata.WriteTo(writer);
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return metadata.GetRawText(); // text the writer cannot re-encode (a lone surrogate escape) stays as sent
+        }
     }
 }

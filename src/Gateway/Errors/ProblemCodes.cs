@@ -16,6 +16,8 @@ public static class ProblemCodes
     public const string AlreadyExists = "already_exists";
     public const string Conflict = "conflict";
     public const string PreconditionFailed = "precondition_failed";
+    public const string PreconditionRequired = "precondition_required";
+    public const string NotAcceptable = "not_acceptable";
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string PlanLimitReached = "plan_limit_reached";
@@ -39,6 +41,8 @@ public static class ProblemCodes
         AlreadyExists => "The resource already exists.",
         Conflict => "The request conflicts with the current state.",
         PreconditionFailed => "A precondition failed.",
+        PreconditionRequired => "A precondition is required.",
+        NotAcceptable => "No acceptable representation is available.",
         PayloadTooLarge => "The request body is too large.",
         UnsupportedMediaType => "The media type is not supported.",
         PlanLimitReached => "The plan limit has been reached.",

@@ -32,6 +32,12 @@ public static class GatewayExtensions
                 "RateLimits: Anonymous.Limit and every WindowSeconds must be positive; a plan's Limit may be 0 (unlimited).")
             .ValidateOnStart();
         services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section));
+        services.AddOptions<Grains.Resources.ResourceOptions>().Bind(config.GetSection(Grains.Resources.ResourceOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Grains.Resources.ResourceOptions>, Grains.Resources.ResourceOptionsValidator>());
+        services.AddOptions<PagingOptions>().Bind(config.GetSection(PagingOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PagingOptions>, PagingOptionsValidator>());
+        services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>());
         services.AddOptions<BootstrapOptions>().Bind(config.GetSection(BootstrapOptions.Section));
 
         services.TryAddSingleton(ApiClock.System);
@@ -85,12 +91,15 @@ public static class GatewayExtensions
 
     public static WebApplication UseGateway(this WebApplication app)
     {
+        // Outermost: with the status-message-data option it wraps every answer, the problem details' included.
+        app.UseMiddleware<EnvelopeMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
         app.Use((context, next) =>
         {
             context.Response.Headers.XContentTypeOptions = "nosniff";
             return next(context);
         });
+        app.UseMiddleware<Http.AcceptNegotiationMiddleware>();
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
         app.UseSwagger();
@@ -101,6 +110,7 @@ public static class GatewayExtensions
         app.MapUsersApi();
         app.MapApiKeysApi();
         app.MapResourcesApi();
+        app.MapResourceTypesApi();
         app.MapOrganizationsApi();
         app.MapWebhooksApi();
         app.MapEventsApi();

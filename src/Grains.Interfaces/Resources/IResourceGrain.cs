@@ -13,13 +13,16 @@ public interface IResourceGrain : IGrainWithStringKey
     [Alias("GetAsync")]
     Task<ResourceView?> GetAsync(string ownerId);
 
-    /// <summary>Applies a patch; with <paramref name="expectedVersion"/>, only if the resource is still at it.</summary>
-    [Alias("UpdateAsync")]
-    Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, long? expectedVersion);
+    /// <summary>
+    /// Applies a patch (or, with <see cref="ResourcePatch.ReplaceMetadata"/>, a replacement) under the rules of the
+    /// resulting type; only if the resource still meets <paramref name="precondition"/>.
+    /// </summary>
+    [Alias("UpdateAsync.v2")]
+    Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition);
 
-    /// <summary>Deletes the resource; with <paramref name="expectedVersion"/>, only if it is still at it.</summary>
-    [Alias("DeleteAsync")]
-    Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion);
+    /// <summary>Deletes the resource, only if it still meets <paramref name="precondition"/>.</summary>
+    [Alias("DeleteAsync.v2")]
+    Task<ResourceWriteResult> DeleteAsync(string ownerId, ResourcePrecondition precondition);
 }
 
 /// <summary>
@@ -46,6 +49,17 @@ public interface IResourceQueryGrain : IGrainWithIntegerKey
 {
     [Alias("QueryAsync")]
     Task<ResourcePage> QueryAsync(ResourceQuery query);
+
+    /// <summary>
+    /// A list query that may filter and sort on indexed metadata fields: those are resolved against the type named by
+    /// the query's type filter, and a field that cannot be served is answered, not thrown.
+    /// </summary>
+    [Alias("ListAsync")]
+    Task<ResourceListOutcome> ListAsync(ResourceQuery query);
+
+    /// <summary>The owner's declared types, by name.</summary>
+    [Alias("ListTypesAsync")]
+    Task<ResourceTypeList> ListTypesAsync(string ownerId, int offset, int limit);
 
     /// <summary>How many resources the owner holds.</summary>
     [Alias("CountAsync")]

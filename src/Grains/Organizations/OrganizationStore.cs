@@ -115,8 +115,8 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     }
 
     /// <summary>
-    /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources and
-    /// their counters, idempotency records) in one transaction: nothing of it stays reachable. <paramref name="deleted"/>
+    /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources, their
+    /// counters and types, idempotency records) in one transaction: nothing of it stays reachable. <paramref name="deleted"/>
     /// is the last event of its log; its webhooks are disabled in the same transaction but still receive the
     /// organization's events up to that one (once each), and every retry pending now stops. Answers the webhooks' ids.
     /// </summary>
@@ -132,6 +132,8 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
             "DELETE FROM memberships WHERE org_id = @id",
             "DELETE FROM resources WHERE owner_id = @id",
             "DELETE FROM resource_counts WHERE owner_id = @id",
+            "DELETE FROM resource_types WHERE owner_id = @id",
+            "DELETE FROM resource_index_counts WHERE owner_id = @id",
             "DELETE FROM idempotency_keys WHERE owner_id = @id",
             "DELETE FROM organizations WHERE id = @id",
         })

@@ -14,7 +14,7 @@ namespace ApiPlatform.Grains.Resources;
 /// </remarks>
 [StatelessWorker]
 [Reentrant]
-public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : Grain, IResourceCreatorGrain
+public sealed class ResourceCreatorGrain(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceCreatorGrain
 {
     public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources)
     {
@@ -25,15 +25,30 @@ public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : 
 
         var now = ResourceStore.Truncate(clock.UtcNow);
         var row = new ResourceView(id, draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status, draft.Metadata, now, now, 1);
-        switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
+        var typeGrain = GrainFactory.GetGrain<IResourceTypeGrain>(ResourceTypeRules.Key(draft.OwnerId, draft.Type));
+        for (var attempt = 0; ; attempt++)
         {
-            case InsertOutcome.CapReached:
-                return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
-            case InsertOutcome.AlreadyExists:
-                var existing = await store.LoadAsync(id);
-                return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, existing?.OwnerId == draft.OwnerId ? existing : null);
-            default:
-                return new ResourceWriteResult(ResourceWriteStatus.Done, row);
+            // The type's rules; after a "type changed" answer, as its row now has them.
+            var (refusal, guard) = policy.Check(row, attempt == 0 ? await typeGrain.GetAsync() : await typeGrain.ReloadAsync());
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now), guard))
+            {
+                case InsertOutcome.CapReached:
+                    return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
+                case InsertOutcome.AlreadyExists:
+                    var existing = await store.LoadAsync(id);
+                    return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, existing?.OwnerId == draft.OwnerId ? existing : null);
+                case InsertOutcome.TypeChanged when attempt < 3:
+                    continue;
+                case InsertOutcome.TypeChanged:
+                    throw new InvalidOperationException($"The type '{draft.Type}' kept changing while resource {id} was created.");
+                default:
+                    return new ResourceWriteResult(ResourceWriteStatus.Done, row);
+            }
         }
     }
 }

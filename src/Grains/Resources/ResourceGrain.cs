@@ -8,7 +8,7 @@ namespace ApiPlatform.Grains.Resources;
 /// State lives in the <c>resources</c> row rather than in Orleans' grain storage: the row is both the document and
 /// its query columns, so one statement stores a change and makes it visible to lists, and nothing can drift apart.
 /// </remarks>
-public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, IResourceGrain
+public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceGrain
 {
     private ResourceView? _resource;
 
@@ -37,7 +37,7 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         return Visible(ownerId);
     }
 
-    public async Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, long? expectedVersion)
+    public async Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition)
     {
         await LoadedAsync();
         if (Visible(ownerId) is not { } current)
@@ -45,9 +45,9 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
         }
 
-        if (expectedVersion is { } expected && expected != current.Version)
+        if (await RefusedAsync(current, precondition) is { } refused)
         {
-            return new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
+            return refused;
         }
 
         var changed = current with
@@ -56,21 +56,50 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             Description = patch.ClearDescription ? null : patch.Description ?? current.Description,
             Type = patch.Type ?? current.Type,
             Status = patch.Status ?? current.Status,
-            Metadata = patch.MetadataPatch is { } mergePatch ? Merged(current.Metadata, mergePatch) : current.Metadata,
+            Metadata = patch.MetadataPatch is { } metadata
+                ? patch.ReplaceMetadata ? Replaced(current.Metadata, metadata) : Merged(current.Metadata, metadata)
+                : current.Metadata,
         };
         if (changed == current)
         {
-            // Nothing to change: no write, no new version, so a repeated PATCH is idempotent.
+            // Nothing to change: no write, no new version, so a repeated PATCH or PUT is idempotent.
             return new ResourceWriteResult(ResourceWriteStatus.Done, current);
         }
 
         var next = changed with { UpdatedAt = ResourceStore.Truncate(clock.UtcNow), Version = current.Version + 1 };
-        await WriteAsync(() => store.UpdateAsync(next, current.Version, EventBodies.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt)));
+        for (var attempt = 0; ; attempt++)
+        {
+            // The rules of the resulting type; after a "type changed" answer, as the type's row now has them.
+            var typeGrain = GrainFactory.GetGrain<IResourceTypeGrain>(ResourceTypeRules.Key(ownerId, next.Type));
+            var type = attempt == 0 ? await typeGrain.GetAsync() : await typeGrain.ReloadAsync();
+            var (refusal, guard) = policy.Check(next, type);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            var outcome = await store.UpdateAsync(next, current.Version, EventBodies.ForResource(WebhookEventTypes.ResourceUpdated, next, next.UpdatedAt), guard);
+            if (outcome == UpdateOutcome.Updated)
+            {
+                break;
+            }
+
+            if (outcome == UpdateOutcome.VersionMoved)
+            {
+                MovedUnderneath();
+            }
+
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"The type '{next.Type}' of resource {current.Id} kept changing while it was written.");
+            }
+        }
+
         _resource = next;
         return new ResourceWriteResult(ResourceWriteStatus.Done, next);
     }
 
-    public async Task<ResourceWriteResult> DeleteAsync(string ownerId, long? expectedVersion)
+    public async Task<ResourceWriteResult> DeleteAsync(string ownerId, ResourcePrecondition precondition)
     {
         await LoadedAsync();
         if (Visible(ownerId) is not { } current)
@@ -78,9 +107,9 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
             return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
         }
 
-        if (expectedVersion is { } expected && expected != current.Version)
+        if (await RefusedAsync(current, precondition) is { } refused)
         {
-            return new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
+            return refused;
         }
 
         await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
@@ -89,6 +118,39 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);
     }
+
+    /// <summary>
+    /// If-Match as the resource's type (or the configuration) asks: 428 without the header where it is required, 412
+    /// when it names another version.
+    /// </summary>
+    private async Task<ResourceWriteResult?> RefusedAsync(ResourceView current, ResourcePrecondition precondition)
+    {
+        if (!precondition.IfMatchSent)
+        {
+            if (policy.Options.RequireIfMatch)
+            {
+                return new ResourceWriteResult(ResourceWriteStatus.PreconditionRequired, null,
+                    Detail: "This API requires If-Match on every PUT, PATCH and DELETE of a resource: send the ETag you last read.");
+            }
+
+            var type = await GrainFactory.GetGrain<IResourceTypeGrain>(ResourceTypeRules.Key(current.OwnerId, current.Type)).GetAsync();
+            if (type?.RequireIfMatch == true)
+            {
+                return new ResourceWriteResult(ResourceWriteStatus.PreconditionRequired, null,
+                    Detail: $"Resources of type '{type.Name}' require If-Match on PUT, PATCH and DELETE: send the ETag you last read.");
+            }
+        }
+
+        return precondition.ExpectedVersion is { } expected && expected != current.Version
+            ? new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current)
+            : null;
+    }
+
+    /// <summary>The new metadata; the current text itself when it is the same object (whitespace aside).</summary>
+    private static string Replaced(string current, string replacement) =>
+        System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(current), System.Text.Json.Nodes.JsonNode.Parse(replacement))
+            ? current
+            : replacement;
 
     /// <summary>The merged metadata; the current text itself when the patch changes no value (whitespace aside).</summary>
     private static string Merged(string current, string patch)
@@ -109,8 +171,13 @@ public sealed class ResourceGrain(ResourceStore store, ApiClock clock) : Grain, 
     {
         if (!await write())
         {
-            DeactivateOnIdle();
-            throw new InvalidOperationException($"Resource {this.GetPrimaryKeyString()} changed in storage outside this activation.");
+            MovedUnderneath();
         }
+    }
+
+    private void MovedUnderneath()
+    {
+        DeactivateOnIdle();
+        throw new InvalidOperationException($"Resource {this.GetPrimaryKeyString()} changed in storage outside this activation.");
     }
 }

@@ -21,7 +21,7 @@ namespace ApiPlatform.Grains.Resources;
 /// other than a lost connection), each row is retried alone too, so one bad row cannot fail its neighbours.
 /// </remarks>
 public sealed class ResourceInsertBatcher(
-    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, Task<InsertOutcome>> insertAlone, EventLog events)
+    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, ResourceWriteGuard, Task<InsertOutcome>> insertAlone, EventLog events)
 {
     /// <summary>Most rows sent in one group.</summary>
     public const int MaxGroup = 128;
@@ -44,14 +44,14 @@ public sealed class ResourceInsertBatcher(
     /// <summary>Groups of two or more rows sent so far, and the rows in them (for tests and diagnostics).</summary>
     public (long Groups, long Rows) Grouped => (Interlocked.Read(ref _groups), Interlocked.Read(ref _groupedRows));
 
-    private sealed record Pending(ResourceView Row, long Cap, NewEvent? Event)
+    private sealed record Pending(ResourceView Row, long Cap, NewEvent? Event, ResourceWriteGuard Guard)
     {
         public TaskCompletionSource<InsertOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event)
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event, ResourceWriteGuard guard)
     {
-        var pending = new Pending(row, cap, @event);
+        var pending = new Pending(row, cap, @event, guard);
         bool start;
         lock (_gate)
         {
@@ -133,7 +133,7 @@ public sealed class ResourceInsertBatcher(
 
             try
             {
-                p.Done.TrySetResult(await insertAlone(p.Row, p.Cap, p.Event));
+                p.Done.TrySetResult(await insertAlone(p.Row, p.Cap, p.Event, p.Guard));
             }
             catch (Exception e)
             {
@@ -142,22 +142,30 @@ public sealed class ResourceInsertBatcher(
         }));
     }
 
-    // One round trip, one implicit transaction: the owners' locks in a fixed order (so two groups cannot deadlock),
-    // then one statement that inserts the rows that fit under their owners' caps and the events of those rows, numbered
-    // in their owners' logs. The second statement's snapshot is taken after the locks are held, so it sees every
-    // create that committed before them.
+    // One round trip, one implicit transaction: the types' shared locks and the owners' locks, each in a fixed order
+    // (so two groups cannot deadlock), then one statement that inserts the rows whose type is still at the version they
+    // were checked under and that fit under their owners' caps, and the events of those rows, numbered in their owners'
+    // logs. The statement's snapshot is taken after the locks are held, so it sees every create and every type change
+    // that committed before them.
     private readonly string _groupSql = $"""
+        SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) FROM (SELECT DISTINCT unnest(@type_locks) AS k ORDER BY 1) types;
         SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM (SELECT DISTINCT unnest(@owner_ids) AS o ORDER BY 1) owners;
         WITH input AS (
             SELECT * FROM unnest(@ids, @owner_ids, @names, @descriptions, @types, @statuses, @metadatas, @created, @caps,
-                                 @evt_ids, @evt_types, @evt_payloads)
+                                 @evt_ids, @evt_types, @evt_payloads, @type_versions, @ix1s, @ix2s, @ix3s, @ix4s, @ix5s)
                 WITH ORDINALITY AS t(id, owner_id, name, description, type, status, metadata, created_at, cap,
-                                     evt_id, evt_type, evt_payload, ord)
+                                     evt_id, evt_type, evt_payload, type_version, ix1, ix2, ix3, ix4, ix5, ord)
+        ),
+        -- A row whose type changed since it was checked is left out; the single-row path answers it ("type changed").
+        typed AS (
+            SELECT input.* FROM input
+            WHERE (SELECT rt.version FROM resource_types rt WHERE rt.owner_id = input.owner_id AND rt.name = input.type)
+                  IS NOT DISTINCT FROM input.type_version::bigint
         ),
         -- The same id twice in a group (a retry overlapping its first attempt): only the first goes in; the rest
         -- are answered by the single-row path ("already exists").
         first AS (
-            SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord
+            SELECT DISTINCT ON (id) * FROM typed ORDER BY id, ord
         ),
         held AS (
             SELECT o.owner_id, (SELECT COALESCE(SUM(n), 0) FROM resource_counts c WHERE c.owner_id = o.owner_id) AS n
@@ -170,8 +178,8 @@ public sealed class ResourceInsertBatcher(
             WHERE h.n + i.rank <= i.cap
         ),
         ins AS (
-            INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-            SELECT id, owner_id, name, description, type, status, metadata, created_at, created_at, 1 FROM fits ORDER BY ord
+            INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version, ix1, ix2, ix3, ix4, ix5)
+            SELECT id, owner_id, name, description, type, status, metadata, created_at, created_at, 1, ix1, ix2, ix3, ix4, ix5 FROM fits ORDER BY ord
             ON CONFLICT (id) DO NOTHING
             RETURNING id
         ),
@@ -198,6 +206,13 @@ public sealed class ResourceInsertBatcher(
         p.Add(Text("evt_ids", group, x => x.Event?.Id));
         p.Add(Text("evt_types", group, x => x.Event?.Type));
         p.Add(Text("evt_payloads", group, x => x.Event?.Payload));
+        p.Add(Text("type_locks", group, x => ResourceTypeStore.LockKey(x.Row.OwnerId, x.Row.Type)));
+        p.Add(Text("type_versions", group, x => x.Guard.TypeVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        for (var slot = 0; slot < ResourceTypeRules.MaxIndexes; slot++)
+        {
+            var s = slot;
+            p.Add(Text(ResourceIndexValues.Column(slot) + "s", group, x => x.Guard.Slots[s]));
+        }
 
         Interlocked.Increment(ref _groups);
         Interlocked.Add(ref _groupedRows, group.Count);
@@ -205,7 +220,8 @@ public sealed class ResourceInsertBatcher(
         var numbered = new Dictionary<string, (long Seq, bool Deliver)>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
         {
-            await reader.NextResultAsync(); // past the locks
+            await reader.NextResultAsync(); // past the types' locks
+            await reader.NextResultAsync(); // past the owners' locks
             while (await reader.ReadAsync())
             {
                 var id = reader.GetString(0);

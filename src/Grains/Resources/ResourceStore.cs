@@ -19,6 +19,40 @@ public enum InsertOutcome
     Inserted,
     AlreadyExists,
     CapReached,
+
+    /// <summary>The resource's type changed (declared, altered or deleted) since the write was checked against it.</summary>
+    TypeChanged,
+}
+
+/// <summary>What a versioned update came to.</summary>
+public enum UpdateOutcome
+{
+    Updated,
+
+    /// <summary>The row is no longer at the expected version: it moved outside the writing activation.</summary>
+    VersionMoved,
+
+    /// <summary>The resource's new type changed since the write was checked against it.</summary>
+    TypeChanged,
+}
+
+/// <summary>A metadata filter resolved to its slot column, with its values in stored form.</summary>
+public sealed record SlotFilter(string Column, string Operator, IReadOnlyList<string> Values);
+
+/// <summary>
+/// Metadata sorts and filters of a query resolved against its type: the slot column of each sorted field (keyed
+/// <c>metadata.&lt;field&gt;</c>), the filters, and the index generation they were resolved under (cursors carry it).
+/// </summary>
+public sealed record MetadataConditions(IReadOnlyDictionary<string, string> SortColumns, IReadOnlyList<SlotFilter> Filters, long IndexGen);
+
+/// <summary>
+/// What a write of a resource carries besides the row: the index slot values computed under its type, and the type
+/// version they were computed (and the document checked) under, null for an undeclared type. The write happens only
+/// if the type is still at that version, checked in the write's own transaction under the type's shared lock.
+/// </summary>
+public sealed record ResourceWriteGuard(IReadOnlyList<string?> Slots, long? TypeVersion)
+{
+    public static readonly ResourceWriteGuard Undeclared = new(new string?[ResourceTypeRules.MaxIndexes], null);
 }
 
 /// <summary>
@@ -62,15 +96,23 @@ public sealed class ResourceStore
     /// same transaction, only when the row was inserted, and published after the commit. On PostgreSQL, creates that
     /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
     /// </summary>
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event = null) =>
-        _batcher?.InsertAsync(row, cap, @event) ?? InsertAloneAsync(row, cap, @event);
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event = null, ResourceWriteGuard? guard = null) =>
+        _batcher?.InsertAsync(row, cap, @event, guard ?? ResourceWriteGuard.Undeclared)
+        ?? InsertAloneAsync(row, cap, @event, guard ?? ResourceWriteGuard.Undeclared);
 
-    private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, NewEvent? @event)
+    /// <summary>SQL true when the type <paramref name="type"/> of <paramref name="ownerId"/> is at version <paramref name="version"/> (null: undeclared).</summary>
+    private string TypeAt(string ownerId = "@owner_id", string type = "@type", string version = "@type_version") =>
+        $"(SELECT rt.version FROM resource_types rt WHERE rt.owner_id = {ownerId} AND rt.name = {type}) {(Dialect == SqlDialect.Postgres ? "IS NOT DISTINCT FROM" : "IS")} {version}";
+
+    /// <summary>The shared lock of the written type (PostgreSQL), held to the end of the write's transaction.</summary>
+    private const string TypeSharedLock = "SELECT pg_advisory_xact_lock_shared(hashtextextended('resource-type:' || @owner_id || '/' || @type, 0));\n";
+
+    private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, NewEvent? @event, ResourceWriteGuard guard)
     {
-        const string insert = $"""
-            INSERT INTO resources ({Columns})
-            SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version
-            WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap
+        var insert = $"""
+            INSERT INTO resources ({Columns}, ix1, ix2, ix3, ix4, ix5)
+            SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version, @ix1, @ix2, @ix3, @ix4, @ix5
+            WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap AND {TypeAt()}
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """;
@@ -79,8 +121,8 @@ public sealed class ResourceStore
         {
             // One round trip, one implicit transaction (a single Sync): the per-owner lock, then the insert and its
             // event in one statement, the event written only if the row was. The insert's snapshot is taken after
-            // the lock is held, so it sees every create that committed before: the cap is exact.
-            var sql = "SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));\n" + (@event is null
+            // the locks are held, so it sees every create and type change that committed before: the cap is exact.
+            var sql = TypeSharedLock + "SELECT pg_advisory_xact_lock(hashtextextended(@owner_id, 0));\n" + (@event is null
                 ? insert
                 : $"""
                     WITH ins AS ({insert}),
@@ -88,7 +130,7 @@ public sealed class ResourceStore
                     SELECT ins.id, evt.seq, evt.deliver FROM ins LEFT JOIN evt ON TRUE
                     """);
             await using var command = _dataSource.CreateCommand(sql);
-            AddRow(command, row);
+            AddRow(command, row, guard);
             command.With("cap", cap);
             if (@event is not null)
             {
@@ -129,7 +171,7 @@ public sealed class ResourceStore
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = insert;
-            AddRow(command, row);
+            AddRow(command, row, guard);
             command.With("cap", cap);
             inserted = await command.ExecuteScalarAsync() is not null;
             await _events.CommitAsync(connection, transaction, inserted && @event is not null ? [@event] : []);
@@ -140,27 +182,64 @@ public sealed class ResourceStore
             return InsertOutcome.Inserted;
         }
 
-        return await LoadAsync(row.Id) is null ? InsertOutcome.CapReached : InsertOutcome.AlreadyExists;
+        if (await LoadAsync(row.Id) is not null)
+        {
+            return InsertOutcome.AlreadyExists;
+        }
+
+        return await TypeIsAtAsync(row.OwnerId, row.Type, guard.TypeVersion) ? InsertOutcome.CapReached : InsertOutcome.TypeChanged;
+    }
+
+    private async Task<bool> TypeIsAtAsync(string ownerId, string type, long? version)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT version FROM resource_types WHERE owner_id = @owner_id AND name = @type");
+        var current = await command.With("owner_id", ownerId).With("type", type).ExecuteScalarAsync();
+        return (current is null or DBNull ? null : Convert.ToInt64(current, CultureInfo.InvariantCulture)) == version;
     }
 
     /// <summary>
-    /// Replaces the row if it is still at <paramref name="expectedVersion"/>; false otherwise. <paramref name="event"/>
-    /// goes to the event log in the same transaction.
+    /// Replaces the row if it is still at <paramref name="expectedVersion"/> and its (new) type still at the guard's
+    /// version. <paramref name="event"/> goes to the event log in the same transaction.
     /// </summary>
-    public async Task<bool> UpdateAsync(ResourceView row, long expectedVersion, NewEvent? @event = null)
+    public async Task<UpdateOutcome> UpdateAsync(ResourceView row, long expectedVersion, NewEvent? @event = null, ResourceWriteGuard? guard = null)
     {
+        guard ??= ResourceWriteGuard.Undeclared;
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
+        command.CommandText = (Dialect == SqlDialect.Postgres ? TypeSharedLock : "") + $"""
             UPDATE resources SET name = @name, description = @description, type = @type, status = @status,
-                metadata = @metadata, updated_at = @updated_at, version = @version
-            WHERE id = @id AND owner_id = @owner_id AND version = @expected
+                metadata = @metadata, updated_at = @updated_at, version = @version,
+                ix1 = @ix1, ix2 = @ix2, ix3 = @ix3, ix4 = @ix4, ix5 = @ix5
+            WHERE id = @id AND owner_id = @owner_id AND version = @expected AND {TypeAt()}
+            RETURNING 1
             """;
-        AddRow(command, row);
+        AddRow(command, row, guard);
         command.With("expected", expectedVersion);
-        return await CommitWithEventAsync(command, transaction, @event);
+        if (!await LastResultHasRowAsync(command))
+        {
+            await transaction.RollbackAsync();
+            var current = await LoadAsync(row.Id);
+            return current?.Version == expectedVersion ? UpdateOutcome.TypeChanged : UpdateOutcome.VersionMoved;
+        }
+
+        await _events.CommitAsync(connection, transaction, @event is null ? [] : [@event]);
+        return UpdateOutcome.Updated;
+    }
+
+    /// <summary>Whether the command's last result set (after any lock statements) has a row.</summary>
+    private static async Task<bool> LastResultHasRowAsync(DbCommand command)
+    {
+        var hasRow = false;
+        await using var reader = await command.ExecuteReaderAsync();
+        do
+        {
+            hasRow = await reader.ReadAsync();
+        }
+        while (await reader.NextResultAsync());
+
+        return hasRow;
     }
 
     /// <summary>
@@ -192,10 +271,15 @@ public sealed class ResourceStore
         return true;
     }
 
-    /// <summary>The owner's resources matching the filters: exact total, one page, and the keyset after it.</summary>
-    public async Task<ResourcePage> QueryAsync(ResourceQuery query)
+    /// <summary>
+    /// The owner's resources matching the filters: exact total, one page, and the keyset after it. With
+    /// <paramref name="metadata"/>, sorts and filters on indexed metadata fields run on their slot columns (the query's
+    /// type is set then); the total is then counted on the slot's index (cost grows with the matches, not the tenant),
+    /// otherwise it comes from the counters.
+    /// </summary>
+    public async Task<ResourcePage> QueryAsync(ResourceQuery query, MetadataConditions? metadata = null)
     {
-        var keys = query.Sort.Select(k => (Column: Column(k.Field), k.Descending)).ToList();
+        var keys = query.Sort.Select(k => (Column: Column(k.Field, metadata), k.Descending)).ToList();
         keys.Add(("id", query.Sort.Count > 0 && query.Sort[^1].Descending));
 
         await using var command = _dataSource.CreateCommand();
@@ -213,26 +297,47 @@ public sealed class ResourceStore
             command.With("type", query.Type);
         }
 
+        if (metadata is not null)
+        {
+            // Every slot the query touches is non-null for every resource of the type, and saying so lets both
+            // databases use the slot's partial index.
+            foreach (var column in metadata.Filters.Select(f => f.Column).Concat(keys.Select(k => k.Column)).Where(c => c.StartsWith("ix", StringComparison.Ordinal)).Distinct())
+            {
+                where.Append(" AND ").Append(column).Append(" IS NOT NULL");
+            }
+
+            for (var i = 0; i < metadata.Filters.Count; i++)
+            {
+                where.Append(" AND ").Append(FilterCondition(command, metadata.Filters[i], i));
+            }
+        }
+
+        var filtered = where.ToString();
         if (query.After is { } after)
         {
             where.Append(" AND (").Append(KeysetCondition(command, keys, after)).Append(')');
         }
 
         var order = string.Join(", ", keys.Select(k => k.Column + (k.Descending ? " DESC" : " ASC")));
-        // One row more than asked tells whether another page follows; the exact total comes from the counters in the
-        // same round trip.
-        command.CommandText = $"SELECT {Columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
-            + CountSql(query.Status, query.Type);
+        var columns = metadata is null ? Columns : Columns + ", ix1, ix2, ix3, ix4, ix5";
+        // One row more than asked tells whether another page follows; the exact total comes in the same round trip.
+        command.CommandText = $"SELECT {columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
+            + (metadata is { Filters.Count: > 0 } ? MetadataCountSql(metadata, query.Status, filtered) : CountSql(query.Status, query.Type));
         command.With("limit", query.Limit + 1);
         command.With("offset", query.After is null ? query.Offset : 0);
 
         var items = new List<ResourceView>(query.Limit + 1);
+        string?[]? lastSlots = null;
         long total;
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
                 items.Add(Read(reader));
+                if (metadata is not null && items.Count == query.Limit)
+                {
+                    lastSlots = Enumerable.Range(10, ResourceTypeRules.MaxIndexes).Select(c => reader.IsDBNull(c) ? null : reader.GetString(c)).ToArray();
+                }
             }
 
             await reader.NextResultAsync();
@@ -244,10 +349,57 @@ public sealed class ResourceStore
         if (items.Count > query.Limit)
         {
             items.RemoveAt(items.Count - 1);
-            next = [.. query.Sort.Select(k => KeyValue(items[^1], k.Field)), items[^1].Id];
+            next = [.. query.Sort.Select(k => KeyValue(items[^1], k.Field, metadata, lastSlots)), items[^1].Id];
         }
 
-        return new ResourcePage(items, total, next);
+        return new ResourcePage(items, total, next, metadata?.IndexGen);
+    }
+
+    /// <summary>
+    /// The exact total of a query with metadata filters: from <c>resource_index_counts</c> when it is one equality or
+    /// <c>[in]</c> filter (with or without the status filter), a handful of counters; otherwise counted on the slot's
+    /// index, a cost that grows with the matches.
+    /// </summary>
+    private static string MetadataCountSql(MetadataConditions metadata, string? status, string filtered)
+    {
+        if (metadata.Filters is not [{ Operator: FilterOperators.Eq or FilterOperators.In } filter])
+        {
+            return $"SELECT COUNT(*) FROM resources WHERE {filtered}";
+        }
+
+        var slot = int.Parse(filter.Column.AsSpan(2), CultureInfo.InvariantCulture);
+        var values = filter.Operator == FilterOperators.In ? string.Join(", ", filter.Values.Select((_, j) => $"@m0_{j.ToString(CultureInfo.InvariantCulture)}")) : "@m0";
+        return $"SELECT COALESCE(SUM(n), 0) FROM resource_index_counts WHERE owner_id = @owner_id AND type = @type AND slot = {slot.ToString(CultureInfo.InvariantCulture)} AND value IN ({values})"
+            + (status is null ? "" : " AND status = @status");
+    }
+
+    /// <summary>One metadata filter on its slot column, with parameters <c>@m{index}_…</c>.</summary>
+    private static string FilterCondition(DbCommand command, SlotFilter filter, int index)
+    {
+        var name = $"m{index.ToString(CultureInfo.InvariantCulture)}";
+        if (filter.Operator == FilterOperators.In)
+        {
+            var names = filter.Values.Select((v, j) =>
+            {
+                var p = $"{name}_{j.ToString(CultureInfo.InvariantCulture)}";
+                command.With(p, v);
+                return "@" + p;
+            });
+            return $"{filter.Column} IN ({string.Join(", ", names)})";
+        }
+
+        command.With(name, filter.Values[0]);
+        var missing = ResourceIndexValues.Missing;
+        return filter.Operator switch
+        {
+            FilterOperators.Eq => $"{filter.Column} = @{name}",
+            FilterOperators.Gt => $"{filter.Column} > @{name}",
+            FilterOperators.Gte => $"{filter.Column} >= @{name}",
+            // A missing value sorts below every value but is not "less than" any: it is no match.
+            FilterOperators.Lt => $"{filter.Column} > '{missing}' AND {filter.Column} < @{name}",
+            FilterOperators.Lte => $"{filter.Column} > '{missing}' AND {filter.Column} <= @{name}",
+            _ => throw new ArgumentException($"Unknown operator '{filter.Operator}'.", nameof(filter)),
+        };
     }
 
     private static string CountSql(string? status, string? type) =>
@@ -325,6 +477,14 @@ public sealed class ResourceStore
         return string.Join(" OR ", parts);
     }
 
+    private static string Column(string field, MetadataConditions? metadata) =>
+        metadata is not null && metadata.SortColumns.TryGetValue(field, out var column) ? column : Column(field);
+
+    private static string KeyValue(ResourceView row, string field, MetadataConditions? metadata, string?[]? slots) =>
+        metadata is not null && metadata.SortColumns.TryGetValue(field, out var column)
+            ? slots![int.Parse(column.AsSpan(2), CultureInfo.InvariantCulture) - 1] ?? ResourceIndexValues.Missing
+            : KeyValue(row, field);
+
     private static string Column(string field) => field switch
     {
         "name" => "name",
@@ -352,8 +512,10 @@ public sealed class ResourceStore
     /// <summary>The time as stored (whole microseconds), so memory matches what a reload gives.</summary>
     public static DateTimeOffset Truncate(DateTimeOffset value) => FromMicros(Micros(value));
 
-    private static void AddRow(DbCommand command, ResourceView row)
+    private static void AddRow(DbCommand command, ResourceView row, ResourceWriteGuard guard)
     {
+        ResourceTypeStore.BindSlots(command, guard.Slots);
+        command.WithInt64("type_version", guard.TypeVersion);
         command.With("id", row.Id);
         command.With("owner_id", row.OwnerId);
         command.With("name", row.Name);

@@ -39,6 +39,10 @@ internal static class OrleansSetup
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
         builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite,
             sp.GetRequiredService<EventLog>()));
+        builder.Services.AddSingleton(sp => new ResourceTypeStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
+        builder.Services.AddSingleton<ResourceSchemas>();
+        builder.Services.AddSingleton<ResourceWritePolicy>();
+        builder.Services.AddSingleton<ResourceIndexSignal>();
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();
@@ -99,6 +103,8 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
+        // Re-indexes resources after a type's indexes change: after the silo, since it tells the type's grain.
+        builder.Services.AddHostedService<ResourceIndexBuilder>();
         // The event log, streams, webhook delivery and the recovery sweep's start: after the schema migration.
         builder.AddEventPath(mode);
         builder.Services.AddHealthChecks()

@@ -103,7 +103,8 @@ public sealed class ApiClient(HttpClient http) : IDisposable
         var email = $"{name}@example.test";
         const string password = "correct-horse-battery";
         var response = (await PostAsync("/v1/auth/register", new { email, username = name, password })).AssertStatus(HttpStatusCode.Created);
-        var json = response.Json;
+        // With Api:Envelope=status-message-data the token object is the envelope's data.
+        var json = response.Json["status"] is not null && response.Json["data"] is JsonObject data ? data : response.Json;
         return new TestUser((string)json["user"]!["id"]!, email, name, password, (string)json["access_token"]!, (string)json["refresh_token"]!);
     }
 

@@ -67,6 +67,9 @@ public abstract class ApiServer : IAsyncLifetime
         // Event streams: a cap small enough to reach, and heartbeats a test can wait for.
         ["Plans:Catalog:free:MaxEventStreams"] = "3",
         ["Events:Heartbeat"] = "00:00:02",
+        // Re-indexing after a type's indexes change: small batches (several per test type) found quickly.
+        ["Resources:IndexBuildBatchSize"] = "7",
+        ["Resources:IndexBuildPollInterval"] = "00:00:00.100",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

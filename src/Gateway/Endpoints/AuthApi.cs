@@ -56,7 +56,7 @@ public static class AuthApi
         body.ThrowIfInvalid();
 
         var user = await identity.RegisterAsync(new Registration(email!, username!, password!, profile));
-        var tokens = await identity.StartSessionAsync(new UserCredentials(user.Id, "", user.Role, user.Plan));
+        var tokens = await identity.StartSessionAsync(user.Id, request.Headers.UserAgent);
         return TypedResults.Created("/v1/users/me",
             new RegisterResponse(tokens.AccessToken, tokens.RefreshToken, tokens.TokenType, tokens.ExpiresIn, UserResponse.From(user)));
     }
@@ -69,8 +69,7 @@ public static class AuthApi
         var password = body.String("password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
         body.ThrowIfInvalid();
 
-        var user = await identity.VerifyPasswordAsync(email!, password!);
-        return TypedResults.Ok(await identity.StartSessionAsync(user));
+        return TypedResults.Ok(await identity.LoginAsync(email!, password!, request.Headers.UserAgent));
     }
 
     private static async Task<Ok<TokenResponse>> RefreshAsync(HttpRequest request, IdentityService identity)

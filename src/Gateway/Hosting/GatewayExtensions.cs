@@ -38,6 +38,8 @@ public static class GatewayExtensions
         services.AddSingleton<TokenService>();
         services.AddSingleton<GrainRefs>();
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<AccountCache>();
+        services.AddSingleton<Organizations.OrganizationService>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();

@@ -6,6 +6,9 @@ public sealed class PlanLimits
     public int MaxApiKeys { get; set; } = 10;
     public int MaxResources { get; set; } = 1_000;
     public int MaxWebhooks { get; set; } = 5;
+
+    /// <summary>Organizations a user may own (as an owner, whoever created them).</summary>
+    public int MaxOrganizations { get; set; } = 3;
 }
 
 /// <summary>The plans and their caps (configuration section <c>Plans</c>); new users get <see cref="DefaultPlan"/>.</summary>
@@ -20,9 +23,9 @@ public sealed class PlanOptions
 
     public Dictionary<string, PlanLimits> Catalog { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [Free] = new PlanLimits { MaxApiKeys = 10, MaxResources = 1_000, MaxWebhooks = 5 },
-        [Pro] = new PlanLimits { MaxApiKeys = 50, MaxResources = 100_000, MaxWebhooks = 20 },
-        [Enterprise] = new PlanLimits { MaxApiKeys = 500, MaxResources = 10_000_000, MaxWebhooks = 100 },
+        [Free] = new PlanLimits { MaxApiKeys = 10, MaxResources = 1_000, MaxWebhooks = 5, MaxOrganizations = 3 },
+        [Pro] = new PlanLimits { MaxApiKeys = 50, MaxResources = 100_000, MaxWebhooks = 20, MaxOrganizations = 20 },
+        [Enterprise] = new PlanLimits { MaxApiKeys = 500, MaxResources = 10_000_000, MaxWebhooks = 100, MaxOrganizations = 100 },
     };
 
     public bool Exists(string plan) => Catalog.ContainsKey(plan);

@@ -9,9 +9,25 @@ namespace ApiPlatform.Grains.Organizations;
 [Alias("IOrganizationGrain")]
 public interface IOrganizationGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the organization with <paramref name="creatorId"/> as its owner (slug already reserved).</summary>
-    [Alias("CreateAsync")]
-    Task<OrganizationView> CreateAsync(string name, string slug, string plan, string creatorId);
+    /// <summary>
+    /// Creates the organization with <paramref name="creatorId"/> as its owner (slug already reserved), unless the
+    /// creator already owns <paramref name="maxOwned"/> organizations (<see cref="OrgResult.PlanLimitReached"/>; the
+    /// count and the insert are one transaction, so concurrent creates cannot pass the cap). An organization that
+    /// exists already with that creator as an owner is answered as created (a retried create).
+    /// </summary>
+    [Alias("CreateAsync.v2")]
+    Task<OrgOutcome> CreateAsync(string name, string slug, string plan, string creatorId, int maxOwned);
+
+    /// <summary>
+    /// What a request needs to know about the organization: whether it exists, its plan and its admins and owners.
+    /// <paramref name="holder"/> is told to forget the answer before any of these changes.
+    /// </summary>
+    [Alias("GetAccessAsync")]
+    Task<Users.AccountAccess> GetAccessAsync(Users.IAccountHolder? holder);
+
+    /// <summary>Moves the organization to another plan (system administrators decide; the caller checked).</summary>
+    [Alias("SetPlanAsync")]
+    Task<OrgOutcome> SetPlanAsync(string plan);
 
     /// <summary>The actor's role and the organization's plan, or null for a non-member or a missing organization.</summary>
     [Alias("GetMembershipAsync")]
@@ -28,7 +44,10 @@ public interface IOrganizationGrain : IGrainWithStringKey
     [Alias("UpdateAsync")]
     Task<OrgOutcome> UpdateAsync(string actorId, string? name, string? slug);
 
-    /// <summary>Deletes the organization with its memberships and resources (owners only).</summary>
+    /// <summary>
+    /// Deletes the organization with its memberships and resources (owners only), revokes its API keys and frees its
+    /// slug. The keys go first: a deletion that crashed before its rows were deleted is finished by deleting again.
+    /// </summary>
     [Alias("DeleteAsync")]
     Task<OrgOutcome> DeleteAsync(string actorId);
 

@@ -1,14 +1,23 @@
+using ApiPlatform.Grains.ApiKeys;
+using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Webhooks;
+using Microsoft.Extensions.Logging;
 
 namespace ApiPlatform.Grains.Organizations;
 
 /// <inheritdoc cref="IOrganizationGrain"/>
-/// <remarks>State lives in the <c>organizations</c> and <c>memberships</c> rows, loaded at activation.</remarks>
-public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) : Grain, IOrganizationGrain
+/// <remarks>
+/// State lives in the <c>organizations</c> and <c>memberships</c> rows, loaded at activation. Silos keep the
+/// organization's plan and its admins and owners in memory (<see cref="IAccountHolder"/>: an organization's key acts
+/// only while its creator is one of them); a change of either makes every holder forget before it answers.
+/// </remarks>
+public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock, ILogger<OrganizationGrain> logger) : Grain, IOrganizationGrain
 {
     private OrganizationRow? _organization;
     private readonly Dictionary<string, MemberView> _members = [];
+    private readonly Holders<IAccountHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -22,23 +31,65 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         }
     }
 
-    public async Task<OrganizationView> CreateAsync(string name, string slug, string plan, string creatorId)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => ForgetEverywhereAsync();
+
+    public async Task<OrgOutcome> CreateAsync(string name, string slug, string plan, string creatorId, int maxOwned)
     {
         if (_organization is not null)
         {
-            throw new InvalidOperationException($"Organization {this.GetPrimaryKeyString()} exists already.");
+            // A retried create (its id derives from the Idempotency-Key) finds what the first attempt made.
+            return RoleOf(creatorId) == OrgRoles.Owner
+                ? new OrgOutcome(OrgResult.Done, View())
+                : throw new InvalidOperationException($"Organization {this.GetPrimaryKeyString()} exists already.");
         }
 
         var now = Now();
         var organization = new OrganizationRow(this.GetPrimaryKeyString(), name, slug, plan, now, now);
         var owner = new MemberView(creatorId, OrgRoles.Owner, now);
         var view = new OrganizationView(organization.Id, name, slug, plan, 1, now, now);
-        await store.InsertAsync(organization, owner,
+        if (!await store.InsertAsync(organization, owner, maxOwned,
             WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationCreated, view, now),
-            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now));
+            WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, organization.Id, owner, now)))
+        {
+            DeactivateOnIdle();
+            return new OrgOutcome(OrgResult.PlanLimitReached);
+        }
+
         _organization = organization;
         _members[creatorId] = owner;
-        return View();
+        return new OrgOutcome(OrgResult.Done, View());
+    }
+
+    public Task<AccountAccess> GetAccessAsync(IAccountHolder? holder)
+    {
+        if (_organization is null)
+        {
+            return Task.FromResult(AccountAccess.Missing);
+        }
+
+        _holders.Add(holder);
+        var administrators = _members.Values.Where(m => OrgRoles.AtLeast(m.Role, OrgRoles.Admin)).Select(m => m.UserId).ToList();
+        return Task.FromResult(new AccountAccess(true, _organization.Plan, Administrators: administrators));
+    }
+
+    public async Task<OrgOutcome> SetPlanAsync(string plan)
+    {
+        if (_organization is null)
+        {
+            return new OrgOutcome(OrgResult.NotFound);
+        }
+
+        if (_organization.Plan != plan)
+        {
+            var changed = _organization with { Plan = plan, UpdatedAt = Now() };
+            await store.UpdateAsync(changed, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationUpdated,
+                new OrganizationView(changed.Id, changed.Name, changed.Slug, changed.Plan, _members.Count, changed.CreatedAt, changed.UpdatedAt),
+                changed.UpdatedAt));
+            _organization = changed;
+            await ForgetEverywhereAsync();
+        }
+
+        return new OrgOutcome(OrgResult.Done, View());
     }
 
     public Task<Membership?> GetMembershipAsync(string userId) =>
@@ -78,10 +129,16 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
             return refused;
         }
 
+        // Why a grain calls grains here: the keys are owned by the organization's key registry and the slug by its
+        // reservation; deleting the organization is this grain's workflow. Keys first, so a crash before the rows
+        // are deleted leaves an organization that can be deleted again, never live keys of a deleted one.
         var view = View();
+        await GrainFactory.GetGrain<IApiKeyRegistryGrain>(view.Id).RevokeAllAsync();
         await store.DeleteAsync(view.Id, WebhookEvents.ForOrganization(WebhookEventTypes.OrganizationDeleted, view, Now()));
         _organization = null;
         _members.Clear();
+        await ForgetEverywhereAsync();
+        await GrainFactory.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(view.Slug)).ReleaseAsync(view.Id);
         DeactivateOnIdle();
         return new OrgOutcome(OrgResult.Done, view);
     }
@@ -107,6 +164,10 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         await store.AddMemberAsync(_organization!.Id, member,
             WebhookEvents.ForMembership(WebhookEventTypes.MembershipCreated, _organization.Id, member, member.JoinedAt));
         _members[userId] = member;
+        if (OrgRoles.AtLeast(role, OrgRoles.Admin))
+        {
+            await ForgetEverywhereAsync();
+        }
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
 
@@ -139,8 +200,14 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
             var changed = member with { Role = role };
             await store.SetRoleAsync(_organization!.Id, userId, role,
                 WebhookEvents.ForMembership(WebhookEventTypes.MembershipUpdated, _organization.Id, changed, Now()));
+            var adminsChanged = OrgRoles.AtLeast(member.Role, OrgRoles.Admin) != OrgRoles.AtLeast(role, OrgRoles.Admin);
             member = changed;
             _members[userId] = member;
+            if (adminsChanged)
+            {
+                // Keys the member created act only while the member is an admin or owner.
+                await ForgetEverywhereAsync();
+            }
         }
 
         return new OrgOutcome(OrgResult.Done, View(), member);
@@ -172,10 +239,15 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock) :
         await store.RemoveMemberAsync(_organization!.Id, userId,
             WebhookEvents.ForMembership(WebhookEventTypes.MembershipDeleted, _organization.Id, member, Now()));
         _members.Remove(userId);
+        if (OrgRoles.AtLeast(member.Role, OrgRoles.Admin))
+        {
+            await ForgetEverywhereAsync();
+        }
+
         return new OrgOutcome(OrgResult.Done, View(), member);
     }
 
-    /// <summary>Wakes this silo's event relay: an event was committed. Without one (grain tests), the relay's poll finds it.</summary>
+    private Task ForgetEverywhereAsync() => _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
 
     private string? RoleOf(string userId) =>
         _organization is not null && _members.TryGetValue(userId, out var member) ? member.Role : null;

@@ -44,10 +44,27 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
         return (organization, members);
     }
 
-    public async Task InsertAsync(OrganizationRow organization, MemberView owner, params IEnumerable<OutboxEvent> events)
+    /// <summary>
+    /// Inserts the organization with its first owner, unless that user already owns <paramref name="maxOwned"/>
+    /// organizations (false). The count and the insert are one transaction, serialized per user (an advisory lock on
+    /// PostgreSQL, SQLite's single writer), so concurrent creates cannot pass the cap.
+    /// </summary>
+    public async Task<bool> InsertAsync(OrganizationRow organization, MemberView owner, int maxOwned, params IEnumerable<OutboxEvent> events)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            await using var @lock = connection.Command("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", transaction)
+                .With("key", "owned-organizations:" + owner.UserId);
+            await @lock.ExecuteNonQueryAsync();
+        }
+
+        if (await CountOwnedAsync(connection, transaction, owner.UserId) >= maxOwned)
+        {
+            return false;
+        }
+
         await using (var command = connection.Command("""
             INSERT INTO organizations (id, name, slug, plan, created_at, updated_at, version)
             VALUES (@id, @name, @slug, @plan, @created_at, @updated_at, 1)
@@ -62,6 +79,21 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventSignals? sig
         }
 
         await WebhookEvents.CommitAsync(connection, transaction, signals, events);
+        return true;
+    }
+
+    /// <summary>How many organizations the user owns: what <c>MaxOrganizations</c> caps and <c>/v1/usage</c> reports.</summary>
+    public async Task<long> CountOwnedAsync(string userId)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        return await CountOwnedAsync(connection, null, userId);
+    }
+
+    private static async Task<long> CountOwnedAsync(DbConnection connection, DbTransaction? transaction, string userId)
+    {
+        await using var count = connection.Command("SELECT COUNT(*) FROM memberships WHERE user_id = @user_id AND role = 'owner'", transaction)
+            .With("user_id", userId);
+        return Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
     public async Task UpdateAsync(OrganizationRow organization, params IEnumerable<OutboxEvent> events)

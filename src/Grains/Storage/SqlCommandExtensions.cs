@@ -21,6 +21,17 @@ public static class SqlCommandExtensions
         return command;
     }
 
+    /// <summary>A nullable integer (timestamps in microseconds): a null is bound as a bigint, which PostgreSQL needs.</summary>
+    public static DbCommand With(this DbCommand command, string name, long? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.DbType = System.Data.DbType.Int64;
+        parameter.Value = value is { } v ? v : DBNull.Value;
+        command.Parameters.Add(parameter);
+        return command;
+    }
+
     public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? transaction = null)
     {
         var command = connection.CreateCommand();

@@ -42,6 +42,11 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();
+        builder.Services.AddSingleton<SessionStore>();
+        builder.Services.AddSingleton<Grains.ApiKeys.ApiKeyStore>();
+        builder.Services.AddOptions<SessionRetentionOptions>().Bind(builder.Configuration.GetSection(SessionRetentionOptions.Section))
+            .Validate(SessionRetentionOptions.IsValid, "Sessions: PurgeInterval must be positive and EndedRetention not negative.")
+            .ValidateOnStart();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();
@@ -98,6 +103,7 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
+        builder.Services.AddHostedService<SessionPurgeService>();
         // Outbox relay and delivery worker: after the schema migration, like every background service.
         builder.AddWebhooks(mode);
         builder.Services.AddHealthChecks()

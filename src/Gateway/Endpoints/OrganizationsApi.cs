@@ -31,7 +31,18 @@ public sealed record MemberResponse(string UserId, string Role, DateTimeOffset J
             u is null ? null : new ProfileResponse(u.Profile.FirstName, u.Profile.LastName, u.Profile.AvatarUrl));
 }
 
+/// <summary>An invitation on the wire (never its token: that goes by mail only).</summary>
+public sealed record InvitationResponse(
+    string Id, string OrganizationId, string Email, string Role, string InvitedBy, string Status, DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt)
+{
+    public static InvitationResponse From(InvitationView i) =>
+        new(i.Id, i.OrganizationId, i.Email, i.Role, i.InvitedBy, i.Status, i.CreatedAt, i.ExpiresAt, i.AcceptedAt);
+}
+
 /// <summary>Request shapes, for the OpenAPI document.</summary>
+public sealed record CreateInvitationRequest(string Email, string? Role);
+
 public sealed record CreateOrganizationRequest(string Name, string? Slug);
 
 public sealed record UpdateOrganizationRequest(string? Name, string? Slug, string? Plan);
@@ -66,7 +77,63 @@ public static partial class OrganizationsApi
         group.MapPatch("/{id}/members/{userId}", UpdateMemberAsync).Accepts<UpdateMemberRequest>("application/json")
             .Produces<DataEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         group.MapDelete("/{id}/members/{userId}", RemoveMemberAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404, 409);
+        group.MapPost("/{id}/invitations", InviteAsync).WithIdempotency().Accepts<CreateInvitationRequest>("application/json")
+            .Produces<DataEnvelope<InvitationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        group.MapGet("/{id}/invitations", ListInvitationsAsync).Produces<ListEnvelope<InvitationResponse>>().ProducesErrors(400, 401, 403, 404);
+        group.MapDelete("/{id}/invitations/{invitationId}", RevokeInvitationAsync).Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403, 404);
         return routes;
+    }
+
+    /// <summary>Invites an email address (admins and owners; owners for the owner role); the token goes by mail.</summary>
+    private static async Task<Created<DataEnvelope<InvitationResponse>>> InviteAsync(
+        string id, HttpContext context, InvitationService invitations, IdempotencyKeys idempotency)
+    {
+        var caller = context.GetCaller();
+        var actor = caller.RequireUser();
+        if (!Ids.IsValid(id, Ids.Organization))
+        {
+            throw ApiException.NotFound("The organization");
+        }
+
+        var body = await JsonBody.ReadAsync(context.Request);
+        var email = Validation.Email(body);
+        var role = ReadRole(body) ?? OrgRoles.Member;
+        body.ThrowIfInvalid();
+
+        var invitationId = idempotency.NewId(context, Ids.Invitation, caller.OwnerId);
+        var invitation = await invitations.InviteAsync(id, actor, invitationId, email!, role);
+        return TypedResults.Created($"/v1/organizations/{id}/invitations/{invitation.Id}",
+            new DataEnvelope<InvitationResponse>(InvitationResponse.From(invitation)));
+    }
+
+    private static async Task<Ok<ListEnvelope<InvitationResponse>>> ListInvitationsAsync(string id, HttpContext context, GrainRefs grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var paging = Paging.From(context.Request);
+        var list = await Organization(grains, id).ListInvitationsAsync(actor, paging.Offset, paging.PerPage);
+        if (list.Result != InvitationResult.Done)
+        {
+            InvitationService.Succeeded(new InvitationOutcome(list.Result));
+        }
+
+        return TypedResults.Ok(new ListEnvelope<InvitationResponse>(list.Page!.Items.Select(InvitationResponse.From).ToList(),
+            PageMeta.Of(paging.Page, paging.PerPage, list.Page.Total)));
+    }
+
+    private static async Task<NoContent> RevokeInvitationAsync(string id, string invitationId, HttpContext context, GrainRefs grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var organization = Organization(grains, id);
+        if (!Ids.IsValid(invitationId, Ids.Invitation))
+        {
+            // Outsiders get the organization's 404, members the invitation's.
+            Succeeded(await organization.GetAsync(actor));
+            throw ApiException.NotFound("The invitation");
+        }
+
+        InvitationService.Succeeded(await organization.RevokeInvitationAsync(actor, invitationId));
+        return TypedResults.NoContent();
     }
 
     private static async Task<Ok<ListEnvelope<OrganizationResponse>>> ListAsync(HttpContext context, GrainRefs grains)

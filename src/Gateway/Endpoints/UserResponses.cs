@@ -21,12 +21,24 @@ public sealed record ProfileResponse(string? FirstName, string? LastName, string
 /// <summary>Registration answers with the token pair, like login, plus the account it created.</summary>
 public sealed record RegisterResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn, UserResponse User);
 
+/// <summary>
+/// Registration's answer when <c>Auth:RequireVerifiedEmail</c> is set: the account, and no tokens until its email is
+/// verified.
+/// </summary>
+public sealed record PendingVerificationResponse(UserResponse User, bool VerificationRequired);
+
 /// <summary>Request shapes, for the OpenAPI document (bodies are read and validated by hand).</summary>
 public sealed record RegisterRequest(string Email, string Username, string Password, ProfileResponse? Profile);
 
 public sealed record LoginRequest(string Email, string Password);
 
 public sealed record RefreshRequest(string RefreshToken);
+
+public sealed record EmailRequest(string Email);
+
+public sealed record TokenRequest(string Token);
+
+public sealed record PasswordResetConfirmRequest(string Token, string NewPassword);
 
 public sealed record UpdateMeRequest(string? Username, ProfileResponse? Profile);
 

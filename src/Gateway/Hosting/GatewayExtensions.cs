@@ -40,6 +40,15 @@ public static class GatewayExtensions
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<AccountCache>();
         services.AddSingleton<Organizations.OrganizationService>();
+        services.AddSingleton<Usage.UsageService>();
+        services.AddOptions<Mail.EmailOptions>().Bind(config.GetSection(Mail.EmailOptions.Section))
+            .Validate(o => Mail.EmailOptions.Problem(o) is null, "Email settings are invalid: check Email:From, Email:LinkBaseUrl and Email:Smtp.")
+            .ValidateOnStart();
+        services.AddSingleton<Mail.MailSender>();
+        services.AddSingleton<Mail.MailQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<Mail.MailQueue>());
+        services.AddSingleton<AccountEmailService>();
+        services.AddSingleton<Organizations.InvitationService>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
@@ -100,6 +109,8 @@ public static class GatewayExtensions
         app.MapResourcesApi();
         app.MapOrganizationsApi();
         app.MapWebhooksApi();
+        app.MapUsageApi();
+        app.MapInvitationsApi();
         return app;
     }
 

@@ -65,4 +65,26 @@ public interface IOrganizationGrain : IGrainWithStringKey
     /// <summary>Removes a member: anyone may leave; admins remove members and admins; owners remove anyone.</summary>
     [Alias("RemoveMemberAsync")]
     Task<OrgOutcome> RemoveMemberAsync(string actorId, string userId);
+
+    /// <summary>
+    /// Invites an email address (admins and owners; only owners invite owners). A pending invitation for the same
+    /// address answers <see cref="InvitationResult.AlreadyInvited"/>; the answer carries the token, once.
+    /// </summary>
+    [Alias("InviteAsync")]
+    Task<InvitationOutcome> InviteAsync(string actorId, NewInvitation invitation);
+
+    /// <summary>The organization's invitations, newest first (admins and owners).</summary>
+    [Alias("ListInvitationsAsync")]
+    Task<InvitationList> ListInvitationsAsync(string actorId, int offset, int limit);
+
+    /// <summary>Withdraws a pending invitation (admins and owners).</summary>
+    [Alias("RevokeInvitationAsync")]
+    Task<InvitationOutcome> RevokeInvitationAsync(string actorId, string invitationId);
+
+    /// <summary>
+    /// Accepts an invitation: the token's secret must match a pending, unexpired invitation whose email is the
+    /// accepting user's, verified. The membership and the invitation's acceptance are one transaction.
+    /// </summary>
+    [Alias("AcceptInvitationAsync")]
+    Task<InvitationOutcome> AcceptInvitationAsync(string invitationId, string secret, string userId, string email, bool emailVerified);
 }

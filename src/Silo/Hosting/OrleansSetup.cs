@@ -44,8 +44,9 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<UserDirectoryStore>();
         builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<Grains.ApiKeys.ApiKeyStore>();
-        builder.Services.AddOptions<SessionRetentionOptions>().Bind(builder.Configuration.GetSection(SessionRetentionOptions.Section))
-            .Validate(SessionRetentionOptions.IsValid, "Sessions: PurgeInterval must be positive and EndedRetention not negative.")
+        builder.Services.AddSingleton<AccountTokenStore>();
+        builder.Services.AddOptions<AccountRetentionOptions>().Bind(builder.Configuration.GetSection(AccountRetentionOptions.Section))
+            .Validate(AccountRetentionOptions.IsValid, "Accounts: PurgeInterval must be positive and EndedRetention not negative.")
             .ValidateOnStart();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
@@ -103,7 +104,7 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
-        builder.Services.AddHostedService<SessionPurgeService>();
+        builder.Services.AddHostedService<AccountPurgeService>();
         // Outbox relay and delivery worker: after the schema migration, like every background service.
         builder.AddWebhooks(mode);
         builder.Services.AddHealthChecks()

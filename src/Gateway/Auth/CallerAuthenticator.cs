@@ -75,12 +75,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var claims = await tokens.ValidateAsync(token)
             ?? throw Challenge(ProblemCodes.InvalidToken, "The access token is malformed, expired or not signed by this service.");
 
-        // One in-memory grain call: logout and refresh-token theft end the session for every silo at once.
-        if (!await grains.Get<ISessionGrain>(claims.SessionId).IsActiveAsync())
-        {
-            throw Challenge(ProblemCodes.InvalidToken, "The session of this access token has ended. Log in again.");
-        }
-
+        // The account first: a disabled account's tokens say so (disabling also ends its sessions).
         var account = await accounts.GetAsync(claims.UserId);
         if (!account.Exists)
         {
@@ -88,6 +83,12 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         }
 
         ThrowIfDisabled(account);
+
+        // One in-memory grain call: logout and refresh-token theft end the session for every silo at once.
+        if (!await grains.Get<ISessionGrain>(claims.SessionId).IsActiveAsync())
+        {
+            throw Challenge(ProblemCodes.InvalidToken, "The session of this access token has ended. Log in again.");
+        }
         return new Caller(CredentialKind.AccessToken, claims.UserId, claims.UserId, account.Plan, Caller.AllScopes,
             SessionId: claims.SessionId, Role: account.Role);
     }

@@ -114,11 +114,7 @@ public static class ApiKeysApi
             body.AddError("expires_at", $"must not be later than the expiry of the key that creates it ({limit:O})");
         }
 
-        var plan = body.String("plan")?.ToLowerInvariant();
-        if (plan is not null && !plans.Value.Exists(plan))
-        {
-            body.AddError("plan", $"must be one of: {string.Join(", ", plans.Value.Catalog.Keys)}");
-        }
+        var plan = Validation.Plan(body, plans.Value);
 
         // A key made by a key gets its maker's scopes (less 'keys', which is only ever given by name).
         var granted = scopes?.Distinct().Order(StringComparer.Ordinal).ToList()

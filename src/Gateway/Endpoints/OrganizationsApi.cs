@@ -196,11 +196,7 @@ public static partial class OrganizationsApi
         }
 
         var slug = ReadSlug(body);
-        var plan = body.Has("plan") ? body.String("plan", required: true)?.ToLowerInvariant() : null;
-        if (plan is not null && !plans.Value.Exists(plan))
-        {
-            body.AddError("plan", $"must be one of: {string.Join(", ", plans.Value.Catalog.Keys)}");
-        }
+        var plan = Validation.Plan(body, plans.Value, nullable: false);
 
         body.ThrowIfInvalid();
 

@@ -101,11 +101,7 @@ public static class UsersApi
             body.AddError("role", $"must be '{SystemRoles.User}' or '{SystemRoles.Admin}'");
         }
 
-        var plan = body.Has("plan") ? body.String("plan", required: true)?.ToLowerInvariant() : null;
-        if (plan is not null && !plans.Value.Exists(plan))
-        {
-            body.AddError("plan", $"must be one of: {string.Join(", ", plans.Value.Catalog.Keys)}");
-        }
+        var plan = Validation.Plan(body, plans.Value, nullable: false);
 
         var disabled = body.Has("disabled") ? body.Boolean("disabled", required: true) : null;
         body.ThrowIfInvalid();

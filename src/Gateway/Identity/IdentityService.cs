@@ -36,7 +36,8 @@ public sealed class IdentityService(
     public static string HashPassword(string password) => Hasher.HashPassword(Nobody, password);
 
     /// <summary>Creates a user, reserving email and username first so that concurrent registrations cannot both win.</summary>
-    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null)
+    /// <remarks><paramref name="emailVerified"/>: the email is known to be the user's (the configured administrator's).</remarks>
+    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null, bool emailVerified = false)
     {
         var userId = Ids.New(Ids.User);
         var email = grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
@@ -54,7 +55,7 @@ public sealed class IdentityService(
         }
 
         var hash = await Task.Run(() => HashPassword(registration.Password));
-        var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile);
+        var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile, emailVerified);
         if (!await grains.Get<IUserGrain>(userId).CreateAsync(user))
         {
             throw new InvalidOperationException($"Fresh user id {userId} already in use.");

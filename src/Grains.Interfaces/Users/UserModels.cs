@@ -38,7 +38,8 @@ public sealed record NewUser(
     [property: Id(2)] string PasswordHash,
     [property: Id(3)] string Role,
     [property: Id(4)] string Plan,
-    [property: Id(5)] UserProfile Profile);
+    [property: Id(5)] UserProfile Profile,
+    [property: Id(6)] bool EmailVerified = false);
 
 /// <summary>What login needs to check a password: stays inside the backend.</summary>
 [GenerateSerializer, Immutable, Alias("user-credentials.v1")]

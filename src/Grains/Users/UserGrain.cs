@@ -68,6 +68,7 @@ public sealed class UserGrain(
             FirstName = user.Profile.FirstName,
             LastName = user.Profile.LastName,
             AvatarUrl = user.Profile.AvatarUrl,
+            EmailVerified = user.EmailVerified,
             CreatedAt = now,
             UpdatedAt = now,
         };

@@ -15,6 +15,7 @@ public static class Ids
     public const string Webhook = "wh";
     public const string Event = "evt";
     public const string Delivery = "whd";
+    public const string Invitation = "inv";
 
     private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

@@ -120,7 +120,7 @@ public abstract class ApiKeyTests(ApiServer server) : ApiTestBase(server)
     public async Task A_key_can_revoke_itself_and_is_refused_on_the_next_request()
     {
         var user = await Client.RegisterAsync();
-        var (id, key) = await Client.CreateApiKeyAsync(user.Token);
+        var (id, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "manager", scopes = new[] { "read", "write", "keys" } });
 
         (await Client.DeleteAsync($"/v1/api-keys/{id}", Credential.Bearer(key))).AssertStatus(HttpStatusCode.NoContent);
         (await Client.GetAsync("/v1/api-keys", Credential.Bearer(key))).AssertProblem(HttpStatusCode.Unauthorized, "revoked_api_key");
@@ -130,7 +130,7 @@ public abstract class ApiKeyTests(ApiServer server) : ApiTestBase(server)
     public async Task A_read_only_key_can_read_but_not_write()
     {
         var user = await Client.RegisterAsync();
-        var (_, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "reader", scopes = new[] { "read" } });
+        var (_, key) = await Client.CreateApiKeyAsync(user.Token, new { name = "reader", scopes = new[] { "read", "keys" } });
 
         (await Client.GetAsync("/v1/api-keys", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
         var refused = await Client.PostAsync("/v1/api-keys", new { name = "escalate" }, Credential.ApiKeyHeader(key));

@@ -196,6 +196,99 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
     }
 
     [Fact]
+    public async Task Disabling_on_one_silo_stops_tokens_and_keys_on_the_other_and_the_gateway_at_once_and_enabling_restores_the_keys()
+    {
+        var admin = await First.AdminAsync();
+        var user = await First.RegisterAsync();
+        var (_, key) = await First.CreateApiKeyAsync(user.Token);
+        // Every side has the account and the key in memory before the change.
+        foreach (var client in new[] { First, Second, Gateway })
+        {
+            (await client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
+            (await client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        }
+
+        await First.SetAccountAsync(admin, user.Id, new { disabled = true });
+
+        foreach (var client in new[] { Second, Gateway, First })
+        {
+            (await client.GetAsync("/v1/users/me", user.Token)).AssertProblem(HttpStatusCode.Forbidden, "account_disabled");
+            (await client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Forbidden, "account_disabled");
+        }
+
+        await Second.SetAccountAsync(admin, user.Id, new { disabled = false });
+
+        foreach (var client in new[] { First, Gateway, Second })
+        {
+            (await client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK);
+        }
+    }
+
+    [Fact]
+    public async Task A_plan_change_on_one_silo_reaches_the_other_and_the_gateway_on_the_next_request()
+    {
+        var admin = await First.AdminAsync();
+        var user = await First.RegisterAsync();
+        var (_, key) = await First.CreateApiKeyAsync(user.Token);
+        var org = await First.CreateOrgAsync(user);
+        var orgKey = (string)(await First.PostAsync("/v1/api-keys", new { name = "org" }, user.Token, AccountHelpers.InOrg(org)))
+            .AssertStatus(HttpStatusCode.Created).Data["key"]!;
+        foreach (var client in new[] { Second, Gateway })
+        {
+            Assert.Equal("free", AccountHelpers.PlanOf((await client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK)));
+            Assert.Equal("free", AccountHelpers.PlanOf((await client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK)));
+            Assert.Equal("free", AccountHelpers.PlanOf((await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(orgKey))).AssertStatus(HttpStatusCode.OK)));
+        }
+
+        await First.SetAccountAsync(admin, user.Id, new { plan = "pro" });
+        (await First.PatchAsync($"/v1/organizations/{org}", new { plan = "enterprise" }, admin)).AssertStatus(HttpStatusCode.OK);
+
+        foreach (var client in new[] { Second, Gateway })
+        {
+            Assert.Equal("pro", AccountHelpers.PlanOf((await client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK)));
+            Assert.Equal("pro", AccountHelpers.PlanOf((await client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(key))).AssertStatus(HttpStatusCode.OK)));
+            Assert.Equal("enterprise", AccountHelpers.PlanOf((await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(orgKey))).AssertStatus(HttpStatusCode.OK)));
+        }
+    }
+
+    [Fact]
+    public async Task A_role_change_on_one_silo_reaches_the_gateway_and_an_organization_keys_creator_demoted_there_suspends_it()
+    {
+        var admin = await First.AdminAsync();
+        var owner = await First.RegisterAsync();
+        var user = await First.RegisterAsync();
+        var org = await First.CreateOrgAsync(owner);
+        await First.AddMemberAsync(owner, org, user, "admin");
+        var orgKey = Credential.ApiKeyHeader((string)(await Second.PostAsync("/v1/api-keys", new { name = "by admin" }, user.Token, AccountHelpers.InOrg(org)))
+            .AssertStatus(HttpStatusCode.Created).Data["key"]!);
+        (await Gateway.GetAsync("/v1/resources", orgKey)).AssertStatus(HttpStatusCode.OK);
+        (await Gateway.GetAsync($"/v1/users/{owner.Id}", user.Token)).AssertStatus(HttpStatusCode.OK);
+        (await Gateway.GetAsync($"/v1/users/{user.Id}", (await First.RegisterAsync()).Token)).AssertProblem(HttpStatusCode.NotFound, "resource_not_found");
+
+        await First.SetAccountAsync(admin, user.Id, new { role = "admin" });
+        (await Gateway.PatchAsync($"/v1/users/{owner.Id}", new { plan = "pro" }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        await Second.SetAccountAsync(admin, user.Id, new { role = "user" });
+        (await Gateway.PatchAsync($"/v1/users/{owner.Id}", new { plan = "free" }, user.Token)).AssertProblem(HttpStatusCode.Forbidden, "insufficient_permissions");
+
+        (await First.PatchAsync($"/v1/organizations/{org}/members/{user.Id}", new { role = "member" }, owner.Token)).AssertStatus(HttpStatusCode.OK);
+        (await Gateway.GetAsync("/v1/resources", orgKey)).AssertProblem(HttpStatusCode.Forbidden, "insufficient_permissions");
+        (await Second.GetAsync("/v1/resources", orgKey)).AssertProblem(HttpStatusCode.Forbidden, "insufficient_permissions");
+    }
+
+    [Fact]
+    public async Task Concurrent_organization_creation_on_two_silos_and_the_gateway_cannot_pass_the_cap()
+    {
+        var user = await First.RegisterAsync();
+        var clients = new[] { First, Second, Gateway };
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            clients[i % 3].PostAsync("/v1/organizations", new { name = $"cluster race {i} {Guid.NewGuid():N}" }, user.Token)));
+
+        Assert.Equal(3, responses.Count(r => r.Status == HttpStatusCode.Created));
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.Created), r => r.AssertProblem(HttpStatusCode.PaymentRequired, "plan_limit_reached"));
+        Assert.Equal(3, (int?)(await Second.GetAsync("/v1/usage", user.Token)).AssertStatus(HttpStatusCode.OK).Data["organizations"]!["used"]);
+    }
+
+    [Fact]
     public async Task Both_silos_are_ready_members_of_one_cluster()
     {
         foreach (var client in new[] { First, Second })

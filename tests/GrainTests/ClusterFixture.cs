@@ -120,6 +120,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();
+            silo.Services.AddSingleton<SessionStore>();
+            silo.Services.AddSingleton<AccountTokenStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.ApiKeys.ApiKeyStore>();
             silo.Services.AddOptions<IdempotencyOptions>().Configure(o =>
             {
                 o.Retention = Idempotency.Retention;

@@ -28,12 +28,20 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         Assert.Equal(expected.Body, response.Body);
     }
 
+    private static string AssertFirstUse(IdempotencyBegin begin)
+    {
+        Assert.Equal(IdempotencyDecision.Proceed, begin.Decision);
+        Assert.Null(begin.Response);
+        Assert.False(begin.Resumed);
+        return Assert.IsType<string>(begin.Seed);
+    }
+
     [Fact]
     public async Task First_request_proceeds_and_its_response_is_replayed_for_the_same_request_only()
     {
         var (_, _, grain) = NewKey();
 
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await grain.BeginAsync(Hash));
+        AssertFirstUse(await grain.BeginAsync(Hash));
         await grain.CompleteAsync(Hash, Created);
 
         AssertReplay(await grain.BeginAsync(Hash), Created);
@@ -95,7 +103,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
         await grain.AbandonAsync(Hash);
 
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await waiting);
+        AssertFirstUse(await waiting);
         await grain.CompleteAsync(Hash, Created);
         AssertReplay(await grain.BeginAsync(Hash), Created);
     }
@@ -111,7 +119,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         AssertReplay(await grain.BeginAsync(Hash), Created);
 
         fixture.Time.Advance(TimeSpan.FromMinutes(2));
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), await grain.BeginAsync(OtherHash));
+        AssertFirstUse(await grain.BeginAsync(OtherHash));
 
         var second = Created with { Status = 200, Body = "{}" };
         await grain.CompleteAsync(OtherHash, second);
@@ -159,11 +167,98 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
 
         // Everyone but the one that proceeds waits for its response, so the first answer must be that one.
         var first = await await Task.WhenAny(begins);
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Proceed, null), first);
+        AssertFirstUse(first);
         await fixture.Grains.GetGrain<IIdempotencyGrain>($"{owner}:{key}").CompleteAsync(Hash, Created);
 
         var all = await Task.WhenAll(begins);
         Assert.Single(all, b => b.Decision == IdempotencyDecision.Proceed);
         Assert.All(all.Where(b => b.Decision != IdempotencyDecision.Proceed), b => AssertReplay(b, Created));
+    }
+
+    [Fact]
+    public async Task A_failed_save_of_the_response_does_not_leave_the_key_in_progress()
+    {
+        var (owner, _, grain) = NewKey();
+        // Injected fault: completing (an update of the pending row) fails for this owner only.
+        await fixture.ExecuteSqlAsync($"""
+            CREATE TRIGGER fail_{owner} BEFORE UPDATE ON idempotency_keys WHEN NEW.owner_id = '{owner}'
+            BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;
+            """);
+        try
+        {
+            var seed = AssertFirstUse(await grain.BeginAsync(Hash));
+            await Assert.ThrowsAnyAsync<Exception>(() => grain.CompleteAsync(Hash, Created));
+
+            // The retry proceeds at once (it does not wait for a response that will never come), with the same seed.
+            var retry = await grain.BeginAsync(Hash);
+            Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+            Assert.True(retry.Resumed);
+            Assert.Equal(seed, retry.Seed);
+        }
+        finally
+        {
+            await fixture.ExecuteSqlAsync($"DROP TRIGGER fail_{owner}");
+        }
+
+        await grain.CompleteAsync(Hash, Created);
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+    }
+
+    [Fact]
+    public async Task After_a_crash_the_same_request_resumes_with_its_seed_and_another_request_is_refused()
+    {
+        var (_, _, grain) = NewKey();
+        var seed = AssertFirstUse(await grain.BeginAsync(Hash));
+
+        // The activation (and with it the running mark) is lost, as when its silo dies mid-request.
+        await fixture.DeactivateAsync(grain);
+
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        var retry = await grain.BeginAsync(Hash);
+        Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+        Assert.True(retry.Resumed);
+        Assert.Equal(seed, retry.Seed);
+    }
+
+    [Fact]
+    public async Task A_request_whose_gateway_died_is_taken_over_after_the_wait()
+    {
+        var (_, _, grain) = NewKey();
+        var seed = AssertFirstUse(await grain.BeginAsync(Hash));
+
+        fixture.Time.Advance(ClusterFixture.Idempotency.WaitForFirst + TimeSpan.FromSeconds(1));
+
+        var retry = await grain.BeginAsync(Hash);
+        Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+        Assert.Equal(seed, retry.Seed);
+        await grain.CompleteAsync(Hash, Created);
+        AssertReplay(await grain.BeginAsync(Hash), Created);
+    }
+
+    [Fact]
+    public async Task An_interrupted_request_keeps_its_key_and_seed_and_an_abandoned_one_frees_them()
+    {
+        var (_, _, grain) = NewKey();
+        var seed = AssertFirstUse(await grain.BeginAsync(Hash));
+        await grain.InterruptAsync(Hash);
+        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(seed, (await grain.BeginAsync(Hash)).Seed);
+
+        await grain.AbandonAsync(Hash);
+        await fixture.DeactivateAsync(grain);
+        Assert.NotEqual(seed, AssertFirstUse(await grain.BeginAsync(OtherHash)));
+    }
+
+    [Fact]
+    public async Task A_key_reused_after_its_retention_gets_a_new_seed()
+    {
+        var (_, _, grain) = NewKey();
+        var seed = AssertFirstUse(await grain.BeginAsync(Hash));
+        await grain.CompleteAsync(Hash, Created);
+
+        fixture.Time.Advance(ClusterFixture.Idempotency.Retention + TimeSpan.FromSeconds(1));
+        await fixture.DeactivateAsync(grain);
+
+        Assert.NotEqual(seed, AssertFirstUse(await grain.BeginAsync(Hash)));
     }
 }

@@ -121,7 +121,7 @@ public sealed class UserGrainTests(ClusterFixture fixture)
         var (id, user) = NewUser();
         await user.CreateAsync(Ann with { Role = SystemRoles.Admin, Plan = "pro" });
 
-        Assert.Equal(new UserCredentials(id, "hash-of-ann", SystemRoles.Admin, "pro"), await user.GetCredentialsAsync());
+        Assert.Equal(new UserCredentials(id, "hash-of-ann", SystemRoles.Admin, "pro", Disabled: false, EmailVerified: false, Ann.Email), await user.GetCredentialsAsync());
 
         await user.SetPasswordHashAsync("stronger-hash");
         Assert.Equal("stronger-hash", (await user.GetCredentialsAsync())!.PasswordHash);

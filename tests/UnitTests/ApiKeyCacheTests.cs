@@ -16,20 +16,21 @@ public sealed class ApiKeyCacheTests
     // The grain factory is only needed for the cache's own reference, which these tests never ask for.
     public ApiKeyCacheTests() => _cache = new ApiKeyCache(null!, new ApiClock(_time));
 
-    private static Caller Caller() => new(CredentialKind.ApiKey, "usr_owner", "usr_owner", "pro", [ApiKeyScopes.Read], ApiKeyId: KeyId);
+    private static ApiKeyCheck Check(DateTimeOffset? expiresAt = null) =>
+        new(ApiKeyCheckStatus.Valid, "usr_owner", "pro", [ApiKeyScopes.Read], expiresAt, "usr_owner");
 
     private bool Has(string presented = Presented) => _cache.TryGet(KeyId, presented, out _);
 
     [Fact]
-    public void Keeps_a_verified_caller_for_the_same_presented_key_only()
+    public void Keeps_a_verified_answer_for_the_same_presented_key_only()
     {
-        var caller = Caller();
+        var check = Check();
         Assert.False(Has());
 
-        _cache.Add(KeyId, Presented, caller, null, _cache.Stamp);
+        _cache.Add(KeyId, Presented, check, _cache.Stamp);
 
         Assert.True(_cache.TryGet(KeyId, Presented, out var kept));
-        Assert.Same(caller, kept);
+        Assert.Same(check, kept);
         Assert.False(Has("sk_0123456789abcdefghijkl_secret-two"));
         Assert.False(_cache.TryGet("key_other0123456789abcdef", Presented, out _));
     }
@@ -37,7 +38,7 @@ public sealed class ApiKeyCacheTests
     [Fact]
     public async Task Forgets_a_key_when_told()
     {
-        _cache.Add(KeyId, Presented, Caller(), null, _cache.Stamp);
+        _cache.Add(KeyId, Presented, Check(), _cache.Stamp);
 
         await _cache.ForgetAsync(KeyId);
 
@@ -50,10 +51,10 @@ public sealed class ApiKeyCacheTests
         var stamp = _cache.Stamp;
         await _cache.ForgetAsync(KeyId); // the revoke's notice arrives while the older "valid" answer is on its way
 
-        _cache.Add(KeyId, Presented, Caller(), null, stamp);
+        _cache.Add(KeyId, Presented, Check(), stamp);
 
         Assert.False(Has());
-        _cache.Add(KeyId, Presented, Caller(), null, _cache.Stamp);
+        _cache.Add(KeyId, Presented, Check(), _cache.Stamp);
         Assert.True(Has());
     }
 
@@ -61,7 +62,7 @@ public sealed class ApiKeyCacheTests
     public void Stops_at_the_key_expiry_to_the_tick()
     {
         var expiresAt = _time.GetUtcNow().AddSeconds(10);
-        _cache.Add(KeyId, Presented, Caller(), expiresAt, _cache.Stamp);
+        _cache.Add(KeyId, Presented, Check(expiresAt), _cache.Stamp);
 
         _time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
         Assert.True(Has());
@@ -72,7 +73,7 @@ public sealed class ApiKeyCacheTests
     [Fact]
     public void Asks_the_grain_again_after_the_age_limit()
     {
-        _cache.Add(KeyId, Presented, Caller(), null, _cache.Stamp);
+        _cache.Add(KeyId, Presented, Check(), _cache.Stamp);
 
         _time.Advance(ApiKeyCache.MaxAge - TimeSpan.FromTicks(1));
         Assert.True(Has());

@@ -11,7 +11,11 @@ public enum CredentialKind
 
 /// <summary>
 /// The authenticated caller of a request: who it is (<see cref="UserId"/>, null for an organization's key), which
-/// tenant it acts for (<see cref="OwnerId"/>), its plan and scopes.
+/// tenant it acts for (<see cref="OwnerId"/>), its plan and scopes. Role and plans are the accounts' current ones
+/// (read through <see cref="AccountCache"/>), never a token's claims. <see cref="Plan"/> is what the rate limit
+/// follows: the acting owner's plan, or the plan an administrator pinned on the key. For a key,
+/// <see cref="KeyCreatedBy"/> is the user whose authority it carries and <see cref="KeyExpiresAt"/> its expiry: keys it
+/// makes can have no more.
 /// </summary>
 public sealed record Caller(
     CredentialKind Kind,
@@ -23,8 +27,13 @@ public sealed record Caller(
     string? ApiKeyId = null,
     string? Role = null,
     string? OrgRole = null,
-    string? OwnerPlan = null)
+    string? OwnerPlan = null,
+    string? KeyCreatedBy = null,
+    DateTimeOffset? KeyExpiresAt = null)
 {
+    /// <summary>True when the caller is a system administrator (the account's current role).</summary>
+    public bool IsAdministrator => UserId is not null && Role == Grains.Users.SystemRoles.Admin;
+
     public bool HasScope(string scope) => Scopes.Contains(scope);
 
     /// <summary>True when acting for an organization (<c>X-Organization-Id</c>, or an organization's key).</summary>

@@ -3,14 +3,16 @@ using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
+using ApiPlatform.Grains.Users;
 
 namespace ApiPlatform.Gateway.Auth;
 
 /// <summary>
 /// Turns the request's credential into a <see cref="Caller"/>: an access token (<c>Authorization: Bearer eyJ…</c>),
-/// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause.
+/// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause. Plan,
+/// role and the disabled flag come from the accounts' current state (<see cref="AccountCache"/>), never from a token.
 /// </summary>
-public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys)
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -59,7 +61,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             : null;
         return membership is null
             ? throw ApiException.NotFound("The organization")
-            : caller with { OwnerId = organizationId, OrgRole = membership.Role, OwnerPlan = membership.Plan };
+            : caller with { OwnerId = organizationId, OrgRole = membership.Role, Plan = membership.Plan, OwnerPlan = membership.Plan };
     }
 
     /// <summary>An API key acts for its owner alone: naming another organization is a mistake worth reporting.</summary>
@@ -73,14 +75,22 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var claims = await tokens.ValidateAsync(token)
             ?? throw Challenge(ProblemCodes.InvalidToken, "The access token is malformed, expired or not signed by this service.");
 
+        // The account first: a disabled account's tokens say so (disabling also ends its sessions).
+        var account = await accounts.GetAsync(claims.UserId);
+        if (!account.Exists)
+        {
+            throw Challenge(ProblemCodes.InvalidToken, "The account of this access token no longer exists.");
+        }
+
+        ThrowIfDisabled(account);
+
         // One in-memory grain call: logout and refresh-token theft end the session for every silo at once.
         if (!await grains.Get<ISessionGrain>(claims.SessionId).IsActiveAsync())
         {
             throw Challenge(ProblemCodes.InvalidToken, "The session of this access token has ended. Log in again.");
         }
-
-        return new Caller(CredentialKind.AccessToken, claims.UserId, claims.UserId, claims.Plan, Caller.AllScopes,
-            SessionId: claims.SessionId, Role: claims.Role);
+        return new Caller(CredentialKind.AccessToken, claims.UserId, claims.UserId, account.Plan, Caller.AllScopes,
+            SessionId: claims.SessionId, Role: account.Role);
     }
 
     private async Task<Caller> FromApiKeyAsync(string presented)
@@ -90,36 +100,78 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
         }
 
-        if (keys.TryGet(keyId, presented, out var known))
+        if (!keys.TryGet(keyId, presented, out var check))
         {
-            return known;
+            var stamp = keys.Stamp;
+            check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
+            switch (check.Status)
+            {
+                case ApiKeyCheckStatus.Valid:
+                    keys.Add(keyId, presented, check, stamp);
+                    break;
+                case ApiKeyCheckStatus.Expired:
+                    throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one.");
+                case ApiKeyCheckStatus.Revoked:
+                    throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked.");
+                default:
+                    throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
+            }
         }
 
-        var stamp = keys.Stamp;
-        var check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
-        var caller = check.Status switch
-        {
-            ApiKeyCheckStatus.Valid when check.OwnerId!.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal) =>
-                await ForOrganizationKeyAsync(check, keyId),
-            ApiKeyCheckStatus.Valid => new Caller(CredentialKind.ApiKey, check.OwnerId, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId),
-            ApiKeyCheckStatus.Expired => throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one."),
-            ApiKeyCheckStatus.Revoked => throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked."),
-            _ => throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised."),
-        };
-        keys.Add(keyId, presented, caller, check.ExpiresAt, stamp);
-        return caller;
+        return await ForKeyAsync(check, keyId);
     }
 
-    private async Task<Caller> ForOrganizationKeyAsync(ApiKeyCheck check, string keyId)
+    /// <summary>
+    /// What a valid key may do now: it acts for its owner with the owner's current plan (unless an administrator
+    /// pinned one), and only while the user whose authority it carries may act: not disabled, and for an
+    /// organization's key still an admin or owner there (otherwise the key is suspended, and works again if they are
+    /// made one again).
+    /// </summary>
+    private async Task<Caller> ForKeyAsync(ApiKeyCheck check, string keyId)
     {
-        // Deleting an organization revokes its keys; this check also covers a deletion that crashed midway.
-        if (!await grains.Get<IOrganizationGrain>(check.OwnerId!).ExistsAsync())
+        var ownerId = check.OwnerId!;
+        var owner = await accounts.GetAsync(ownerId);
+        var isOrganization = ownerId.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal);
+        if (!owner.Exists)
         {
-            throw Challenge(ProblemCodes.RevokedApiKey, "The API key's organization has been deleted.");
+            // Deleting an organization revokes its keys; this also covers a deletion that crashed midway.
+            throw Challenge(ProblemCodes.RevokedApiKey, isOrganization ? "The API key's organization has been deleted." : "The API key's account no longer exists.");
         }
 
+        var creatorId = check.CreatedBy is { } by && Grains.Ids.IsValid(by, Grains.Ids.User) ? by : null;
+        var creator = creatorId is null ? null : creatorId == ownerId ? owner : await accounts.GetAsync(creatorId);
+        if (!isOrganization)
+        {
+            ThrowIfDisabled(owner);
+        }
+
+        if (creator is not null)
+        {
+            ThrowIfDisabled(creator);
+        }
+
+        if (isOrganization && creatorId is not null && !owner.IsAdministrator(creatorId))
+        {
+            throw ApiException.Forbidden(
+                "This key is suspended: the member who created it is no longer an admin or owner of the organization.");
+        }
+
+        var plan = check.Plan ?? owner.Plan;
         // An organization's key manages its keys and webhooks like an admin, but cannot change the organization.
-        return new Caller(CredentialKind.ApiKey, null, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin);
+        return isOrganization
+            ? new Caller(CredentialKind.ApiKey, null, ownerId, plan, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin,
+                OwnerPlan: owner.Plan, KeyCreatedBy: creatorId ?? check.CreatedBy, KeyExpiresAt: check.ExpiresAt)
+            : new Caller(CredentialKind.ApiKey, ownerId, ownerId, plan, check.Scopes, ApiKeyId: keyId, Role: owner.Role,
+                OwnerPlan: owner.Plan, KeyCreatedBy: creatorId ?? check.CreatedBy, KeyExpiresAt: check.ExpiresAt);
+    }
+
+    private static void ThrowIfDisabled(AccountAccess account)
+    {
+        if (account.Disabled)
+        {
+            throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.AccountDisabled,
+                "This account is disabled; its sessions and API keys do not work. An administrator can enable it again.");
+        }
     }
 
     private static ApiException Challenge(string code, string detail)

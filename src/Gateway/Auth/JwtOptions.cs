@@ -21,8 +21,20 @@ public sealed class JwtOptions
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How long a session lives without a refresh; each refresh starts it again (sliding).</summary>
     [Range(typeof(TimeSpan), "00:05:00", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long a session lives at most, however often it is refreshed (absolute).</summary>
+    [Range(typeof(TimeSpan), "00:05:00", "3650.00:00:00")]
+    public TimeSpan SessionMaxLifetime { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>
+    /// How long after a refresh the same refresh token is answered again with the same new pair (the first answer may
+    /// have been lost on its way), instead of counting as reuse.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan RefreshRetryWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The decoded key, or null when it is not base64 of at least 32 bytes.</summary>
     public byte[]? KeyBytes()

@@ -41,6 +41,10 @@ public sealed class TokenService
 
     public TimeSpan RefreshTokenLifetime => _options.RefreshTokenLifetime;
 
+    public TimeSpan SessionMaxLifetime => _options.SessionMaxLifetime;
+
+    public TimeSpan RefreshRetryWindow => _options.RefreshRetryWindow;
+
     public string CreateAccessToken(AccessTokenClaims claims)
     {
         var now = _clock.UtcNow.UtcDateTime;

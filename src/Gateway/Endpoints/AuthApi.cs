@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
-/// <summary><c>/v1/auth</c>: register, login, refresh, logout.</summary>
+/// <summary><c>/v1/auth</c>: register, login, refresh, logout, password reset and email verification.</summary>
 public static class AuthApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
@@ -22,17 +22,38 @@ public static class AuthApi
             .RateLimitedByAddress()
             .Accepts<RegisterRequest>("application/json")
             .Produces<RegisterResponse>(StatusCodes.Status201Created)
+            .Produces<PendingVerificationResponse>(StatusCodes.Status201Created)
             .ProducesErrors(400, 403, 409, 413, 415, 429);
         group.MapPost("/login", LoginAsync)
             .RateLimitedByAddress()
             .Accepts<LoginRequest>("application/json")
             .Produces<TokenResponse>()
-            .ProducesErrors(400, 401, 413, 415, 429);
+            .ProducesErrors(400, 401, 403, 413, 415, 429);
         group.MapPost("/refresh", RefreshAsync)
             .RateLimitedByAddress()
             .Accepts<RefreshRequest>("application/json")
             .Produces<TokenResponse>()
             .ProducesErrors(400, 401, 413, 415, 429);
+        group.MapPost("/password-reset", RequestPasswordResetAsync)
+            .RateLimitedByAddress()
+            .Accepts<EmailRequest>("application/json")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesErrors(400, 413, 415, 429);
+        group.MapPost("/password-reset/confirm", ConfirmPasswordResetAsync)
+            .RateLimitedByAddress()
+            .Accepts<PasswordResetConfirmRequest>("application/json")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(400, 413, 415, 429);
+        group.MapPost("/verify-email", VerifyEmailAsync)
+            .RateLimitedByAddress()
+            .Accepts<TokenRequest>("application/json")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(400, 413, 415, 429);
+        group.MapPost("/verify-email/resend", ResendVerificationAsync)
+            .RateLimitedByAddress()
+            .Accepts<EmailRequest>("application/json")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/logout", LogoutAsync)
             .RequireCaller()
             .Produces(StatusCodes.Status204NoContent)
@@ -40,8 +61,8 @@ public static class AuthApi
         return routes;
     }
 
-    private static async Task<Created<RegisterResponse>> RegisterAsync(
-        HttpRequest request, IdentityService identity, IOptions<AuthOptions> options)
+    private static async Task<IResult> RegisterAsync(
+        HttpRequest request, IdentityService identity, AccountEmailService emails, IOptions<AuthOptions> options)
     {
         if (!options.Value.AllowRegistration)
         {
@@ -56,9 +77,55 @@ public static class AuthApi
         body.ThrowIfInvalid();
 
         var user = await identity.RegisterAsync(new Registration(email!, username!, password!, profile));
-        var tokens = await identity.StartSessionAsync(new UserCredentials(user.Id, "", user.Role, user.Plan));
+        emails.SendVerification(user.Id, user.Email);
+        if (options.Value.RequireVerifiedEmail)
+        {
+            // No session until the email is verified: logging in is refused until then, so registering is too.
+            return TypedResults.Created("/v1/users/me", new PendingVerificationResponse(UserResponse.From(user), VerificationRequired: true));
+        }
+
+        var tokens = await identity.StartSessionAsync(user.Id, request.Headers.UserAgent);
         return TypedResults.Created("/v1/users/me",
             new RegisterResponse(tokens.AccessToken, tokens.RefreshToken, tokens.TokenType, tokens.ExpiresIn, UserResponse.From(user)));
+    }
+
+    /// <summary>202 whether or not an account has the email: the mail (if any) goes out after the answer.</summary>
+    private static async Task<Accepted> RequestPasswordResetAsync(HttpRequest request, AccountEmailService emails)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var email = Validation.Email(body);
+        body.ThrowIfInvalid();
+        await emails.RequestPasswordResetAsync(email!);
+        return TypedResults.Accepted((string?)null);
+    }
+
+    private static async Task<NoContent> ConfirmPasswordResetAsync(HttpRequest request, AccountEmailService emails)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
+        var password = Validation.Password(body, "new_password");
+        body.ThrowIfInvalid();
+        await emails.ConfirmPasswordResetAsync(token!, password!);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> VerifyEmailAsync(HttpRequest request, AccountEmailService emails)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
+        body.ThrowIfInvalid();
+        await emails.VerifyEmailAsync(token!);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>202 whether or not an unverified account has the email (as for password reset).</summary>
+    private static async Task<Accepted> ResendVerificationAsync(HttpRequest request, AccountEmailService emails)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var email = Validation.Email(body);
+        body.ThrowIfInvalid();
+        await emails.ResendVerificationAsync(email!);
+        return TypedResults.Accepted((string?)null);
     }
 
     private static async Task<Ok<TokenResponse>> LoginAsync(HttpRequest request, IdentityService identity)
@@ -69,8 +136,7 @@ public static class AuthApi
         var password = body.String("password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
         body.ThrowIfInvalid();
 
-        var user = await identity.VerifyPasswordAsync(email!, password!);
-        return TypedResults.Ok(await identity.StartSessionAsync(user));
+        return TypedResults.Ok(await identity.LoginAsync(email!, password!, request.Headers.UserAgent));
     }
 
     private static async Task<Ok<TokenResponse>> RefreshAsync(HttpRequest request, IdentityService identity)

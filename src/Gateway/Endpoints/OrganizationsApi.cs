@@ -5,8 +5,8 @@ using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.Organizations;
 using ApiPlatform.Grains;
-using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
@@ -31,10 +31,21 @@ public sealed record MemberResponse(string UserId, string Role, DateTimeOffset J
             u is null ? null : new ProfileResponse(u.Profile.FirstName, u.Profile.LastName, u.Profile.AvatarUrl));
 }
 
+/// <summary>An invitation on the wire (never its token: that goes by mail only).</summary>
+public sealed record InvitationResponse(
+    string Id, string OrganizationId, string Email, string Role, string InvitedBy, string Status, DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt)
+{
+    public static InvitationResponse From(InvitationView i) =>
+        new(i.Id, i.OrganizationId, i.Email, i.Role, i.InvitedBy, i.Status, i.CreatedAt, i.ExpiresAt, i.AcceptedAt);
+}
+
 /// <summary>Request shapes, for the OpenAPI document.</summary>
+public sealed record CreateInvitationRequest(string Email, string? Role);
+
 public sealed record CreateOrganizationRequest(string Name, string? Slug);
 
-public sealed record UpdateOrganizationRequest(string? Name, string? Slug);
+public sealed record UpdateOrganizationRequest(string? Name, string? Slug, string? Plan);
 
 public sealed record AddMemberRequest(string UserId, string? Role);
 
@@ -54,19 +65,75 @@ public static partial class OrganizationsApi
         var group = routes.MapGroup("/v1/organizations").WithTags("Organizations").RequireCaller();
 
         group.MapGet("/", ListAsync).Produces<ListEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403);
-        group.MapPost("/", CreateAsync).Accepts<CreateOrganizationRequest>("application/json")
-            .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 409, 413, 415);
+        group.MapPost("/", CreateAsync).WithIdempotency().Accepts<CreateOrganizationRequest>("application/json")
+            .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 402, 403, 409, 413, 415);
         group.MapGet("/{id}", GetAsync).WithContentETag().Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
         group.MapPatch("/{id}", UpdateAsync).Accepts<UpdateOrganizationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);
         group.MapGet("/{id}/members", ListMembersAsync).Produces<ListEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404);
-        group.MapPost("/{id}/members", AddMemberAsync).Accepts<AddMemberRequest>("application/json")
+        group.MapPost("/{id}/members", AddMemberAsync).WithIdempotency().Accepts<AddMemberRequest>("application/json")
             .Produces<DataEnvelope<MemberResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         group.MapPatch("/{id}/members/{userId}", UpdateMemberAsync).Accepts<UpdateMemberRequest>("application/json")
             .Produces<DataEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         group.MapDelete("/{id}/members/{userId}", RemoveMemberAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404, 409);
+        group.MapPost("/{id}/invitations", InviteAsync).WithIdempotency().Accepts<CreateInvitationRequest>("application/json")
+            .Produces<DataEnvelope<InvitationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        group.MapGet("/{id}/invitations", ListInvitationsAsync).Produces<ListEnvelope<InvitationResponse>>().ProducesErrors(400, 401, 403, 404);
+        group.MapDelete("/{id}/invitations/{invitationId}", RevokeInvitationAsync).Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403, 404);
         return routes;
+    }
+
+    /// <summary>Invites an email address (admins and owners; owners for the owner role); the token goes by mail.</summary>
+    private static async Task<Created<DataEnvelope<InvitationResponse>>> InviteAsync(
+        string id, HttpContext context, InvitationService invitations, IdempotencyKeys idempotency)
+    {
+        var caller = context.GetCaller();
+        var actor = caller.RequireUser();
+        if (!Ids.IsValid(id, Ids.Organization))
+        {
+            throw ApiException.NotFound("The organization");
+        }
+
+        var body = await JsonBody.ReadAsync(context.Request);
+        var email = Validation.Email(body);
+        var role = ReadRole(body) ?? OrgRoles.Member;
+        body.ThrowIfInvalid();
+
+        var invitationId = idempotency.NewId(context, Ids.Invitation, caller.OwnerId);
+        var invitation = await invitations.InviteAsync(id, actor, invitationId, email!, role);
+        return TypedResults.Created($"/v1/organizations/{id}/invitations/{invitation.Id}",
+            new DataEnvelope<InvitationResponse>(InvitationResponse.From(invitation)));
+    }
+
+    private static async Task<Ok<ListEnvelope<InvitationResponse>>> ListInvitationsAsync(string id, HttpContext context, GrainRefs grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var paging = Paging.From(context.Request);
+        var list = await Organization(grains, id).ListInvitationsAsync(actor, paging.Offset, paging.PerPage);
+        if (list.Result != InvitationResult.Done)
+        {
+            InvitationService.Succeeded(new InvitationOutcome(list.Result));
+        }
+
+        return TypedResults.Ok(new ListEnvelope<InvitationResponse>(list.Page!.Items.Select(InvitationResponse.From).ToList(),
+            PageMeta.Of(paging.Page, paging.PerPage, list.Page.Total)));
+    }
+
+    private static async Task<NoContent> RevokeInvitationAsync(string id, string invitationId, HttpContext context, GrainRefs grains)
+    {
+        var actor = context.GetCaller().RequireUser();
+        var organization = Organization(grains, id);
+        if (!Ids.IsValid(invitationId, Ids.Invitation))
+        {
+            // Outsiders get the organization's 404, members the invitation's.
+            Succeeded(await organization.GetAsync(actor));
+            throw ApiException.NotFound("The invitation");
+        }
+
+        InvitationService.Succeeded(await organization.RevokeInvitationAsync(actor, invitationId));
+        return TypedResults.NoContent();
     }
 
     private static async Task<Ok<ListEnvelope<OrganizationResponse>>> ListAsync(HttpContext context, GrainRefs grains)
@@ -78,9 +145,11 @@ public static partial class OrganizationsApi
         return TypedResults.Ok(new ListEnvelope<OrganizationResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }
 
-    private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
+    private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(
+        HttpContext context, OrganizationService organizations, IdempotencyKeys idempotency)
     {
-        var userId = context.GetCaller().RequireUser();
+        var caller = context.GetCaller();
+        var userId = caller.RequireUser();
         var body = await JsonBody.ReadAsync(context.Request);
         var name = body.String("name", required: true, minLength: 1, maxLength: 100);
         var slug = ReadSlug(body) ?? (name is null ? null : Slugify(name));
@@ -91,15 +160,8 @@ public static partial class OrganizationsApi
 
         body.ThrowIfInvalid();
 
-        var id = Ids.New(Ids.Organization);
-        var reservation = grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(slug!));
-        if (!await reservation.TryClaimAsync(id))
-        {
-            throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
-        }
-
-        var view = await grains.Get<IOrganizationGrain>(id).CreateAsync(name!, slug!, plans.Value.DefaultPlan, userId);
-        await reservation.ConfirmAsync(id);
+        var id = idempotency.NewId(context, Ids.Organization, caller.OwnerId);
+        var view = await organizations.CreateAsync(id, userId, name!, slug!);
         return TypedResults.Created($"/v1/organizations/{id}", new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view, OrgRoles.Owner)));
     }
 
@@ -111,11 +173,16 @@ public static partial class OrganizationsApi
         return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, role)));
     }
 
-    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
+    /// <summary>
+    /// Name and slug are the owners' to change; the plan is the system administrators' (who need not be members).
+    /// Every permission is checked before anything changes.
+    /// </summary>
+    private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(
+        string id, HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
     {
-        var userId = context.GetCaller().RequireUser();
+        var caller = context.GetCaller();
+        var userId = caller.RequireUser();
         var organization = Organization(grains, id);
-        var current = Succeeded(await organization.GetAsync(userId)).Organization!;
         var body = await JsonBody.ReadAsync(context.Request);
         string? name = null;
         if (body.Has("name"))
@@ -129,8 +196,37 @@ public static partial class OrganizationsApi
         }
 
         var slug = ReadSlug(body);
+        var plan = Validation.Plan(body, plans.Value, nullable: false);
+
         body.ThrowIfInvalid();
 
+        if (plan is not null && !caller.IsAdministrator)
+        {
+            throw ApiException.Forbidden("Only a system administrator can change an organization's plan.");
+        }
+
+        // Without a plan this is the owners' PATCH as ever (an empty one too: it answers the organization).
+        OrganizationView? view = null;
+        if (name is not null || slug is not null || plan is null)
+        {
+            view = await RenameAsync(grains, organization, id, userId, name, slug);
+        }
+
+        if (plan is not null)
+        {
+            var changed = await organization.SetPlanAsync(plan);
+            view = changed.Result == OrgResult.Done ? changed.Organization! : throw ApiException.NotFound("The organization");
+        }
+
+        var role = (await organization.GetMembershipAsync(userId))?.Role;
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view!, role)));
+    }
+
+    /// <summary>Renames and/or re-slugs (owners only): the new slug is reserved before it is taken, the old one freed after.</summary>
+    private static async Task<OrganizationView> RenameAsync(
+        GrainRefs grains, IOrganizationGrain organization, string id, string userId, string? name, string? slug)
+    {
+        var current = Succeeded(await organization.GetAsync(userId)).Organization!;
         var newSlug = slug is not null && slug != current.Slug ? slug : null;
         var reservation = newSlug is null ? null : grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
         if (reservation is not null && !await reservation.TryClaimAsync(id))
@@ -155,7 +251,7 @@ public static partial class OrganizationsApi
             await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
         }
 
-        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, OrgRoles.Owner)));
+        return outcome.Organization!;
     }
 
     /// <summary>
@@ -165,16 +261,7 @@ public static partial class OrganizationsApi
     private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
-        var deleted = Succeeded(await Organization(grains, id).DeleteAsync(userId)).Organization!;
-
-        var registry = grains.Get<IApiKeyRegistryGrain>(id);
-        foreach (var keyId in await registry.ListAsync())
-        {
-            await grains.Get<IApiKeyGrain>(keyId).RevokeAsync();
-            await registry.MarkInactiveAsync(keyId);
-        }
-
-        await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(deleted.Slug)).ReleaseAsync(id);
+        Succeeded(await Organization(grains, id).DeleteAsync(userId));
         return TypedResults.NoContent();
     }
 
@@ -206,7 +293,12 @@ public static partial class OrganizationsApi
         }
 
         var outcome = await organization.AddMemberAsync(actor, user.Id, role);
-        if (outcome.Result == OrgResult.AlreadyMember)
+        if (outcome.Result == OrgResult.AlreadyMember && context.Features.Get<IdempotencyAttempt>() is { Resumed: true } && outcome.Member!.Role == role)
+        {
+            // A retry of an add whose first answer was lost: the member is there, as asked.
+            outcome = outcome with { Result = OrgResult.Done };
+        }
+        else if (outcome.Result == OrgResult.AlreadyMember)
         {
             throw ApiException.AlreadyExists("user_id", "The user is a member already; change the role with PATCH.");
         }
@@ -251,6 +343,7 @@ public static partial class OrganizationsApi
         OrgResult.NotMember => throw ApiException.NotFound("The member"),
         OrgResult.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
         OrgResult.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
+        OrgResult.PlanLimitReached => throw ApiException.PlanLimit("The plan's limit is reached."),
         _ => throw ApiException.NotFound("The organization"),
     };
 

@@ -4,19 +4,28 @@ namespace ApiPlatform.Gateway.Endpoints;
 
 /// <summary>A user on the wire.</summary>
 public sealed record UserResponse(
-    string Id, string Email, string Username, ProfileResponse Profile, string Role, string Plan,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    string Id, string Email, string Username, ProfileResponse Profile, string Role, string Plan, bool EmailVerified,
+    bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public static UserResponse From(UserView u) =>
         new(u.Id, u.Email, u.Username, new ProfileResponse(u.Profile.FirstName, u.Profile.LastName, u.Profile.AvatarUrl),
-            u.Role, u.Plan, u.CreatedAt, u.UpdatedAt);
+            u.Role, u.Plan, u.EmailVerified, u.Disabled, u.CreatedAt, u.UpdatedAt);
 }
+
+/// <summary>One of the caller's login sessions; <c>current</c> marks the one the request came with.</summary>
+public sealed record SessionResponse(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt, string? UserAgent, bool Current);
 
 /// <summary>The profile part of a user.</summary>
 public sealed record ProfileResponse(string? FirstName, string? LastName, string? AvatarUrl);
 
 /// <summary>Registration answers with the token pair, like login, plus the account it created.</summary>
 public sealed record RegisterResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn, UserResponse User);
+
+/// <summary>
+/// Registration's answer when <c>Auth:RequireVerifiedEmail</c> is set: the account, and no tokens until its email is
+/// verified.
+/// </summary>
+public sealed record PendingVerificationResponse(UserResponse User, bool VerificationRequired);
 
 /// <summary>Request shapes, for the OpenAPI document (bodies are read and validated by hand).</summary>
 public sealed record RegisterRequest(string Email, string Username, string Password, ProfileResponse? Profile);
@@ -25,4 +34,14 @@ public sealed record LoginRequest(string Email, string Password);
 
 public sealed record RefreshRequest(string RefreshToken);
 
+public sealed record EmailRequest(string Email);
+
+public sealed record TokenRequest(string Token);
+
+public sealed record PasswordResetConfirmRequest(string Token, string NewPassword);
+
 public sealed record UpdateMeRequest(string? Username, ProfileResponse? Profile);
+
+public sealed record UpdateUserRequest(string? Role, string? Plan, bool? Disabled);
+
+public sealed record ChangePasswordRequest(string CurrentPassword, string NewPassword);

@@ -7,11 +7,16 @@ using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
+using ApiPlatform.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
-/// <summary><c>/v1/users</c>: the caller's own account.</summary>
+/// <summary>
+/// <c>/v1/users</c>: the caller's own account, password and sessions, the user directory, and administrators'
+/// management of other accounts.
+/// </summary>
 public static class UsersApi
 {
     private static readonly string[] ProfileFields = ["first_name", "last_name", "avatar_url"];
@@ -32,7 +37,140 @@ public static class UsersApi
             .Accepts<UpdateMeRequest>("application/json")
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403, 409, 413, 415);
+        group.MapPost("/me/password", ChangePasswordAsync)
+            .Accepts<ChangePasswordRequest>("application/json")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(400, 401, 403, 413, 415, 429);
+        group.MapGet("/me/sessions", ListSessionsAsync)
+            .Produces<ListEnvelope<SessionResponse>>()
+            .ProducesErrors(400, 401, 403);
+        group.MapDelete("/me/sessions/{sessionId}", EndSessionAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403, 404);
+        group.MapDelete("/me/sessions", EndOtherSessionsAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesErrors(401, 403);
+        group.MapGet("/{id}", GetUserAsync)
+            .WithContentETag()
+            .Produces<DataEnvelope<UserResponse>>()
+            .ProducesErrors(401, 403, 404);
+        group.MapPatch("/{id}", UpdateUserAsync)
+            .Accepts<UpdateUserRequest>("application/json")
+            .Produces<DataEnvelope<UserResponse>>()
+            .ProducesErrors(400, 401, 403, 404, 409, 413, 415);
         return routes;
+    }
+
+    /// <summary>
+    /// One user: administrators see anyone; others see themselves and users who share an organization with them
+    /// (the directory's rule); anyone else is 404, as if absent.
+    /// </summary>
+    private static async Task<Ok<DataEnvelope<UserResponse>>> GetUserAsync(string id, HttpContext context, GrainRefs grains)
+    {
+        var caller = context.GetCaller();
+        var me = caller.RequireUser();
+        if (!Ids.IsValid(id, Ids.User)
+            || (id != me && !caller.IsAdministrator && !await grains.Get<IDirectoryGrain>(0).ShareAnOrganizationAsync(me, id)))
+        {
+            throw ApiException.NotFound("The user");
+        }
+
+        var user = await grains.Get<IUserGrain>(id).GetAsync() ?? throw ApiException.NotFound("The user");
+        return TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(user)));
+    }
+
+    /// <summary>
+    /// An administrator changes a user's system role, plan or disabled flag. It applies to the user's very next request,
+    /// on every silo, including existing access tokens and API keys. The last active administrator cannot be demoted
+    /// or disabled (409).
+    /// </summary>
+    private static async Task<Ok<DataEnvelope<UserResponse>>> UpdateUserAsync(
+        string id, HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
+    {
+        var caller = context.GetCaller();
+        var actor = caller.RequireUser();
+        if (!caller.IsAdministrator)
+        {
+            throw ApiException.Forbidden("Only a system administrator can change a user's role, plan or disabled flag.");
+        }
+
+        var body = await JsonBody.ReadAsync(context.Request);
+        var role = body.Has("role") ? body.String("role", required: true) : null;
+        if (role is not null && !SystemRoles.IsValid(role))
+        {
+            body.AddError("role", $"must be '{SystemRoles.User}' or '{SystemRoles.Admin}'");
+        }
+
+        var plan = Validation.Plan(body, plans.Value, nullable: false);
+
+        var disabled = body.Has("disabled") ? body.Boolean("disabled", required: true) : null;
+        body.ThrowIfInvalid();
+
+        if (!Ids.IsValid(id, Ids.User))
+        {
+            throw ApiException.NotFound("The user");
+        }
+
+        var outcome = await grains.Get<IUserAdministrationGrain>(0).ChangeAsync(actor, id, new AccountChange(role, plan, disabled));
+        return outcome.Status switch
+        {
+            AccountChangeStatus.Done => TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(outcome.User!))),
+            AccountChangeStatus.Forbidden => throw ApiException.Forbidden("Only an active system administrator can change accounts."),
+            AccountChangeStatus.LastAdministrator => throw ApiException.Conflict(
+                "This is the last active administrator: make another user an administrator first."),
+            _ => throw ApiException.NotFound("The user"),
+        };
+    }
+
+    /// <summary>Changes the caller's password (an access token's user only) and ends every other session.</summary>
+    private static async Task<NoContent> ChangePasswordAsync(HttpContext context, IdentityService identity)
+    {
+        var caller = RequireSession(context);
+        var body = await JsonBody.ReadAsync(context.Request);
+        var current = body.String("current_password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
+        var next = Validation.Password(body, "new_password");
+        body.ThrowIfInvalid();
+
+        await identity.ChangePasswordAsync(caller.UserId!, caller.SessionId!, current!, next!);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<ListEnvelope<SessionResponse>>> ListSessionsAsync(HttpContext context, GrainRefs grains)
+    {
+        var caller = RequireSession(context);
+        var paging = Paging.From(context.Request);
+        var page = await grains.Get<ISessionListWorker>(0).ListAsync(caller.UserId!, paging.Offset, paging.PerPage);
+        var data = page.Items.Select(s => new SessionResponse(s.Id, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.UserAgent, s.Id == caller.SessionId)).ToList();
+        return TypedResults.Ok(new ListEnvelope<SessionResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
+    }
+
+    /// <summary>Ends one of the caller's sessions (the current one too: that is a logout). Another user's session is 404.</summary>
+    private static async Task<NoContent> EndSessionAsync(string sessionId, HttpContext context, GrainRefs grains)
+    {
+        var caller = RequireSession(context);
+        if (!Ids.IsValid(sessionId, Ids.Session) || !await grains.Get<ISessionGrain>(sessionId).EndForUserAsync(caller.UserId!))
+        {
+            throw ApiException.NotFound("The session");
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Ends every session of the caller but the current one ("log out everywhere else").</summary>
+    private static async Task<NoContent> EndOtherSessionsAsync(HttpContext context, GrainRefs grains)
+    {
+        var caller = RequireSession(context);
+        await grains.Get<IUserGrain>(caller.UserId!).EndSessionsAsync(caller.SessionId);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Password and sessions belong to a login: an API key (which has no session) is refused.</summary>
+    private static Caller RequireSession(HttpContext context)
+    {
+        var caller = context.GetCaller();
+        return caller.SessionId is null
+            ? throw ApiException.Forbidden("This needs an access token from a login: API keys cannot manage passwords or sessions.")
+            : caller;
     }
 
     /// <summary>
@@ -55,9 +193,8 @@ public static class UsersApi
             throw ApiException.Invalid("role", $"must be '{SystemRoles.User}' or '{SystemRoles.Admin}'");
         }
 
-        // The system role is read from the account, not the token, so a demotion takes effect at once.
-        var me = await grains.Get<IUserGrain>(userId).GetAsync() ?? throw ApiException.NotFound("The user");
-        var scope = me.Role == SystemRoles.Admin ? null : userId;
+        // The system role is the account's current one (not the token's), so a demotion takes effect at once.
+        var scope = context.GetCaller().IsAdministrator ? null : userId;
         var page = await grains.Get<IDirectoryGrain>(0).QueryUsersAsync(
             new DirectoryQuery(scope, search?.Trim(), role, paging.Offset, paging.PerPage));
         return TypedResults.Ok(new ListEnvelope<UserResponse>(page.Items.Select(UserResponse.From).ToList(),

@@ -58,7 +58,7 @@ public static class WebhooksApi
         var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireCaller()
             .RequireOrganizationRole(OrgRoles.Admin);
 
-        group.MapPost("/", CreateAsync)
+        group.MapPost("/", CreateAsync).WithIdempotency()
             .Accepts<CreateWebhookRequest>("application/json")
             .Produces<DataEnvelope<WebhookSecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 413, 415);

@@ -11,6 +11,8 @@ public static class ProblemCodes
     public const string ExpiredApiKey = "expired_api_key";
     public const string RevokedApiKey = "revoked_api_key";
     public const string InsufficientPermissions = "insufficient_permissions";
+    public const string AccountDisabled = "account_disabled";
+    public const string EmailNotVerified = "email_not_verified";
     public const string ResourceNotFound = "resource_not_found";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string AlreadyExists = "already_exists";
@@ -36,6 +38,8 @@ public static class ProblemCodes
         ExpiredApiKey => "The API key has expired.",
         RevokedApiKey => "The API key has been revoked.",
         InsufficientPermissions => "Insufficient permissions.",
+        AccountDisabled => "The account is disabled.",
+        EmailNotVerified => "The email address is not verified.",
         ResourceNotFound => "The resource was not found.",
         MethodNotAllowed => "The method is not allowed on this resource.",
         AlreadyExists => "The resource already exists.",

@@ -44,6 +44,17 @@ public static class GatewayExtensions
         services.AddSingleton<TokenService>();
         services.AddSingleton<GrainRefs>();
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<AccountCache>();
+        services.AddSingleton<Organizations.OrganizationService>();
+        services.AddSingleton<Usage.UsageService>();
+        services.AddOptions<Mail.EmailOptions>().Bind(config.GetSection(Mail.EmailOptions.Section))
+            .Validate(o => Mail.EmailOptions.Problem(o) is null, "Email settings are invalid: check Email:From, Email:LinkBaseUrl and Email:Smtp.")
+            .ValidateOnStart();
+        services.AddSingleton<Mail.MailSender>();
+        services.AddSingleton<Mail.MailQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<Mail.MailQueue>());
+        services.AddSingleton<AccountEmailService>();
+        services.AddSingleton<Organizations.InvitationService>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
@@ -114,6 +125,8 @@ public static class GatewayExtensions
         app.MapOrganizationsApi();
         app.MapWebhooksApi();
         app.MapEventsApi();
+        app.MapUsageApi();
+        app.MapInvitationsApi();
         return app;
     }
 

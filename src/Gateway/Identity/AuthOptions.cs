@@ -7,6 +7,9 @@ public sealed class AuthOptions
 
     /// <summary>Whether <c>POST /v1/auth/register</c> is open to anyone.</summary>
     public bool AllowRegistration { get; set; } = true;
+
+    /// <summary>Whether login is refused (403 <c>email_not_verified</c>) until the account's email is verified.</summary>
+    public bool RequireVerifiedEmail { get; set; }
 }
 
 /// <summary>The first administrator (configuration section <c>Bootstrap</c>), created at start-up when missing.</summary>

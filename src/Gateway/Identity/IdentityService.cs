@@ -19,7 +19,13 @@ public sealed record Registration(string Email, string Username, string Password
 /// Accounts and sessions. Password hashing (PBKDF2, ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>)
 /// runs here on the thread pool, never on a grain's scheduler; grains store only hashes.
 /// </summary>
-public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOptions<PlanOptions> plans, ILogger<IdentityService> logger)
+public sealed class IdentityService(
+    GrainRefs grains,
+    TokenService tokens,
+    AccountCache accounts,
+    IOptions<PlanOptions> plans,
+    IOptions<AuthOptions> auth,
+    ILogger<IdentityService> logger)
 {
     private static readonly PasswordHasher<object> Hasher = new();
     private static readonly object Nobody = new();
@@ -30,7 +36,8 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
     public static string HashPassword(string password) => Hasher.HashPassword(Nobody, password);
 
     /// <summary>Creates a user, reserving email and username first so that concurrent registrations cannot both win.</summary>
-    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null)
+    /// <remarks><paramref name="emailVerified"/>: the email is known to be the user's (the configured administrator's).</remarks>
+    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null, bool emailVerified = false)
     {
         var userId = Ids.New(Ids.User);
         var email = grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
@@ -48,7 +55,7 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
         }
 
         var hash = await Task.Run(() => HashPassword(registration.Password));
-        var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile);
+        var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile, emailVerified);
         if (!await grains.Get<IUserGrain>(userId).CreateAsync(user))
         {
             throw new InvalidOperationException($"Fresh user id {userId} already in use.");
@@ -93,20 +100,38 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
         return credentials;
     }
 
-    /// <summary>Starts a session and issues its first token pair.</summary>
-    public async Task<TokenResponse> StartSessionAsync(UserCredentials user)
+    /// <summary>
+    /// Logs in: the password first (so a wrong one reveals nothing else), then whether the account may log in at all:
+    /// not disabled (403 <c>account_disabled</c>) and, when <c>Auth:RequireVerifiedEmail</c> is set, verified
+    /// (403 <c>email_not_verified</c>).
+    /// </summary>
+    public async Task<TokenResponse> LoginAsync(string email, string password, string? userAgent)
     {
-        var sessionId = Ids.New(Ids.Session);
-        var refresh = await grains.Get<ISessionGrain>(sessionId).StartAsync(user.UserId, tokens.RefreshTokenLifetime);
-        return Tokens(user, sessionId, refresh);
+        var user = await VerifyPasswordAsync(email, password);
+        ThrowIfCannotLogIn(user.Disabled, user.EmailVerified);
+        return await StartSessionAsync(user.UserId, userAgent);
     }
 
-    /// <summary>Rotates a refresh token; a reused one ends its session.</summary>
+    /// <summary>Starts a session and issues its first token pair.</summary>
+    public async Task<TokenResponse> StartSessionAsync(string userId, string? userAgent)
+    {
+        var sessionId = Ids.New(Ids.Session);
+        var refresh = await grains.Get<ISessionGrain>(sessionId).StartAsync(
+            new SessionStart(userId, tokens.RefreshTokenLifetime, tokens.SessionMaxLifetime, Truncate(userAgent)));
+        var account = await accounts.GetAsync(userId);
+        return new TokenResponse(AccessToken(userId, sessionId, account), refresh, "Bearer", tokens.AccessTokenSeconds);
+    }
+
+    /// <summary>
+    /// Rotates a refresh token; a reused one ends its session. The token rotated last is answered again with the
+    /// same pair within <c>Jwt:RefreshRetryWindow</c> (its first answer may have been lost).
+    /// </summary>
     public async Task<TokenResponse> RefreshAsync(string refreshToken)
     {
         var sessionId = RefreshTokens.SessionIdOf(refreshToken)
             ?? throw ApiException.Unauthorized(ProblemCodes.InvalidToken, "The refresh token is invalid.");
-        var outcome = await grains.Get<ISessionGrain>(sessionId).RefreshAsync(refreshToken);
+        var session = grains.Get<ISessionGrain>(sessionId);
+        var outcome = await session.RefreshAsync(refreshToken, tokens.RefreshRetryWindow);
         switch (outcome.Status)
         {
             case RefreshStatus.Reused:
@@ -117,18 +142,65 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
                 throw ApiException.Unauthorized(ProblemCodes.InvalidToken, "The refresh token is invalid or expired.");
         }
 
-        // Role and plan are re-read so that a change reaches the next access token.
-        var user = await grains.Get<IUserGrain>(outcome.UserId!).GetCredentialsAsync();
-        if (user is null)
+        var account = await accounts.GetAsync(outcome.UserId!);
+        if (!account.Exists)
         {
-            await grains.Get<ISessionGrain>(sessionId).RevokeAsync();
+            await session.RevokeAsync();
             throw ApiException.Unauthorized(ProblemCodes.InvalidToken, "The account no longer exists.");
         }
 
-        return Tokens(user, sessionId, outcome.RefreshToken!);
+        ThrowIfCannotLogIn(account.Disabled, emailVerified: true);
+        if (outcome.AccessToken is { } again)
+        {
+            return new TokenResponse(again, outcome.RefreshToken!, "Bearer", tokens.AccessTokenSeconds);
+        }
+
+        var access = AccessToken(outcome.UserId!, sessionId, account);
+        await session.RecordAccessTokenAsync(outcome.RefreshToken!, access);
+        return new TokenResponse(access, outcome.RefreshToken!, "Bearer", tokens.AccessTokenSeconds);
     }
 
-    private TokenResponse Tokens(UserCredentials user, string sessionId, string refreshToken) =>
-        new(tokens.CreateAccessToken(new AccessTokenClaims(user.UserId, sessionId, user.Role, user.Plan)),
-            refreshToken, "Bearer", tokens.AccessTokenSeconds);
+    /// <summary>
+    /// Changes the password after checking the current one (repeated wrong ones lock like logins do), and ends every
+    /// other session of the user.
+    /// </summary>
+    public async Task ChangePasswordAsync(string userId, string sessionId, string currentPassword, string newPassword)
+    {
+        var user = grains.Get<IUserGrain>(userId);
+        var credentials = await user.GetCredentialsAsync() ?? throw ApiException.NotFound("The user");
+        var throttle = grains.Get<ILoginThrottleGrain>(UniqueKeys.Email(credentials.Email));
+        if (await throttle.GetLockoutAsync() is { } wait)
+        {
+            throw ApiException.TooManyRequests("Too many wrong passwords for this account. Try again later.", wait);
+        }
+
+        if (await Task.Run(() => Hasher.VerifyHashedPassword(Nobody, credentials.PasswordHash, currentPassword)) == PasswordVerificationResult.Failed)
+        {
+            await throttle.RecordFailureAsync();
+            throw ApiException.Invalid("current_password", "is not the account's password");
+        }
+
+        await user.ChangePasswordAsync(await Task.Run(() => HashPassword(newPassword)), keepSessionId: sessionId);
+    }
+
+    private void ThrowIfCannotLogIn(bool disabled, bool emailVerified)
+    {
+        if (disabled)
+        {
+            throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.AccountDisabled, "This account is disabled.");
+        }
+
+        if (!emailVerified && auth.Value.RequireVerifiedEmail)
+        {
+            throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.EmailNotVerified,
+                "Verify your email address first: follow the link in the email we sent, or ask for a new one with POST /v1/auth/verify-email/resend.");
+        }
+    }
+
+    /// <summary>An access token. Its role and plan claims are informative only: requests read the account's current ones.</summary>
+    private string AccessToken(string userId, string sessionId, AccountAccess account) =>
+        tokens.CreateAccessToken(new AccessTokenClaims(userId, sessionId, account.Role ?? SystemRoles.User, account.Plan));
+
+    private static string? Truncate(string? userAgent) =>
+        string.IsNullOrWhiteSpace(userAgent) ? null : userAgent.Length <= 256 ? userAgent : userAgent[..256];
 }

@@ -10,6 +10,8 @@ public sealed class PlanLimits
     /// <summary>Open event streams (<c>GET /v1/events/stream</c>) per credential at once.</summary>
     public int MaxEventStreams { get; set; } = 5;
     public int MaxResourceTypes { get; set; } = 10;
+    /// <summary>Organizations a user may own (as an owner, whoever created them).</summary>
+    public int MaxOrganizations { get; set; } = 3;
 }
 
 /// <summary>The plans and their caps (configuration section <c>Plans</c>); new users get <see cref="DefaultPlan"/>.</summary>
@@ -24,9 +26,9 @@ public sealed class PlanOptions
 
     public Dictionary<string, PlanLimits> Catalog { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [Free] = new PlanLimits { MaxApiKeys = 10, MaxResources = 1_000, MaxWebhooks = 5, MaxEventStreams = 5, MaxResourceTypes = 10 },
-        [Pro] = new PlanLimits { MaxApiKeys = 50, MaxResources = 100_000, MaxWebhooks = 20, MaxEventStreams = 25, MaxResourceTypes = 100 },
-        [Enterprise] = new PlanLimits { MaxApiKeys = 500, MaxResources = 10_000_000, MaxWebhooks = 100, MaxEventStreams = 100, MaxResourceTypes = 1_000 },
+        [Free] = new PlanLimits { MaxApiKeys = 10, MaxResources = 1_000, MaxWebhooks = 5, MaxEventStreams = 5, MaxResourceTypes = 10, MaxOrganizations = 3 },
+        [Pro] = new PlanLimits { MaxApiKeys = 50, MaxResources = 100_000, MaxWebhooks = 20, MaxEventStreams = 25, MaxResourceTypes = 100, MaxOrganizations = 20 },
+        [Enterprise] = new PlanLimits { MaxApiKeys = 500, MaxResources = 10_000_000, MaxWebhooks = 100, MaxEventStreams = 100, MaxResourceTypes = 1_000, MaxOrganizations = 100 },
     };
 
     public bool Exists(string plan) => Catalog.ContainsKey(plan);

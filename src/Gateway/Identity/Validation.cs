@@ -64,6 +64,22 @@ public static partial class Validation
         return url;
     }
 
+    /// <summary>
+    /// A plan named in a body (lower-cased), which must be configured; null when absent. <paramref name="nullable"/>
+    /// false: an explicit null is an error (a PATCH cannot unset a plan).
+    /// </summary>
+    public static string? Plan(BodyReader body, PlanOptions plans, bool nullable = true)
+    {
+        var plan = body.String("plan", required: !nullable && body.Has("plan"))?.ToLowerInvariant();
+        if (plan is not null && !plans.Exists(plan))
+        {
+            body.AddError("plan", $"must be one of: {string.Join(", ", plans.Catalog.Keys)}");
+            return null;
+        }
+
+        return plan;
+    }
+
     public static bool IsUsername(string value) => UsernamePattern().IsMatch(value);
 
     public static bool IsEmail(string value) => value.Length <= 254 && EmailPattern().IsMatch(value);

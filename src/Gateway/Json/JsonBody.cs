@@ -134,6 +134,28 @@ public sealed partial class BodyReader(JsonElement root, string prefix = "", Dic
         return s;
     }
 
+    /// <summary>A boolean field; null when absent (an error when <paramref name="required"/>) or explicitly null.</summary>
+    public bool? Boolean(string name, bool required = false)
+    {
+        if (!Root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                AddError(name, "is required");
+            }
+
+            return null;
+        }
+
+        if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            AddError(name, "must be true or false");
+            return null;
+        }
+
+        return v.GetBoolean();
+    }
+
     /// <summary>A nested object field, read with the same rules; null when absent or null.</summary>
     public BodyReader? Object(string name)
     {

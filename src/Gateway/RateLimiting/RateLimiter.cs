@@ -41,7 +41,45 @@ public sealed class RateLimiter : IDisposable
     }
 
     public Task ChargeAsync(HttpContext context, Caller caller) =>
-        ChargeAsync(context, caller.ApiKeyId is { } keyId ? "key:" + keyId : "user:" + caller.UserId, caller.Plan, _options.Value.For(caller.Plan));
+        ChargeAsync(context, CredentialOf(caller), caller.Plan, _options.Value.For(caller.Plan));
+
+    /// <summary>
+    /// What is left of the caller's current window, counting nothing: the grain's count plus the tokens this silo
+    /// holds unspent. Null for an unlimited plan.
+    /// </summary>
+    public async Task<RateLimitDecision?> PeekAsync(Caller caller)
+    {
+        var settings = _options.Value.For(caller.Plan);
+        if (settings.Limit == 0)
+        {
+            return null;
+        }
+
+        var policy = new RateLimitPolicy(caller.Plan, settings.Limit, settings.WindowSeconds);
+        var key = CredentialOf(caller) + "|" + caller.Plan;
+        var peek = await _grains.Get<IRateLimitGrain>(key).PeekAsync(policy);
+        if (_budgets.TryGetValue(key, out var budget))
+        {
+            lock (budget.Gate)
+            {
+                if (budget.Policy == policy && budget.ResetAt == peek.ResetAt && _clock.UtcNow < budget.ResetAt)
+                {
+                    peek = peek with { Remaining = peek.Remaining + budget.Left };
+                }
+            }
+        }
+
+        return peek;
+    }
+
+    /// <summary>
+    /// Whose budget a request spends: the API key's, or the user's. A user acting for an organization spends a budget
+    /// of the organization's plan, apart from their own.
+    /// </summary>
+    private static string CredentialOf(Caller caller) =>
+        caller.ApiKeyId is { } keyId ? "key:" + keyId
+        : caller.ActsForOrganization ? "user:" + caller.UserId + "@" + caller.OwnerId
+        : "user:" + caller.UserId;
 
     public Task ChargeAnonymousAsync(HttpContext context) =>
         ChargeAsync(context, "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), "anonymous", _options.Value.Anonymous);

@@ -1,26 +1,37 @@
 namespace ApiPlatform.Grains.ApiKeys;
 
 /// <summary>
-/// The API keys of one owner (key: owner id), for listing and for the plan's cap on active keys.
+/// The API keys of one owner (key: owner id): creating within the plan's cap on active keys, revoking (with the keys
+/// a revoked key made), and listing. Its state holds the owner's active keys only, so it stays as small as the cap;
+/// every key, revoked ones included, is a row of <c>api_keys</c> for listing.
 /// </summary>
 [Alias("IApiKeyRegistryGrain")]
 public interface IApiKeyRegistryGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Reserves a place for a new key. False when the owner already has <paramref name="maxActive"/> active keys.
+    /// Creates key <paramref name="keyId"/> unless the owner already has <paramref name="maxActive"/> active keys.
+    /// If the id holds this owner's key already (a retried create whose answer was lost), the key gets a new secret
+    /// and is answered as created: nobody saw the first secret.
     /// </summary>
-    [Alias("TryAddAsync")]
-    Task<bool> TryAddAsync(string keyId, int maxActive);
+    [Alias("CreateAsync")]
+    Task<ApiKeyCreateOutcome> CreateAsync(string keyId, NewApiKey request, int maxActive);
 
-    /// <summary>Notes that a key no longer counts towards the cap.</summary>
-    [Alias("MarkInactiveAsync")]
-    Task MarkInactiveAsync(string keyId);
+    /// <summary>
+    /// Revokes the owner's key (idempotent) and every key it made, directly or through others. Null when the owner has
+    /// no such key.
+    /// </summary>
+    [Alias("RevokeAsync")]
+    Task<ApiKeyView?> RevokeAsync(string keyId);
 
-    /// <summary>Forgets a key whose creation did not complete.</summary>
-    [Alias("RemoveAsync")]
-    Task RemoveAsync(string keyId);
+    /// <summary>Revokes every key of the owner (its organization is being deleted).</summary>
+    [Alias("RevokeAllAsync")]
+    Task RevokeAllAsync();
 
-    /// <summary>All key ids of the owner, newest first.</summary>
+    /// <summary>How many keys count towards the cap now: neither revoked nor expired.</summary>
+    [Alias("CountActiveAsync")]
+    Task<int> CountActiveAsync();
+
+    /// <summary>A page of the owner's keys (revoked and expired ones too), newest first.</summary>
     [Alias("ListAsync")]
-    Task<IReadOnlyList<string>> ListAsync();
+    Task<ApiKeyPage> ListAsync(int offset, int limit);
 }

@@ -33,6 +33,14 @@ public interface IDirectoryGrain : IGrainWithIntegerKey
     [Alias("QueryUsersAsync")]
     Task<Page<UserView>> QueryUsersAsync(DirectoryQuery query);
 
+    /// <summary>True when the two users are members of one organization (who may see whom in the directory).</summary>
+    [Alias("ShareAnOrganizationAsync")]
+    Task<bool> ShareAnOrganizationAsync(string userId, string otherId);
+
+    /// <summary>How many organizations the user owns: what <c>MaxOrganizations</c> caps.</summary>
+    [Alias("CountOwnedOrganizationsAsync")]
+    Task<long> CountOwnedOrganizationsAsync(string userId);
+
     /// <summary>The organizations a user belongs to, newest first.</summary>
     [Alias("ListOrganizationsAsync")]
     Task<Page<UserOrganization>> ListOrganizationsAsync(string userId, int offset, int limit);

@@ -62,6 +62,8 @@ public enum OrgResult
     AlreadyMember,
     /// <summary>It would leave the organization without an owner.</summary>
     LastOwner,
+    /// <summary>The creator owns as many organizations as the plan allows.</summary>
+    PlanLimitReached,
 }
 
 /// <summary>Outcome of an organization operation, with the organization or member concerned.</summary>

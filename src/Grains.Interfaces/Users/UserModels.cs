@@ -19,7 +19,9 @@ public sealed record UserView(
     [property: Id(4)] string Role,
     [property: Id(5)] string Plan,
     [property: Id(6)] DateTimeOffset CreatedAt,
-    [property: Id(7)] DateTimeOffset UpdatedAt);
+    [property: Id(7)] DateTimeOffset UpdatedAt,
+    [property: Id(8)] bool EmailVerified = false,
+    [property: Id(9)] bool Disabled = false);
 
 /// <summary>The editable profile part of a user.</summary>
 [GenerateSerializer, Immutable, Alias("user-profile.v1")]
@@ -36,7 +38,8 @@ public sealed record NewUser(
     [property: Id(2)] string PasswordHash,
     [property: Id(3)] string Role,
     [property: Id(4)] string Plan,
-    [property: Id(5)] UserProfile Profile);
+    [property: Id(5)] UserProfile Profile,
+    [property: Id(6)] bool EmailVerified = false);
 
 /// <summary>What login needs to check a password: stays inside the backend.</summary>
 [GenerateSerializer, Immutable, Alias("user-credentials.v1")]
@@ -44,7 +47,10 @@ public sealed record UserCredentials(
     [property: Id(0)] string UserId,
     [property: Id(1)] string PasswordHash,
     [property: Id(2)] string Role,
-    [property: Id(3)] string Plan);
+    [property: Id(3)] string Plan,
+    [property: Id(4)] bool Disabled = false,
+    [property: Id(5)] bool EmailVerified = false,
+    [property: Id(6)] string Email = "");
 
 /// <summary>A partial profile update: a null field is left as it is; <see cref="Clear"/> names fields set to null.</summary>
 [GenerateSerializer, Immutable, Alias("profile-update.v1")]

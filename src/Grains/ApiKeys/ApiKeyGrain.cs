@@ -18,20 +18,23 @@ public sealed class ApiKeyState
     [Id(9)] public DateTimeOffset CreatedAt { get; set; }
     [Id(10)] public DateTimeOffset? RolledAt { get; set; }
     [Id(11)] public DateTimeOffset? RevokedAt { get; set; }
+    // False for keys of older versions too: they follow their owner's plan from now on.
+    [Id(12)] public bool PlanPinned { get; set; }
+    [Id(13)] public string? CreatedByKey { get; set; }
 }
 
 /// <inheritdoc cref="IApiKeyGrain"/>
 public sealed class ApiKeyGrain(
     [PersistentState("apikey", GrainStorage.Main)] IPersistentState<ApiKeyState> state,
     ApiClock clock,
+    ApiKeyStore rows,
     ILogger<ApiKeyGrain> logger) : Grain, IApiKeyGrain
 {
     /// <summary>How long a revoke or roll waits for one holder to confirm; a silo that does not answer is gone.</summary>
-    public static readonly TimeSpan ForgetTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan ForgetTimeout = Holders<IApiKeyHolder>.ForgetTimeout;
 
-    // Holders that were given a valid answer by this activation. Kept in memory only: when the activation goes
-    // away (OnDeactivateAsync) every holder forgets the key, so a new activation starts with none.
-    private readonly HashSet<IApiKeyHolder> _holders = [];
+    // Holders that were given a valid answer by this activation.
+    private readonly Holders<IApiKeyHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
 
     public async Task<ApiKeyWithSecret?> CreateAsync(NewApiKey request)
     {
@@ -46,15 +49,18 @@ public sealed class ApiKeyGrain(
             Exists = true,
             OwnerId = request.OwnerId,
             CreatedBy = request.CreatedBy,
+            CreatedByKey = request.CreatedByKey,
             Name = request.Name,
-            Plan = request.Plan,
+            Plan = request.Plan ?? "",
+            PlanPinned = request.Plan is not null,
             Scopes = [.. request.Scopes],
             ExpiresAt = request.ExpiresAt,
             SecretHash = Identity.SecretHash.Of(secret),
             LastFour = secret[^4..],
-            CreatedAt = clock.UtcNow,
+            CreatedAt = Resources.ResourceStore.Truncate(clock.UtcNow),
         };
         await state.WriteStateAsync();
+        await rows.UpsertAsync(View());
         return new ApiKeyWithSecret(View(), secret);
     }
 
@@ -76,13 +82,13 @@ public sealed class ApiKeyGrain(
                 return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Expired));
         }
 
-        if (holder is not null)
-        {
-            _holders.Add(holder);
-        }
-
-        return Task.FromResult(new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.Plan, s.Scopes, s.ExpiresAt));
+        _holders.Add(holder);
+        return Task.FromResult(new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
     }
+
+    /// <summary>The <c>api_keys</c> row is written after the grain's own state; an activation writes it again.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        state.State.Exists ? rows.UpsertAsync(View()) : Task.CompletedTask;
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => ForgetEverywhereAsync();
 
@@ -95,8 +101,9 @@ public sealed class ApiKeyGrain(
 
         if (state.State.RevokedAt is null)
         {
-            state.State.RevokedAt = clock.UtcNow;
+            state.State.RevokedAt = Resources.ResourceStore.Truncate(clock.UtcNow);
             await state.WriteStateAsync();
+            await rows.UpsertAsync(View());
         }
 
         await ForgetEverywhereAsync();
@@ -118,37 +125,15 @@ public sealed class ApiKeyGrain(
         var secret = NewSecret();
         state.State.SecretHash = Identity.SecretHash.Of(secret);
         state.State.LastFour = secret[^4..];
-        state.State.RolledAt = clock.UtcNow;
+        state.State.RolledAt = Resources.ResourceStore.Truncate(clock.UtcNow);
         await state.WriteStateAsync();
+        await rows.UpsertAsync(View());
         await ForgetEverywhereAsync();
         return new RollOutcome(RollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
     }
 
-    /// <summary>Tells every holder to forget this key and waits for them (each for at most <see cref="ForgetTimeout"/>).</summary>
-    private async Task ForgetEverywhereAsync()
-    {
-        if (_holders.Count == 0)
-        {
-            return;
-        }
-
-        var keyId = this.GetPrimaryKeyString();
-        var holders = _holders.ToArray();
-        _holders.Clear();
-        await Task.WhenAll(holders.Select(async holder =>
-        {
-            try
-            {
-                await holder.ForgetAsync(keyId).WaitAsync(ForgetTimeout);
-            }
-            catch (Exception e)
-            {
-                // A holder that cannot be reached is a silo that stopped, or one cut off: its memory of the key
-                // also ends with its own age limit (ApiKeyCache.MaxAge).
-                logger.LogWarning(e, "API key {KeyId}: a holder did not confirm forgetting the key.", keyId);
-            }
-        }));
-    }
+    /// <summary>Tells every holder to forget this key and waits for them.</summary>
+    private Task ForgetEverywhereAsync() => _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
 
     private string NewSecret() => ApiKeyTokens.Create(this.GetPrimaryKeyString(), Ids.RandomToken(ApiKeyTokens.SecretLength));
 
@@ -161,7 +146,7 @@ public sealed class ApiKeyGrain(
     {
         var s = state.State;
         return new ApiKeyView(
-            this.GetPrimaryKeyString(), s.OwnerId, s.Name, ApiKeyTokens.Prefix, s.LastFour, s.Plan, s.Scopes, s.ExpiresAt,
-            Status(), s.CreatedAt, s.RolledAt, s.RevokedAt, s.CreatedBy);
+            this.GetPrimaryKeyString(), s.OwnerId, s.Name, ApiKeyTokens.Prefix, s.LastFour, s.PlanPinned ? s.Plan : "", s.Scopes, s.ExpiresAt,
+            Status(), s.CreatedAt, s.RolledAt, s.RevokedAt, s.CreatedBy, s.CreatedByKey);
     }
 }

@@ -16,6 +16,10 @@ public sealed class DirectoryGrain(UserDirectoryStore users, OrganizationStore o
         return new Page<UserView>(items, total);
     }
 
+    public Task<bool> ShareAnOrganizationAsync(string userId, string otherId) => users.ShareAnOrganizationAsync(userId, otherId);
+
+    public Task<long> CountOwnedOrganizationsAsync(string userId) => organizations.CountOwnedAsync(userId);
+
     public async Task<Page<UserOrganization>> ListOrganizationsAsync(string userId, int offset, int limit)
     {
         var (items, total) = await organizations.ListForUserAsync(userId, offset, limit);

@@ -45,10 +45,27 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
         return (organization, members);
     }
 
-    public async Task InsertAsync(OrganizationRow organization, MemberView owner, params IReadOnlyList<NewEvent> changes)
+    /// <summary>
+    /// Inserts the organization with its first owner, unless that user already owns <paramref name="maxOwned"/>
+    /// organizations (false). The count and the insert are one transaction, serialized per user (an advisory lock on
+    /// PostgreSQL, SQLite's single writer), so concurrent creates cannot pass the cap.
+    /// </summary>
+    public async Task<bool> InsertAsync(OrganizationRow organization, MemberView owner, int maxOwned, params IReadOnlyList<NewEvent> changes)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            await using var @lock = connection.Command("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", transaction)
+                .With("key", "owned-organizations:" + owner.UserId);
+            await @lock.ExecuteNonQueryAsync();
+        }
+
+        if (await CountOwnedAsync(connection, transaction, owner.UserId) >= maxOwned)
+        {
+            return false;
+        }
+
         await using (var command = connection.Command("""
             INSERT INTO organizations (id, name, slug, plan, created_at, updated_at, version)
             VALUES (@id, @name, @slug, @plan, @created_at, @updated_at, 1)
@@ -63,6 +80,21 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
         }
 
         await events.CommitAsync(connection, transaction, changes);
+        return true;
+    }
+
+    /// <summary>How many organizations the user owns: what <c>MaxOrganizations</c> caps and <c>/v1/usage</c> reports.</summary>
+    public async Task<long> CountOwnedAsync(string userId)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        return await CountOwnedAsync(connection, null, userId);
+    }
+
+    private static async Task<long> CountOwnedAsync(DbConnection connection, DbTransaction? transaction, string userId)
+    {
+        await using var count = connection.Command("SELECT COUNT(*) FROM memberships WHERE user_id = @user_id AND role = 'owner'", transaction)
+            .With("user_id", userId);
+        return Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
     public async Task UpdateAsync(OrganizationRow organization, params IReadOnlyList<NewEvent> changes)
@@ -130,6 +162,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
         foreach (var sql in new[]
         {
             "DELETE FROM memberships WHERE org_id = @id",
+            "DELETE FROM invitations WHERE org_id = @id",
             "DELETE FROM resources WHERE owner_id = @id",
             "DELETE FROM resource_counts WHERE owner_id = @id",
             "DELETE FROM resource_types WHERE owner_id = @id",
@@ -171,6 +204,115 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
         await using var count = connection.Command("SELECT COUNT(*) FROM memberships WHERE user_id = @user_id").With("user_id", userId);
         return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    private const string InvitationColumns =
+        "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at, secret_hash";
+
+    /// <summary>An invitation row with its secret's hash.</summary>
+    public sealed record InvitationRow(InvitationView View, DateTimeOffset? RevokedAt, string SecretHash);
+
+    public async Task InsertInvitationAsync(InvitationView invitation, string secretHash)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            INSERT INTO invitations ({InvitationColumns}, email_normalized)
+            VALUES (@id, @org_id, @email, @role, @invited_by, @created_at, @expires_at, NULL, NULL, @secret_hash, @email_normalized)
+            """);
+        await command.With("id", invitation.Id).With("org_id", invitation.OrganizationId).With("email", invitation.Email)
+            .With("role", invitation.Role).With("invited_by", invitation.InvitedBy)
+            .With("created_at", ResourceStore.Micros(invitation.CreatedAt)).With("expires_at", ResourceStore.Micros(invitation.ExpiresAt))
+            .With("secret_hash", secretHash).With("email_normalized", invitation.Email.ToLowerInvariant())
+            .ExecuteNonQueryAsync();
+    }
+
+    public async Task<InvitationRow?> LoadInvitationAsync(string orgId, string id, DateTimeOffset now)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {InvitationColumns} FROM invitations WHERE id = @id AND org_id = @org_id")
+            .With("id", id).With("org_id", orgId);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadInvitation(reader, now) : null;
+    }
+
+    /// <summary>Pending (neither accepted, revoked nor expired) invitations of the organization for an email, and in all.</summary>
+    public async Task<(long ForEmail, long All)> CountPendingInvitationsAsync(string orgId, string email, DateTimeOffset now)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT COALESCE(SUM(CASE WHEN email_normalized = @email THEN 1 ELSE 0 END), 0), COUNT(*)
+            FROM invitations WHERE org_id = @org_id AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > @now
+            """).With("org_id", orgId).With("email", email.ToLowerInvariant()).With("now", ResourceStore.Micros(now));
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
+    }
+
+    public async Task<InvitationPage> ListInvitationsAsync(string orgId, int offset, int limit, DateTimeOffset now)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var items = new List<InvitationView>();
+        await using (var command = connection.Command(
+            $"SELECT {InvitationColumns} FROM invitations WHERE org_id = @org_id ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset")
+            .With("org_id", orgId).With("limit", limit).With("offset", offset))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                items.Add(ReadInvitation(reader, now).View);
+            }
+        }
+
+        await using var count = connection.Command("SELECT COUNT(*) FROM invitations WHERE org_id = @org_id").With("org_id", orgId);
+        return new InvitationPage(items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    public async Task RevokeInvitationAsync(string id, DateTimeOffset now)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE invitations SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL AND accepted_at IS NULL")
+            .With("id", id).With("now", ResourceStore.Micros(now));
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Adds the member and marks the invitation accepted, in one transaction with the membership event.</summary>
+    public async Task AcceptInvitationAsync(string orgId, string invitationId, MemberView member, params IReadOnlyList<NewEvent> changes)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = InsertMember(connection, transaction, orgId, member))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using (var command = connection.Command(
+            "UPDATE invitations SET accepted_at = @now, accepted_by = @user_id WHERE id = @id", transaction)
+            .With("now", ResourceStore.Micros(member.JoinedAt)).With("user_id", member.UserId).With("id", invitationId))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await events.CommitAsync(connection, transaction, changes);
+    }
+
+    /// <summary>Deletes invitations accepted, revoked or expired before <paramref name="cutoff"/>.</summary>
+    public async Task<int> PurgeInvitationsAsync(DateTimeOffset cutoff)
+    {
+        await using var command = dataSource.CreateCommand(
+            "DELETE FROM invitations WHERE accepted_at < @cutoff OR revoked_at < @cutoff OR expires_at < @cutoff")
+            .With("cutoff", ResourceStore.Micros(cutoff));
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private static InvitationRow ReadInvitation(DbDataReader r, DateTimeOffset now)
+    {
+        var expiresAt = ResourceStore.FromMicros(r.GetInt64(6));
+        DateTimeOffset? acceptedAt = r.IsDBNull(7) ? null : ResourceStore.FromMicros(r.GetInt64(7));
+        DateTimeOffset? revokedAt = r.IsDBNull(8) ? null : ResourceStore.FromMicros(r.GetInt64(8));
+        var status = acceptedAt is not null ? InvitationStatus.Accepted
+            : revokedAt is not null ? InvitationStatus.Revoked
+            : now >= expiresAt ? InvitationStatus.Expired
+            : InvitationStatus.Pending;
+        return new InvitationRow(
+            new InvitationView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), status,
+                ResourceStore.FromMicros(r.GetInt64(5)), expiresAt, acceptedAt),
+            revokedAt, r.GetString(9));
     }
 
     private static DbCommand InsertMember(DbConnection connection, DbTransaction? transaction, string orgId, MemberView member) =>

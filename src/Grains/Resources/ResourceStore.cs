@@ -515,7 +515,7 @@ public sealed class ResourceStore
     private static void AddRow(DbCommand command, ResourceView row, ResourceWriteGuard guard)
     {
         ResourceTypeStore.BindSlots(command, guard.Slots);
-        command.WithInt64("type_version", guard.TypeVersion);
+        command.With("type_version", guard.TypeVersion);
         command.With("id", row.Id);
         command.With("owner_id", row.OwnerId);
         command.With("name", row.Name);

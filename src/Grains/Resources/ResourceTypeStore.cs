@@ -75,7 +75,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             VALUES (@owner_id, @name, @schema, @max_bytes, @indexes, @require_if_match, @index_gen, @built_gen, @created_at, @updated_at, @version)
             """, transaction))
         {
-            Bind(insert, stored).WithInt64("built_gen", stored.BuiltGen);
+            Bind(insert, stored).With("built_gen", stored.BuiltGen);
             await insert.ExecuteNonQueryAsync();
         }
 
@@ -104,7 +104,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             RETURNING built_gen
             """, transaction))
         {
-            Bind(update, row).WithInt64("in_use", inUse).WithInt64("expected", expectedVersion);
+            Bind(update, row).With("in_use", inUse).With("expected", expectedVersion);
             await using var reader = await update.ExecuteReaderAsync();
             if (await reader.ReadAsync())
             {
@@ -203,7 +203,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             scan.With("owner_id", type.OwnerId).With("name", type.Name).With("limit", batchSize);
             if (afterId is not null)
             {
-                scan.WithInt64("after_created", afterCreated).With("after_id", afterId);
+                scan.With("after_created", afterCreated).With("after_id", afterId);
             }
 
             await using var reader = await scan.ExecuteReaderAsync();
@@ -243,7 +243,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
                 UPDATE resources SET ix1 = @ix1, ix2 = @ix2, ix3 = @ix3, ix4 = @ix4, ix5 = @ix5
                 WHERE id = @id AND owner_id = @owner_id AND type = @name AND version = @version
                 """, transaction);
-            update.With("id", row.Id).With("owner_id", type.OwnerId).With("name", type.Name).WithInt64("version", row.Version);
+            update.With("id", row.Id).With("owner_id", type.OwnerId).With("name", type.Name).With("version", row.Version);
             BindSlots(update, row.Slots);
             await update.ExecuteNonQueryAsync();
         }
@@ -257,7 +257,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             progress.With("owner_id", type.OwnerId).With("name", type.Name);
             if (!finished)
             {
-                progress.WithInt64("after_created", rows[^1].CreatedAt).With("after_id", rows[^1].Id);
+                progress.With("after_created", rows[^1].CreatedAt).With("after_id", rows[^1].Id);
             }
 
             await progress.ExecuteNonQueryAsync();
@@ -309,13 +309,13 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
         .With("owner_id", row.OwnerId)
         .With("name", row.Name)
         .With("schema", row.Schema)
-        .WithInt64("max_bytes", row.MaxBytes)
+        .With("max_bytes", row.MaxBytes)
         .With("indexes", JsonSerializer.Serialize(row.Indexes, IndexJson))
         .With("require_if_match", row.RequireIfMatch)
-        .WithInt64("index_gen", row.IndexGen)
-        .WithInt64("created_at", ResourceStore.Micros(row.CreatedAt))
-        .WithInt64("updated_at", ResourceStore.Micros(row.UpdatedAt))
-        .WithInt64("version", row.Version);
+        .With("index_gen", row.IndexGen)
+        .With("created_at", ResourceStore.Micros(row.CreatedAt))
+        .With("updated_at", ResourceStore.Micros(row.UpdatedAt))
+        .With("version", row.Version);
 
     private static ResourceTypeView Read(DbDataReader reader) => new(
         reader.GetString(0),

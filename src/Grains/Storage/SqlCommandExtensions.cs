@@ -21,8 +21,8 @@ public static class SqlCommandExtensions
         return command;
     }
 
-    /// <summary>A bigint parameter that may be null (an untyped null would be bound as text).</summary>
-    public static DbCommand WithInt64(this DbCommand command, string name, long? value)
+    /// <summary>A nullable integer (timestamps in microseconds): a null is bound as a bigint, which PostgreSQL needs.</summary>
+    public static DbCommand With(this DbCommand command, string name, long? value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;

@@ -10,21 +10,23 @@ namespace ApiPlatform.Grains.Users;
 /// <summary>The <c>users_directory</c> table behind <c>GET /v1/users</c>.</summary>
 public sealed class UserDirectoryStore(DbDataSource dataSource)
 {
-    private const string Columns = "id, email, username, first_name, last_name, avatar_url, role, plan, created_at, updated_at";
+    private const string Columns = "id, email, username, first_name, last_name, avatar_url, role, plan, created_at, updated_at, email_verified, disabled";
 
     public async Task UpsertAsync(UserView user)
     {
         await using var command = dataSource.CreateCommand($"""
             INSERT INTO users_directory ({Columns})
-            VALUES (@id, @email, @username, @first_name, @last_name, @avatar_url, @role, @plan, @created_at, @updated_at)
+            VALUES (@id, @email, @username, @first_name, @last_name, @avatar_url, @role, @plan, @created_at, @updated_at, @email_verified, @disabled)
             ON CONFLICT (id) DO UPDATE SET email = excluded.email, username = excluded.username,
                 first_name = excluded.first_name, last_name = excluded.last_name, avatar_url = excluded.avatar_url,
-                role = excluded.role, plan = excluded.plan, updated_at = excluded.updated_at
+                role = excluded.role, plan = excluded.plan, updated_at = excluded.updated_at,
+                email_verified = excluded.email_verified, disabled = excluded.disabled
             """);
         await command.With("id", user.Id).With("email", user.Email).With("username", user.Username)
             .With("first_name", user.Profile.FirstName).With("last_name", user.Profile.LastName).With("avatar_url", user.Profile.AvatarUrl)
             .With("role", user.Role).With("plan", user.Plan)
             .With("created_at", ResourceStore.Micros(user.CreatedAt)).With("updated_at", ResourceStore.Micros(user.UpdatedAt))
+            .With("email_verified", user.EmailVerified).With("disabled", user.Disabled)
             .ExecuteNonQueryAsync();
     }
 
@@ -80,7 +82,8 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
             {
                 items.Add(new UserView(reader.GetString(0), reader.GetString(1), reader.GetString(2),
                     new UserProfile(NullableString(reader, 3), NullableString(reader, 4), NullableString(reader, 5)),
-                    reader.GetString(6), reader.GetString(7), ResourceStore.FromMicros(reader.GetInt64(8)), ResourceStore.FromMicros(reader.GetInt64(9))));
+                    reader.GetString(6), reader.GetString(7), ResourceStore.FromMicros(reader.GetInt64(8)), ResourceStore.FromMicros(reader.GetInt64(9)),
+                    reader.GetBoolean(10), reader.GetBoolean(11)));
             }
         }
 
@@ -91,6 +94,30 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
         }
 
         return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The users the directory lists as administrators (their grains are the truth; this finds them).</summary>
+    public async Task<IReadOnlyList<string>> AdministratorIdsAsync()
+    {
+        await using var command = dataSource.CreateCommand("SELECT id FROM users_directory WHERE role = @role").With("role", SystemRoles.Admin);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>True when the two users are members of one organization.</summary>
+    public async Task<bool> ShareAnOrganizationAsync(string userId, string otherId)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT 1 FROM memberships mine JOIN memberships peer ON peer.org_id = mine.org_id
+            WHERE mine.user_id = @user_id AND peer.user_id = @other_id LIMIT 1
+            """).With("user_id", userId).With("other_id", otherId);
+        return await command.ExecuteScalarAsync() is not null;
     }
 
     private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);

@@ -1,3 +1,6 @@
+using ApiPlatform.Grains.Identity;
+using Microsoft.Extensions.Logging;
+
 namespace ApiPlatform.Grains.Users;
 
 /// <summary>Persisted state of <see cref="UserGrain"/>.</summary>
@@ -15,20 +18,36 @@ public sealed class UserState
     [Id(8)] public string? AvatarUrl { get; set; }
     [Id(9)] public DateTimeOffset CreatedAt { get; set; }
     [Id(10)] public DateTimeOffset UpdatedAt { get; set; }
+    // Both default false on purpose: serializers skip default values.
+    [Id(11)] public bool Disabled { get; set; }
+    [Id(12)] public bool EmailVerified { get; set; }
 }
 
 /// <inheritdoc cref="IUserGrain"/>
+/// <remarks>
+/// Silos keep the account's access facts in memory (<see cref="IAccountHolder"/>); a change of role, plan, disabled
+/// flag or email verification makes every holder forget them before it answers, so the very next request anywhere
+/// sees it. Ending sessions is this grain's workflow (disable, enable, password change): it lists the user's active
+/// sessions and ends each through its grain; enabling ends them again, so a disable that crashed halfway leaves none.
+/// </remarks>
 public sealed class UserGrain(
     [PersistentState("user", GrainStorage.Main)] IPersistentState<UserState> state,
     ApiClock clock,
-    UserDirectoryStore directory) : Grain, IUserGrain
+    UserDirectoryStore directory,
+    SessionStore sessions,
+    ILogger<UserGrain> logger) : Grain, IUserGrain
 {
+    private readonly Holders<IAccountHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
+
     /// <summary>
     /// The directory row is written after the grain's own state; should that second write have been lost, the next
     /// activation writes it again.
     /// </summary>
     public override Task OnActivateAsync(CancellationToken cancellationToken) =>
         state.State.Exists ? directory.UpsertAsync(View()) : Task.CompletedTask;
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
 
     public async Task<bool> CreateAsync(NewUser user)
     {
@@ -49,6 +68,7 @@ public sealed class UserGrain(
             FirstName = user.Profile.FirstName,
             LastName = user.Profile.LastName,
             AvatarUrl = user.Profile.AvatarUrl,
+            EmailVerified = user.EmailVerified,
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -59,10 +79,25 @@ public sealed class UserGrain(
 
     public Task<UserView?> GetAsync() => Task.FromResult(state.State.Exists ? View() : null);
 
-    public Task<UserCredentials?> GetCredentialsAsync() =>
-        Task.FromResult(state.State.Exists
-            ? new UserCredentials(this.GetPrimaryKeyString(), state.State.PasswordHash, state.State.Role, state.State.Plan)
+    public Task<UserCredentials?> GetCredentialsAsync()
+    {
+        var s = state.State;
+        return Task.FromResult(s.Exists
+            ? new UserCredentials(this.GetPrimaryKeyString(), s.PasswordHash, s.Role, s.Plan, s.Disabled, s.EmailVerified, s.Email)
             : null);
+    }
+
+    public Task<AccountAccess> GetAccessAsync(IAccountHolder? holder)
+    {
+        var s = state.State;
+        if (!s.Exists)
+        {
+            return Task.FromResult(AccountAccess.Missing);
+        }
+
+        _holders.Add(holder);
+        return Task.FromResult(new AccountAccess(true, s.Plan, s.Role, s.Disabled, s.EmailVerified));
+    }
 
     public async Task SetPasswordHashAsync(string passwordHash)
     {
@@ -73,6 +108,88 @@ public sealed class UserGrain(
 
         state.State.PasswordHash = passwordHash;
         await state.WriteStateAsync();
+    }
+
+    public async Task<bool> ChangePasswordAsync(string passwordHash, string? keepSessionId)
+    {
+        if (!state.State.Exists)
+        {
+            return false;
+        }
+
+        state.State.PasswordHash = passwordHash;
+        state.State.UpdatedAt = clock.UtcNow;
+        await state.WriteStateAsync();
+        await EndSessionsAsync(keepSessionId);
+        return true;
+    }
+
+    public async Task<UserView?> ApplyChangeAsync(AccountChange change)
+    {
+        var s = state.State;
+        if (!s.Exists)
+        {
+            return null;
+        }
+
+        var disabledChanged = change.Disabled is { } disabled && disabled != s.Disabled;
+        var changed = disabledChanged
+            || (change.Role is { } role && role != s.Role)
+            || (change.Plan is { } plan && plan != s.Plan);
+        if (!changed)
+        {
+            return View();
+        }
+
+        s.Role = change.Role ?? s.Role;
+        s.Plan = change.Plan ?? s.Plan;
+        s.Disabled = change.Disabled ?? s.Disabled;
+        s.UpdatedAt = clock.UtcNow;
+        await state.WriteStateAsync();
+        await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
+        await directory.UpsertAsync(View());
+        if (disabledChanged)
+        {
+            await EndSessionsAsync(null);
+        }
+
+        return View();
+    }
+
+    public async Task<bool> VerifyEmailAsync(string email)
+    {
+        var s = state.State;
+        if (!s.Exists || !string.Equals(s.Email, email, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (!s.EmailVerified)
+        {
+            s.EmailVerified = true;
+            s.UpdatedAt = clock.UtcNow;
+            await state.WriteStateAsync();
+            await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
+            await directory.UpsertAsync(View());
+        }
+
+        return true;
+    }
+
+    public async Task<int> EndSessionsAsync(string? exceptSessionId)
+    {
+        var ended = 0;
+        foreach (var id in await sessions.ActiveIdsAsync(this.GetPrimaryKeyString(), clock.UtcNow))
+        {
+            // Why a grain calls grains here: each session's grain owns its row and its memory (an access token is
+            // checked against the grain), so ending one must go through it.
+            if (id != exceptSessionId && await GrainFactory.GetGrain<ISessionGrain>(id).EndForUserAsync(this.GetPrimaryKeyString()))
+            {
+                ended++;
+            }
+        }
+
+        return ended;
     }
 
     public async Task<string?> ChangeUsernameAsync(string username)
@@ -115,6 +232,6 @@ public sealed class UserGrain(
         var s = state.State;
         return new UserView(
             this.GetPrimaryKeyString(), s.Email, s.Username, new UserProfile(s.FirstName, s.LastName, s.AvatarUrl),
-            s.Role, s.Plan, s.CreatedAt, s.UpdatedAt);
+            s.Role, s.Plan, s.CreatedAt, s.UpdatedAt, s.EmailVerified, s.Disabled);
     }
 }

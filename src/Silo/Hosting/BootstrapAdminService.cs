@@ -39,7 +39,7 @@ internal sealed class BootstrapAdminService(
         {
             var admin = await identity.RegisterAsync(
                 new Registration(o.AdminEmail, o.AdminUsername, o.AdminPassword, new UserProfile(null, null, null)),
-                SystemRoles.Admin, PlanOptions.Enterprise);
+                SystemRoles.Admin, PlanOptions.Enterprise, emailVerified: true);
             logger.LogInformation("Created bootstrap administrator {UserId}", admin.Id);
         }
         catch (ApiException e) when (e.Code == ProblemCodes.AlreadyExists)

@@ -46,6 +46,12 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();
+        builder.Services.AddSingleton<SessionStore>();
+        builder.Services.AddSingleton<Grains.ApiKeys.ApiKeyStore>();
+        builder.Services.AddSingleton<AccountTokenStore>();
+        builder.Services.AddOptions<AccountRetentionOptions>().Bind(builder.Configuration.GetSection(AccountRetentionOptions.Section))
+            .Validate(AccountRetentionOptions.IsValid, "Accounts: PurgeInterval must be positive and EndedRetention not negative.")
+            .ValidateOnStart();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();
@@ -103,6 +109,7 @@ internal static class OrleansSetup
         });
 
         builder.Services.AddHostedService<IdempotencyPurgeService>();
+        builder.Services.AddHostedService<AccountPurgeService>();
         // Re-indexes resources after a type's indexes change: after the silo, since it tells the type's grain.
         builder.Services.AddHostedService<ResourceIndexBuilder>();
         // The event log, streams, webhook delivery and the recovery sweep's start: after the schema migration.

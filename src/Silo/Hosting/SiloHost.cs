@@ -15,6 +15,8 @@ public static class SiloHost
 
         var mode = StorageMode.From(builder.Configuration);
         SigningKeySetup.Apply(builder, mode);
+        // Without an SMTP host, account mail is written as files next to the data.
+        builder.Configuration["Email:PickupDirectory"] ??= Path.Combine(mode.DataDirectory, "mail");
 
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         if (cluster.IsGatewayOnly)

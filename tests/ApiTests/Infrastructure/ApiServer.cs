@@ -26,6 +26,12 @@ public abstract class ApiServer : IAsyncLifetime
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 
+    /// <summary>The server's data directory: the embedded mode's database, and mail files when no SMTP host is set.</summary>
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "api-tests-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The product's own database, to check what it stored.</summary>
+    public System.Data.Common.DbDataSource Database => Services.GetRequiredService<System.Data.Common.DbDataSource>();
+
     /// <summary>Servers with the same cluster id and database form one cluster.</summary>
     public virtual string ClusterId { get; } = "test-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -37,6 +43,7 @@ public abstract class ApiServer : IAsyncLifetime
     protected virtual Dictionary<string, string?> Settings() => new()
     {
         ["Urls"] = "http://127.0.0.1:0",
+        ["Storage:DataDirectory"] = DataDirectory,
         ["Orleans:SiloPort"] = _siloPort,
         ["Orleans:GatewayPort"] = _gatewayPort,
         ["Orleans:ClusterId"] = ClusterId,
@@ -70,6 +77,16 @@ public abstract class ApiServer : IAsyncLifetime
         // Re-indexing after a type's indexes change: small batches (several per test type) found quickly.
         ["Resources:IndexBuildBatchSize"] = "7",
         ["Resources:IndexBuildPollInterval"] = "00:00:00.100",
+        // Account mail goes to the test run's SMTP server; links point at a client app.
+        ["Email:Smtp:Host"] = "127.0.0.1",
+        ["Email:Smtp:Port"] = TestMailServer.Shared.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Email:Smtp:UseTls"] = "false",
+        ["Email:LinkBaseUrl"] = "https://app.example.test",
+        // Ended sessions, used tokens and settled invitations are purged an hour after they end, checked often.
+        ["Accounts:PurgeInterval"] = "00:00:00.200",
+        ["Accounts:EndedRetention"] = "01:00:00",
+        // A plan with room for many organizations and keys, for tests that move accounts between plans.
+        ["Plans:Catalog:free:MaxOrganizations"] = "3",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };
@@ -132,6 +149,15 @@ public abstract class ApiServer : IAsyncLifetime
     public virtual async ValueTask DisposeAsync()
     {
         await StopAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind (or never made) is harmless.
+        }
+
         GC.SuppressFinalize(this);
     }
 
@@ -144,30 +170,7 @@ public abstract class ApiServer : IAsyncLifetime
 }
 
 /// <summary>The embedded default: SQLite in a fresh data directory.</summary>
-public class EmbeddedServer : ApiServer
-{
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "api-tests-" + Guid.NewGuid().ToString("N"));
-
-    protected override Dictionary<string, string?> Settings()
-    {
-        var settings = base.Settings();
-        settings["Storage:DataDirectory"] = DataDirectory;
-        return settings;
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
-    }
-}
+public class EmbeddedServer : ApiServer;
 
 /// <summary>PostgreSQL: a fresh database on the throwaway server the test command started.</summary>
 public class PostgresServer : ApiServer
@@ -221,5 +224,28 @@ public class PostgresServer : ApiServer
         {
             await _database.DropAsync();
         }
+    }
+}
+
+/// <summary>
+/// The embedded default with <c>Auth:RequireVerifiedEmail</c> and no SMTP host: mail goes to <c>.eml</c> files under
+/// its data directory.
+/// </summary>
+public sealed class StrictEmbeddedServer : EmbeddedServer
+{
+    public StrictEmbeddedServer()
+    {
+        Overrides["Auth:RequireVerifiedEmail"] = "true";
+        Overrides["Email:Smtp:Host"] = null;
+    }
+}
+
+/// <summary>PostgreSQL with <c>Auth:RequireVerifiedEmail</c> and no SMTP host (mail as files).</summary>
+public sealed class StrictPostgresServer : PostgresServer
+{
+    public StrictPostgresServer()
+    {
+        Overrides["Auth:RequireVerifiedEmail"] = "true";
+        Overrides["Email:Smtp:Host"] = null;
     }
 }

@@ -1,0 +1,48 @@
+using ApiPlatform.Gateway.Auth;
+using ApiPlatform.Gateway.Errors;
+using ApiPlatform.Gateway.Http;
+using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.Organizations;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ApiPlatform.Gateway.Endpoints;
+
+/// <summary>Request shape of <c>POST /v1/invitations/accept</c>, for the OpenAPI document.</summary>
+public sealed record AcceptInvitationRequest(string Token);
+
+/// <summary><c>/v1/invitations</c>: accepting an invitation mailed to the caller.</summary>
+public static class InvitationsApi
+{
+    public static IEndpointRouteBuilder MapInvitationsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGroup("/v1/invitations").WithTags("Organizations").RequireCaller()
+            .MapPost("/accept", AcceptAsync)
+            .WithIdempotency()
+            .Accepts<AcceptInvitationRequest>("application/json")
+            .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created)
+            .ProducesErrors(400, 401, 403, 404, 409, 413, 415);
+        return routes;
+    }
+
+    /// <summary>
+    /// The logged-in user joins the organization with the invited role, if the invitation was sent to the user's email
+    /// and that email is verified. Answers the organization, with the caller's new role.
+    /// </summary>
+    private static async Task<Created<DataEnvelope<OrganizationResponse>>> AcceptAsync(HttpContext context, InvitationService invitations)
+    {
+        var caller = context.GetCaller();
+        if (caller.SessionId is null)
+        {
+            throw ApiException.Forbidden("Accept an invitation with an access token from a login, not an API key.");
+        }
+
+        var body = await JsonBody.ReadAsync(context.Request);
+        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
+        body.ThrowIfInvalid();
+
+        var outcome = await invitations.AcceptAsync(caller.UserId!, token!);
+        var organization = outcome.Organization!;
+        return TypedResults.Created($"/v1/organizations/{organization.Id}",
+            new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(organization, outcome.Member!.Role)));
+    }
+}

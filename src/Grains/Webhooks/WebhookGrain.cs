@@ -16,7 +16,7 @@ public sealed class WebhookGrain(WebhookStore store, ApiClock clock, IOptions<We
 {
     public async Task<WebhookOutcome> CreateAsync(WebhookDraft draft, long maxWebhooks)
     {
-        if (await NetworkPolicy.CheckUrlAsync(draft.Url, options.Value.AllowPrivateNetworks) is { } error)
+        if (await NetworkPolicy.CheckUrlAsync(draft.Url, options.Value) is { } error)
         {
             return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
         }
@@ -40,7 +40,7 @@ public sealed class WebhookGrain(WebhookStore store, ApiClock clock, IOptions<We
 
     public async Task<WebhookOutcome> UpdateAsync(string ownerId, string id, WebhookPatch patch)
     {
-        if (patch.Url is { } url && await NetworkPolicy.CheckUrlAsync(url, options.Value.AllowPrivateNetworks) is { } error)
+        if (patch.Url is { } url && await NetworkPolicy.CheckUrlAsync(url, options.Value) is { } error)
         {
             return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
         }

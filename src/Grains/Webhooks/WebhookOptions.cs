@@ -15,6 +15,12 @@ public sealed class WebhookOptions
     /// <summary>True lets webhooks target loopback, private and link-local addresses (development and tests).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
+    /// <summary>
+    /// When set, the only destination ports webhooks may use (e.g. 443, 8443); checked when a URL is saved and again at
+    /// each delivery. Unset or empty: any port.
+    /// </summary>
+    public int[]? AllowedPorts { get; set; }
+
     /// <summary>False stops this silo's relay and delivery worker (events stay queued in the database).</summary>
     public bool DispatchEnabled { get; set; } = true;
 

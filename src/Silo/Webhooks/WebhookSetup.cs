@@ -20,8 +20,8 @@ internal static class WebhookSetup
         var services = builder.Services;
         services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section))
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero && o.BatchSize > 0 && o.MaxConcurrentDeliveries > 0
-                && o.Schedule.All(d => d >= TimeSpan.Zero),
-                "Webhooks: PollInterval, DeliveryTimeout, BatchSize and MaxConcurrentDeliveries must be positive, RetrySchedule delays not negative.")
+                && o.Schedule.All(d => d >= TimeSpan.Zero) && (o.AllowedPorts ?? []).All(p => p is > 0 and <= 65535),
+                "Webhooks: PollInterval, DeliveryTimeout, BatchSize and MaxConcurrentDeliveries must be positive, RetrySchedule delays not negative, AllowedPorts 1-65535.")
             .ValidateOnStart();
         services.AddSingleton(sp => new WebhookStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
         services.AddSingleton<EventSignals>();
@@ -34,27 +34,33 @@ internal static class WebhookSetup
             })
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                var allowPrivate = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks;
+                var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
                 return new SocketsHttpHandler
                 {
                     AllowAutoRedirect = false,
                     UseProxy = false,
                     UseCookies = false,
                     PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate, cancellationToken),
+                    ConnectCallback = (context, cancellationToken) => ConnectAsync(context, options, cancellationToken),
                 };
             });
         return builder;
     }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, WebhookOptions options, CancellationToken cancellationToken)
     {
+        // Endpoints saved before the port list changed are held to today's list too.
+        if (!NetworkPolicy.IsAllowedPort(context.DnsEndPoint.Port, options))
+        {
+            throw new HttpRequestException($"refused: port {context.DnsEndPoint.Port} is not among Webhooks:AllowedPorts");
+        }
+
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
             var remote = ((IPEndPoint)socket.RemoteEndPoint!).Address;
-            if (!allowPrivate && !NetworkPolicy.IsPublic(remote))
+            if (!options.AllowPrivateNetworks && !NetworkPolicy.IsPublic(remote))
             {
                 throw new HttpRequestException($"refused: {context.DnsEndPoint.Host} resolved to non-public address {remote}");
             }

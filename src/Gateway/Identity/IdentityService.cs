@@ -59,13 +59,14 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
     }
 
     /// <summary>
-    /// Checks email and password. Failures look the same whether or not the email exists, and repeated failures
-    /// lock the email (known or not) for a while.
+    /// Checks email and password. Failures look the same whether or not the email exists, and repeated attempts
+    /// lock the email (known or not) for a while: each attempt is counted before the hash is checked, so concurrent
+    /// guesses cannot all slip past the limit.
     /// </summary>
     public async Task<UserCredentials> VerifyPasswordAsync(string email, string password)
     {
         var throttle = grains.Get<ILoginThrottleGrain>(UniqueKeys.Email(email));
-        if (await throttle.GetLockoutAsync() is { } wait)
+        if (await throttle.BeginAttemptAsync() is { } wait)
         {
             throw ApiException.TooManyRequests("Too many failed logins for this account. Try again later.", wait);
         }
@@ -76,11 +77,7 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
 
         if (credentials is null || result == PasswordVerificationResult.Failed)
         {
-            if (await throttle.RecordFailureAsync() is { } lockout)
-            {
-                logger.LogWarning("Login locked for {Duration} after repeated failures", lockout);
-            }
-
+            // Already counted by BeginAttemptAsync.
             throw ApiException.Unauthorized(ProblemCodes.InvalidCredentials, "The email or password is incorrect.");
         }
 

@@ -51,6 +51,7 @@ public static class ApiKeysApi
             .RequireOrganizationRole(OrgRoles.Admin);
 
         group.MapPost("/", CreateAsync)
+            .CarriesSecrets()
             .Accepts<CreateApiKeyRequest>("application/json")
             .Produces<DataEnvelope<ApiKeySecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 413, 415);
@@ -65,6 +66,7 @@ public static class ApiKeysApi
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/roll", RollAsync)
+            .CarriesSecrets()
             .Produces<DataEnvelope<ApiKeySecretResponse>>()
             .ProducesErrors(401, 403, 404, 409);
         return routes;

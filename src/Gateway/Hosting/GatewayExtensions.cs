@@ -20,7 +20,9 @@ public static class GatewayExtensions
         var services = builder.Services;
         var config = builder.Configuration;
 
-        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.HstsMaxAge >= TimeSpan.Zero, "Gateway:HstsMaxAge must not be negative.")
+            .ValidateOnStart();
         services.AddOptions<JwtOptions>().Bind(config.GetSection(JwtOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.KeyBytes() is not null, "Jwt:SigningKey must be base64 of at least 32 random bytes.")
             .ValidateOnStart();
@@ -80,16 +82,15 @@ public static class GatewayExtensions
 
     public static WebApplication UseGateway(this WebApplication app)
     {
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
-        app.Use((context, next) =>
-        {
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            return next(context);
-        });
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
-        app.UseSwagger();
-        app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
+        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.OpenApiExposedIn(app.Environment))
+        {
+            app.UseSwagger();
+            app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
+        }
 
         app.MapHealthApi();
         app.MapAuthApi();
@@ -125,6 +126,11 @@ public static class GatewayExtensions
 
     private sealed class ConfigureKestrelLimits(IOptions<GatewayOptions> options) : IConfigureOptions<KestrelServerOptions>
     {
-        public void Configure(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+        public void Configure(KestrelServerOptions kestrel)
+        {
+            kestrel.Limits.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+            // Naming the server software only helps whoever looks for a known weakness in it.
+            kestrel.AddServerHeader = false;
+        }
     }
 }

@@ -19,4 +19,19 @@ public sealed class GatewayOptions
     /// is handed to the thread pool, storage I/O runs in grains), so it is safe to turn on for GET-heavy loads.
     /// </summary>
     public bool InlineScheduling { get; set; }
+
+    /// <summary>
+    /// Serves the OpenAPI document (<c>/swagger/v1/swagger.json</c>) and Swagger UI (<c>/swagger</c>). Unset: on in every
+    /// environment except <c>Production</c>, where the API's map is not handed to anyone who asks unless this is true.
+    /// </summary>
+    public bool? ExposeOpenApi { get; set; }
+
+    /// <summary><c>Strict-Transport-Security</c> max-age on responses served over HTTPS; zero sends no HSTS header.</summary>
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+
+    /// <summary>Adds <c>includeSubDomains</c> to HSTS (only when every subdomain of the API's host serves HTTPS).</summary>
+    public bool HstsIncludeSubDomains { get; set; }
+
+    /// <summary>Whether the OpenAPI document and Swagger UI are served in <paramref name="environment"/>.</summary>
+    public bool OpenApiExposedIn(IHostEnvironment environment) => ExposeOpenApi ?? !environment.IsProduction();
 }

@@ -64,6 +64,8 @@ public abstract class ApiServer : IAsyncLifetime
         ["Webhooks:RetrySchedule:1"] = "00:00:00.200",
         ["Webhooks:RetrySchedule:2"] = "00:00:00.200",
         ["Plans:Catalog:free:MaxWebhooks"] = "3",
+        // Test hosts run as Production (no ASPNETCORE_ENVIRONMENT), where the OpenAPI document is off by default.
+        ["Gateway:ExposeOpenApi"] = "true",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

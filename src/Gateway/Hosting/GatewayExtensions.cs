@@ -23,6 +23,10 @@ public static class GatewayExtensions
         services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.HstsMaxAge >= TimeSpan.Zero, "Gateway:HstsMaxAge must not be negative.")
             .ValidateOnStart();
+        services.AddOptions<ForwardedHeadersSettings>().Bind(config.GetSection(ForwardedHeadersSettings.Section)).ValidateDataAnnotations()
+            .Validate(o => o.Problem() is null, "ForwardedHeaders: KnownNetworks must be CIDR ranges and KnownProxies IP addresses.")
+            .ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSettings.Configure>();
         services.AddOptions<JwtOptions>().Bind(config.GetSection(JwtOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.KeyBytes() is not null, "Jwt:SigningKey must be base64 of at least 32 random bytes.")
             .ValidateOnStart();
@@ -82,6 +86,14 @@ public static class GatewayExtensions
 
     public static WebApplication UseGateway(this WebApplication app)
     {
+        // First: everything after it (the anonymous rate limit, HTTPS-only headers) sees the client as the trusted
+        // proxy reported it.
+        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
+        {
+            app.UseMiddleware<Rfc7239ForwardedMiddleware>();
+            app.UseForwardedHeaders();
+        }
+
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
         app.UseMiddleware<BodyLimitMiddleware>();

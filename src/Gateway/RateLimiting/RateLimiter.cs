@@ -43,8 +43,38 @@ public sealed class RateLimiter : IDisposable
     public Task ChargeAsync(HttpContext context, Caller caller) =>
         ChargeAsync(context, caller.ApiKeyId is { } keyId ? "key:" + keyId : "user:" + caller.UserId, caller.Plan, _options.Value.For(caller.Plan));
 
+    /// <summary>
+    /// Charges the client address: the socket peer, or the client a trusted proxy reported (<c>ForwardedHeaders</c>
+    /// runs first and rewrites <see cref="ConnectionInfo.RemoteIpAddress"/> only for trusted peers).
+    /// </summary>
     public Task ChargeAnonymousAsync(HttpContext context) =>
-        ChargeAsync(context, "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), "anonymous", _options.Value.Anonymous);
+        ChargeAsync(context, "ip:" + AddressKey(context.Connection.RemoteIpAddress), "anonymous", _options.Value.Anonymous);
+
+    /// <summary>
+    /// The budget an address spends: an IPv4 address, or an IPv6 address's /64, because one IPv6 host is usually given a
+    /// whole /64 and could otherwise take a fresh budget per address.
+    /// </summary>
+    public static string AddressKey(System.Net.IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
 
     private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitSettings settings)
     {

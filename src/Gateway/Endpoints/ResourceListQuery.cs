@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Grains.Resources;
-using Microsoft.AspNetCore.WebUtilities;
+using ApiPlatform.Gateway.Http;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
@@ -14,7 +14,7 @@ public static class ResourceListQuery
     public const string DefaultSort = "-created_at";
     private const int MaxSortKeys = 5;
 
-    public static (ResourceQuery Query, Paging Paging, bool CursorMode) Parse(HttpRequest request, string ownerId)
+    public static (ResourceQuery Query, Paging Paging, bool CursorMode) Parse(HttpRequest request, string ownerId, CursorProtector cursors)
     {
         var query = request.Query;
         foreach (var name in query.Keys.Where(k => k.StartsWith("filter", StringComparison.Ordinal)))
@@ -51,7 +51,7 @@ public static class ResourceListQuery
             throw ApiException.Invalid("cursor", "cannot be combined with page");
         }
 
-        var after = DecodeCursor(cursor, sortText, status, type, sort.Count + 1);
+        var after = DecodeCursor(cursors, cursor, sortText, status, type, sort);
         return (new ResourceQuery(ownerId, status, type, sort, 0, paging.PerPage, after), paging, true);
     }
 
@@ -83,28 +83,34 @@ public static class ResourceListQuery
         return keys;
     }
 
-    /// <summary>An opaque cursor: the keyset of the last row seen, bound to the sort and filters it was made for.</summary>
-    public static string EncodeCursor(string sortText, string? status, string? type, IReadOnlyList<string> after)
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(new CursorData(sortText, status, type, [.. after]));
-        return WebEncoders.Base64UrlEncode(json);
-    }
+    /// <summary>
+    /// An opaque cursor: the keyset of the last row seen, bound to the sort and filters it was made for, sealed by
+    /// <see cref="CursorProtector"/> so that only cursors this service issued are read.
+    /// </summary>
+    public static string EncodeCursor(CursorProtector cursors, string sortText, string? status, string? type, IReadOnlyList<string> after) =>
+        cursors.Protect(JsonSerializer.SerializeToUtf8Bytes(new CursorData(sortText, status, type, [.. after])));
 
-    private static IReadOnlyList<string> DecodeCursor(string cursor, string sortText, string? status, string? type, int keyCount)
+    public static IReadOnlyList<string> DecodeCursor(
+        CursorProtector cursors, string cursor, string sortText, string? status, string? type, IReadOnlyList<SortKey> sort)
     {
-        CursorData? data;
-        try
+        CursorData? data = null;
+        if (cursors.Unprotect(cursor) is { } payload)
         {
-            data = cursor.Length > 4096 ? null : JsonSerializer.Deserialize<CursorData>(WebEncoders.Base64UrlDecode(cursor));
-        }
-        catch (Exception e) when (e is FormatException or JsonException)
-        {
-            data = null;
+            try
+            {
+                data = JsonSerializer.Deserialize<CursorData>(payload);
+            }
+            catch (JsonException)
+            {
+                data = null;
+            }
         }
 
-        if (data?.K is not { } keys || keys.Length != keyCount || keys.Any(k => k is null))
+        // The seal makes the checks below hold for every cursor that gets this far; they stay as a second line.
+        if (data?.K is not { } keys || keys.Length != sort.Count + 1 || keys.Any(k => k is null)
+            || !sort.Select((k, i) => k.Field is not ("created_at" or "updated_at") || long.TryParse(keys[i], System.Globalization.CultureInfo.InvariantCulture, out _)).All(ok => ok))
         {
-            throw ApiException.Invalid("cursor", "is not a cursor this API issued");
+            throw ApiException.Invalid("cursor", "is not a cursor this API issued; pass next_cursor from a previous page unchanged");
         }
 
         if (data.S != sortText || data.St != status || data.Ty != type)
@@ -114,7 +120,6 @@ public static class ResourceListQuery
 
         return keys;
     }
-
 
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
 

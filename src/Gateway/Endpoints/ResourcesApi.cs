@@ -92,14 +92,14 @@ public static class ResourcesApi
         });
     }
 
-    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains)
+    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains, CursorProtector cursors)
     {
         var caller = context.GetCaller();
-        var (query, paging, cursorMode) = ResourceListQuery.Parse(context.Request, caller.OwnerId);
+        var (query, paging, cursorMode) = ResourceListQuery.Parse(context.Request, caller.OwnerId, cursors);
         var page = await grains.Get<IResourceQueryGrain>(0).QueryAsync(query);
 
         var sortText = context.Request.Query["sort"].Count == 1 ? context.Request.Query["sort"][0]! : ResourceListQuery.DefaultSort;
-        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(sortText, query.Status, query.Type, page.Next);
+        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(cursors, sortText, query.Status, query.Type, page.Next);
         var totalPages = page.Total == 0 ? 0 : (page.Total + paging.PerPage - 1) / paging.PerPage;
         var meta = new ResourcePageMeta(cursorMode ? null : paging.Page, paging.PerPage, page.Total, totalPages, next);
         context.Response.Headers.CacheControl = "no-store";

@@ -47,6 +47,7 @@ public static class GatewayExtensions
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
+        services.AddSingleton<Http.CursorProtector>();
         services.AddSingleton<RateLimiting.RateLimiter>();
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -96,6 +97,7 @@ public static class GatewayExtensions
 
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
+        app.UseMiddleware<RequestLimitsMiddleware>();
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
         if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.OpenApiExposedIn(app.Environment))
@@ -141,6 +143,9 @@ public static class GatewayExtensions
         public void Configure(KestrelServerOptions kestrel)
         {
             kestrel.Limits.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestLineSize = options.Value.MaxRequestLineBytes * GatewayOptions.KestrelLimitFactor;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.Value.MaxRequestHeadersBytes * GatewayOptions.KestrelLimitFactor;
+            kestrel.Limits.MaxRequestHeaderCount = options.Value.MaxRequestHeaderCount * GatewayOptions.KestrelLimitFactor;
             // Naming the server software only helps whoever looks for a known weakness in it.
             kestrel.AddServerHeader = false;
         }

@@ -77,7 +77,7 @@ public static class ResourcesApi
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
-            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap);
+            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap, context.RequestAborted);
             var created = result.Status switch
             {
                 ResourceWriteStatus.Done => result.Resource!,
@@ -85,6 +85,8 @@ public static class ResourcesApi
                 ResourceWriteStatus.AlreadyExists when key is not null && result.Resource is not null => result.Resource,
                 ResourceWriteStatus.PlanLimitReached => throw ApiException.PlanLimit(
                     $"The '{caller.CapPlan}' plan allows {cap} resources. Delete some or upgrade."),
+                ResourceWriteStatus.Overloaded => throw ApiException.ServiceUnavailable(
+                    "Too many creates are waiting for the database; nothing was created. Retry shortly.", TimeSpan.FromSeconds(1)),
                 _ => throw new InvalidOperationException($"Creating resource {id} answered {result.Status}."),
             };
             return IdempotencyKeys.Json(StatusCodes.Status201Created, new DataEnvelope<ResourceResponse>(ResourceResponse.From(created)),

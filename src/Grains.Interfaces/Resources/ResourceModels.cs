@@ -58,6 +58,9 @@ public enum ResourceWriteStatus
     PreconditionFailed,
     AlreadyExists,
     PlanLimitReached,
+
+    /// <summary>Too many writes are waiting for the database on this silo: nothing was written; retry shortly.</summary>
+    Overloaded,
 }
 
 /// <summary>Outcome of a resource write, with the resource as it now is (when there is one).</summary>

@@ -15,7 +15,7 @@ namespace ApiPlatform.Grains.Resources;
 [Reentrant]
 public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : Grain, IResourceCreatorGrain
 {
-    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources)
+    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default)
     {
         if (!Ids.IsValid(id, Ids.Resource))
         {
@@ -24,8 +24,10 @@ public sealed class ResourceCreatorGrain(ResourceStore store, ApiClock clock) : 
 
         var now = ResourceStore.Truncate(clock.UtcNow);
         var row = new ResourceView(id, draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status, draft.Metadata, now, now, 1);
-        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now)))
+        switch (await store.InsertAsync(row, maxResources, WebhookEvents.ForResource(WebhookEventTypes.ResourceCreated, row, now), cancellationToken))
         {
+            case InsertOutcome.Overloaded:
+                return ResourceWriteResult.Of(ResourceWriteStatus.Overloaded);
             case InsertOutcome.CapReached:
                 return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
             case InsertOutcome.AlreadyExists:

@@ -19,6 +19,9 @@ public enum InsertOutcome
     Inserted,
     AlreadyExists,
     CapReached,
+
+    /// <summary>Not attempted: the group-commit queue is full.</summary>
+    Overloaded,
 }
 
 /// <summary>
@@ -34,12 +37,12 @@ public sealed class ResourceStore
     private readonly EventSignals? _signals;
     private readonly ResourceInsertBatcher? _batcher;
 
-    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventSignals? signals = null)
+    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventSignals? signals = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
     {
         _dataSource = dataSource;
         Dialect = dialect;
         _signals = signals;
-        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, EventWritten) : null;
+        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, EventWritten, maxQueuedCreates) : null;
     }
 
     /// <summary>Wakes this silo's relay: an insert wrote an outbox event (only then: most creates write none).</summary>
@@ -65,8 +68,8 @@ public sealed class ResourceStore
     /// transaction, only when the row was inserted (and some webhook subscribes to it). On PostgreSQL, creates that
     /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
     /// </summary>
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null) =>
-        _batcher?.InsertAsync(row, cap, @event) ?? InsertAloneAsync(row, cap, @event);
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, OutboxEvent? @event = null, CancellationToken cancellationToken = default) =>
+        _batcher?.InsertAsync(row, cap, @event, cancellationToken) ?? InsertAloneAsync(row, cap, @event);
 
     private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, OutboxEvent? @event)
     {

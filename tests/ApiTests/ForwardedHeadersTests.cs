@@ -113,3 +113,35 @@ public sealed class AddressKeyTests
     public void Ipv6_clients_share_the_budget_of_their_64(string address, string key) =>
         Assert.Equal(key, RateLimiter.AddressKey(IPAddress.Parse(address)));
 }
+
+/// <summary>Once an address has spent its budget on failed credentials, unknown keys from it are refused unverified.</summary>
+public sealed class SpentAddressTests : IAsyncLifetime
+{
+    private readonly EmbeddedServer _server = new();
+
+    public async ValueTask InitializeAsync()
+    {
+        _server.Overrides["RateLimits:Anonymous:Limit"] = "2";
+        await _server.InitializeAsync();
+    }
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    [Fact]
+    public async Task Made_up_keys_from_a_spent_address_get_429_while_a_known_key_still_works()
+    {
+        using var client = _server.CreateClient();
+        var user = await client.RegisterAsync();    // spends one token of the address
+        var (_, realKey) = await client.CreateApiKeyAsync(user.Token);
+        (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(realKey))).AssertStatus(HttpStatusCode.OK);
+        static string MadeUp() => ApiPlatform.Grains.ApiKeys.ApiKeyTokens.Create(ApiPlatform.Grains.Ids.New(ApiPlatform.Grains.Ids.ApiKey), ApiPlatform.Grains.Ids.RandomToken(ApiPlatform.Grains.ApiKeys.ApiKeyTokens.SecretLength));
+
+        (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(MadeUp()))).AssertProblem(HttpStatusCode.Unauthorized, "invalid_api_key");
+        (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(MadeUp()))).AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+        (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(MadeUp()))).AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+
+        // A key this silo has verified is charged to its own budget, never to the address's. (One it has not seen
+        // yet waits for the address's window to end: its verification is exactly the work a spent address gets none of.)
+        (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(realKey))).AssertStatus(HttpStatusCode.OK);
+    }
+}

@@ -10,7 +10,13 @@ namespace ApiPlatform.Gateway.Auth;
 /// Turns the request's credential into a <see cref="Caller"/>: an access token (<c>Authorization: Bearer eyJ…</c>),
 /// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause.
 /// </summary>
-public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys)
+/// <remarks>
+/// Work is paid for before it is done: <see cref="AuthenticateAsync"/> establishes who calls (so the caller's budget can
+/// be charged) and <see cref="ActForOrganizationAsync"/> looks the organization up only after that. Ids that named
+/// nothing are remembered briefly (<see cref="UnknownIds"/>), and an address whose anonymous budget is spent gets no
+/// key verification at all.
+/// </remarks>
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, UnknownIds unknown, RateLimiting.RateLimiter limiter)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -22,7 +28,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var apiKey = headers[ApiKeyHeader].ToString();
         if (apiKey.Length > 0)
         {
-            return ForKey(await FromApiKeyAsync(apiKey.Trim()), organization);
+            return ForKey(await FromApiKeyAsync(context, apiKey.Trim()), organization);
         }
 
         var authorization = headers.Authorization.ToString();
@@ -41,11 +47,20 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var credential = authorization[bearer.Length..].Trim();
         if (ApiKeyTokens.LooksLikeApiKey(credential))
         {
-            return ForKey(await FromApiKeyAsync(credential), organization);
+            return ForKey(await FromApiKeyAsync(context, credential), organization);
         }
 
-        var caller = await FromAccessTokenAsync(credential);
-        return organization.Length == 0 ? caller : await ForOrganizationAsync(caller, organization);
+        return await FromAccessTokenAsync(credential);
+    }
+
+    /// <summary>
+    /// Applies <c>X-Organization-Id</c> to an access token's caller (after it was charged): a member acts for the
+    /// organization. Keys were checked against the header in <see cref="AuthenticateAsync"/> already.
+    /// </summary>
+    public async Task<Caller> ActForOrganizationAsync(HttpContext context, Caller caller)
+    {
+        var organization = context.Request.Headers[OrganizationHeader].ToString().Trim();
+        return organization.Length == 0 || caller.Kind != CredentialKind.AccessToken ? caller : await ForOrganizationAsync(caller, organization);
     }
 
     /// <summary>
@@ -54,12 +69,24 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
     /// </summary>
     private async Task<Caller> ForOrganizationAsync(Caller caller, string organizationId)
     {
-        var membership = Grains.Ids.IsValid(organizationId, Grains.Ids.Organization)
-            ? await grains.Get<IOrganizationGrain>(organizationId).GetMembershipAsync(caller.UserId!)
-            : null;
-        return membership is null
-            ? throw ApiException.NotFound("The organization")
-            : caller with { OwnerId = organizationId, OrgRole = membership.Role, OwnerPlan = membership.Plan };
+        if (!Grains.Ids.IsValid(organizationId, Grains.Ids.Organization) || unknown.Contains(organizationId))
+        {
+            throw ApiException.NotFound("The organization");
+        }
+
+        var organization = grains.Get<IOrganizationGrain>(organizationId);
+        if (await organization.GetMembershipAsync(caller.UserId!) is not { } membership)
+        {
+            // Only an id of no organization is remembered; a non-member of a real one is asked again next time.
+            if (!await organization.ExistsAsync())
+            {
+                unknown.Add(organizationId);
+            }
+
+            throw ApiException.NotFound("The organization");
+        }
+
+        return caller with { OwnerId = organizationId, OrgRole = membership.Role, OwnerPlan = membership.Plan };
     }
 
     /// <summary>An API key acts for its owner alone: naming another organization is a mistake worth reporting.</summary>
@@ -83,7 +110,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             SessionId: claims.SessionId, Role: claims.Role);
     }
 
-    private async Task<Caller> FromApiKeyAsync(string presented)
+    private async Task<Caller> FromApiKeyAsync(HttpContext context, string presented)
     {
         if (!ApiKeyTokens.TryParse(presented, out var keyId, out _))
         {
@@ -95,6 +122,14 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             return known;
         }
 
+        if (unknown.Contains(keyId))
+        {
+            throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
+        }
+
+        // Verifying a key this silo does not know costs a grain call and maybe a storage read: not for an address that
+        // has already spent its budget on failed credentials.
+        limiter.ThrowIfAddressSpent(context);
         var stamp = keys.Stamp;
         var check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
         var caller = check.Status switch
@@ -104,6 +139,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             ApiKeyCheckStatus.Valid => new Caller(CredentialKind.ApiKey, check.OwnerId, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId),
             ApiKeyCheckStatus.Expired => throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one."),
             ApiKeyCheckStatus.Revoked => throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked."),
+            ApiKeyCheckStatus.Missing => throw UnknownKey(keyId),
             _ => throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised."),
         };
         keys.Add(keyId, presented, caller, check.ExpiresAt, stamp);
@@ -120,6 +156,12 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
 
         // An organization's key manages its keys and webhooks like an admin, but cannot change the organization.
         return new Caller(CredentialKind.ApiKey, null, check.OwnerId!, check.Plan!, check.Scopes, ApiKeyId: keyId, OrgRole: OrgRoles.Admin);
+    }
+
+    private ApiException UnknownKey(string keyId)
+    {
+        unknown.Add(keyId);
+        return Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
     }
 
     private static ApiException Challenge(string code, string detail)

@@ -44,6 +44,7 @@ public static class GatewayExtensions
         services.AddSingleton<TokenService>();
         services.AddSingleton<GrainRefs>();
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<UnknownIds>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();

@@ -28,6 +28,9 @@ public sealed class RateLimiter : IDisposable
     private readonly ILogger<RateLimiter> _logger;
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
+
+    // Addresses whose anonymous budget this silo saw refused, until their window ends (ThrowIfAddressSpent).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _spent = new(StringComparer.Ordinal);
     private readonly Timer _sweeper;
 
     public RateLimiter(GrainRefs grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
@@ -49,6 +52,25 @@ public sealed class RateLimiter : IDisposable
     /// </summary>
     public Task ChargeAnonymousAsync(HttpContext context) =>
         ChargeAsync(context, "ip:" + AddressKey(context.Connection.RemoteIpAddress), "anonymous", _options.Value.Anonymous);
+
+    /// <summary>
+    /// 429 at once, without a grain call, when this silo saw the client address's anonymous budget refused and its
+    /// window has not ended: work that only failed credentials would pay for is not done for it.
+    /// </summary>
+    public void ThrowIfAddressSpent(HttpContext context)
+    {
+        var key = "ip:" + AddressKey(context.Connection.RemoteIpAddress);
+        if (_spent.TryGetValue(key, out var until))
+        {
+            var wait = until - _clock.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                throw ApiException.TooManyRequests("This address has spent its budget for failed credentials. Retry after the reset.", wait);
+            }
+
+            _spent.TryRemove(new KeyValuePair<string, DateTimeOffset>(key, until));
+        }
+    }
 
     /// <summary>
     /// The budget an address spends: an IPv4 address, or an IPv6 address's /64, because one IPv6 host is usually given a
@@ -101,6 +123,16 @@ public sealed class RateLimiter : IDisposable
 
         if (!decision.Allowed)
         {
+            if (credential.StartsWith("ip:", StringComparison.Ordinal))
+            {
+                if (_spent.Count >= ApiKeyCache.MaxEntries)
+                {
+                    _spent.Clear();
+                }
+
+                _spent[credential] = decision.ResetAt;
+            }
+
             throw ApiException.TooManyRequests(
                 $"The rate limit of {settings.Limit} requests per {settings.WindowSeconds} s for this credential is spent. Retry after the reset.",
                 TimeSpan.FromSeconds(Math.Max(1, resetIn)));

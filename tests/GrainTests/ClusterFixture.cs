@@ -87,6 +87,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.Identity.UniqueClaimStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();
             silo.Services.AddOptions<IdempotencyOptions>().Configure(o =>
             {

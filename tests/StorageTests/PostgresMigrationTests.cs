@@ -51,7 +51,7 @@ public sealed class PostgresMigrationTests
         await using var connection = await database.OpenAsync(ct);
         Assert.Equal(
             DatabaseMigrator.PostgresScripts.Select(s => s.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            await ReadStringsAsync(connection, "SELECT version::text FROM schema_migrations ORDER BY version", ct));
+            await ReadStringsAsync(connection, "SELECT version::text FROM schema_migrations ORDER BY schema_migrations.version", ct));
     }
 
     [Fact]

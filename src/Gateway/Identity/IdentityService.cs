@@ -29,10 +29,16 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
 
     public static string HashPassword(string password) => Hasher.HashPassword(Nobody, password);
 
-    /// <summary>Creates a user, reserving email and username first so that concurrent registrations cannot both win.</summary>
-    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null)
+    /// <summary>
+    /// Creates a user, reserving email and username first so that concurrent registrations cannot both win. With a
+    /// given <paramref name="userId"/> every step is idempotent for that id, so any number of callers (or a caller
+    /// repeating after a crash) converge on one account: the claims are the id's own, the user is created once, and a
+    /// half-done earlier attempt is finished rather than left blocking the email.
+    /// </summary>
+    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null, string? userId = null)
     {
-        var userId = Ids.New(Ids.User);
+        var fixedId = userId is not null;
+        userId ??= Ids.New(Ids.User);
         var email = grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
         var username = grains.Get<IUniqueIndexGrain>(UniqueKeys.Username(registration.Username));
 
@@ -43,13 +49,19 @@ public sealed class IdentityService(GrainRefs grains, TokenService tokens, IOpti
 
         if (!await username.TryClaimAsync(userId))
         {
-            await email.ReleaseAsync(userId);
+            if (!fixedId)
+            {
+                await email.ReleaseAsync(userId);
+            }
+
             throw ApiException.AlreadyExists("username", "This username is taken.");
         }
 
         var hash = await Task.Run(() => HashPassword(registration.Password));
         var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile);
-        if (!await grains.Get<IUserGrain>(userId).CreateAsync(user))
+        // With a fixed id the user may exist already (created by another caller or an attempt that crashed before
+        // confirming): that is the same account, and the confirmations below finish it.
+        if (!await grains.Get<IUserGrain>(userId).CreateAsync(user) && !fixedId)
         {
             throw new InvalidOperationException($"Fresh user id {userId} already in use.");
         }

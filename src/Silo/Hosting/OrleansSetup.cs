@@ -42,6 +42,7 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<OrganizationStore>();
         builder.Services.AddSingleton<UserDirectoryStore>();
+        builder.Services.AddSingleton<UniqueClaimStore>();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();

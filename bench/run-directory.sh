@@ -62,8 +62,8 @@ INSERT INTO users_directory (id, email, username, first_name, last_name, avatar_
 SELECT 'usr_bench' || lpad(i::text, 13, '0'), 'user' || i || '@bench.example', 'user' || i,
        'First' || (i % 5000), 'Last' || (i % 7919), NULL, 'user', 'free', 1700000000000000 + i, 1700000000000000 + i
 FROM generate_series(1, $USERS) AS i;
-INSERT INTO organizations (id, name, slug, plan, created_at, updated_at)
-SELECT 'org_bench' || lpad(o::text, 13, '0'), 'Org ' || o, 'bench-org-' || o, 'free', 1700000000000000, 1700000000000000
+INSERT INTO organizations (id, name, slug, plan, created_at, updated_at, version)
+SELECT 'org_bench' || lpad(o::text, 13, '0'), 'Org ' || o, 'bench-org-' || o, 'free', 1700000000000000, 1700000000000000, 1
 FROM generate_series(1, $ORGS) AS o;
 INSERT INTO memberships (org_id, user_id, role, joined_at)
 SELECT 'org_bench' || lpad((((i - 1) / $PER_ORG) + 1)::text, 13, '0'), 'usr_bench' || lpad(i::text, 13, '0'), 'member', 1700000000000000

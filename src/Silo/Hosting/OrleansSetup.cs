@@ -63,6 +63,13 @@ internal static class OrleansSetup
             // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
+            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            if (tls.Enabled)
+            {
+                var certificate = tls.LoadCertificate();
+                silo.UseTls(certificate, o => tls.Apply(o, certificate));
+            }
+
             if (mode.IsPostgres)
             {
                 var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;

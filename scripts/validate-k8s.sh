@@ -113,7 +113,7 @@ fi
 cat >"$WORK/policy.py" <<'PY'
 """Project rules for the rendered manifests. Prints one line per problem; writes every object as
 JSON for the schema step. argv: work_dir k8s_dir name..."""
-import json, os, re, sys
+import ipaddress, json, os, re, sys
 import yaml
 
 work, k8s, names = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -294,6 +294,18 @@ def check_render(name, docs):
                   f"ASPNETCORE_URLS {config.get('ASPNETCORE_URLS')!r} must use the `http` containerPort {ports.get('http')}")
             for key in ("ConnectionStrings__Postgres", "Jwt__SigningKey"):
                 check("secretKeyRef" in ((env.get(key) or {}).get("valueFrom") or {}), cw, f"{key} must come from a Secret")
+            # Behind an ingress every client arrives from the proxy's address: without trusted proxies all anonymous
+            # clients would share one rate-limit budget (docs/security.md).
+            trusted = {k: v for k, v in config.items() if re.match(r"^ForwardedHeaders__Known(Networks|Proxies)__\d+$", k)}
+            if overlay:
+                check(bool(trusted), cw, "set ForwardedHeaders__KnownNetworks__0 (or __KnownProxies__0) to the ingress proxies' addresses")
+            for k, v in trusted.items():
+                try:
+                    (ipaddress.ip_network if "Networks" in k else ipaddress.ip_address)(str(v).strip())
+                    ok = True
+                except ValueError:
+                    ok = False
+                check(ok, cw, f"{k}={v!r} is not {'a CIDR range' if 'Networks' in k else 'an IP address'}")
             check(tmpl_labels.get("orleans/serviceId") == config.get("Orleans__ServiceId", "api-platform"), cw,
                   "label orleans/serviceId must equal Orleans__ServiceId")
             check(tmpl_labels.get("orleans/clusterId") == config.get("Orleans__ClusterId", "api-platform"), cw,

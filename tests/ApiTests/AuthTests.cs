@@ -118,6 +118,21 @@ public abstract class AuthTests(ApiServer server) : ApiTestBase(server)
     }
 
     [Fact]
+    public async Task Concurrent_wrong_passwords_get_exactly_the_allowed_failures_then_429()
+    {
+        var user = await Client.RegisterAsync();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ =>
+            Client.PostAsync("/v1/auth/login", new { email = user.Email, password = "wrong-password" })));
+
+        Assert.Equal(5, answers.Count(a => a.Status == HttpStatusCode.Unauthorized));
+        Assert.Equal(25, answers.Count(a => a.Status == HttpStatusCode.TooManyRequests));
+        Assert.All(answers.Where(a => a.Status == HttpStatusCode.TooManyRequests), a => a.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
+        (await Client.PostAsync("/v1/auth/login", new { email = user.Email, password = user.Password }))
+            .AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+    }
+
+    [Fact]
     public async Task Refresh_rotates_and_a_reused_refresh_token_ends_the_whole_session()
     {
         var user = await Client.RegisterAsync();

@@ -89,6 +89,115 @@ public abstract class BadInputTests(ApiServer server) : ApiTestBase(server)
         Assert.Equal(user.Id, (string?)(await Client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK).Data["id"]);
     }
 
+    /// <summary>Sends raw bytes (what HttpClient would refuse to send) and returns the status code and body.</summary>
+    private async Task<(int Status, string Head, string Body)> SendRawAsync(string request)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(Server.BaseAddress.Host, Server.BaseAddress.Port, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request), TestContext.Current.CancellationToken);
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        // Every answer here closes the connection, so the whole response is what arrives until then.
+        var text = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var head = text[..split];
+        var body = text[(split + 4)..];
+        if (head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            var first = body.IndexOf("\r\n", StringComparison.Ordinal);
+            var size = Convert.ToInt32(body[..first], 16);
+            body = body.Substring(first + 2, size);
+        }
+
+        return (int.Parse(head.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), head, body);
+    }
+
+    [Fact]
+    public async Task A_request_line_over_the_limit_is_414_problem_details()
+    {
+        var (status, _, body) = await SendRawAsync($"GET /v1/resources?q={new string('a', 9000)} HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(414, status);
+        Assert.Equal("uri_too_long", (string?)System.Text.Json.Nodes.JsonNode.Parse(body)!["code"]);
+    }
+
+    [Fact]
+    public async Task Headers_over_the_limit_are_431_problem_details()
+    {
+        var (status, _, body) = await SendRawAsync($"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 40_000)}\r\n\r\n");
+        Assert.Equal(431, status);
+        Assert.Equal("request_headers_too_large", (string?)System.Text.Json.Nodes.JsonNode.Parse(body)!["code"]);
+
+        var many = string.Concat(Enumerable.Range(0, 150).Select(i => $"X-H{i}: v\r\n"));
+        (status, _, body) = await SendRawAsync($"GET /health HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+        Assert.Equal(431, status);
+        Assert.Equal("request_headers_too_large", (string?)System.Text.Json.Nodes.JsonNode.Parse(body)!["code"]);
+    }
+
+    [Theory]
+    [InlineData("GARBAGE\r\n\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")]
+    [InlineData("GET /health HTTP/1.1\r\nHost: x\r\nX-Huge: {0}\r\n\r\n")]
+    public async Task What_kestrel_refuses_itself_is_a_4xx_and_the_server_carries_on(string request)
+    {
+        // Kestrel answers these before any application code runs, with a status line and no body (documented).
+        var (status, _, _) = await SendRawAsync(request.Replace("{0}", new string('a', 100_000), StringComparison.Ordinal));
+        Assert.InRange(status, 400, 499);
+        (await Client.GetAsync("/health")).AssertStatus(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_crafted_cursor_is_400_naming_it_not_a_500()
+    {
+        var user = await Client.RegisterAsync();
+        // Well-formed JSON with the right shape, but a timestamp that is no number and no seal: reached long.Parse once.
+        foreach (var json in new[]
+        {
+            """{"S":"-created_at","St":null,"Ty":null,"K":["abc","res_x"]}""",
+            """{"S":"-created_at","St":null,"Ty":null,"K":["99999999999999999999999","res_x"]}""",
+            """{"S":"-created_at","St":null,"Ty":null,"K":["1","res_x"]}""",
+        })
+        {
+            var cursor = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(System.Text.Encoding.UTF8.GetBytes(json));
+            foreach (var candidate in new[] { cursor, cursor + ".AAAAAAAAAAAAAAAAAAAAAA", cursor + "." })
+            {
+                var problem = (await Client.GetAsync("/v1/resources?cursor=" + Uri.EscapeDataString(candidate), user.Token))
+                    .AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
+                Assert.NotNull(problem["errors"]!["cursor"]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"name": "a", "name": "b"}""", "name")]
+    [InlineData("""{"name": "a", "metadata": {"k": 1, "k": 2}}""", "metadata.k")]
+    [InlineData("""{"name": "a", "metadata": {"list": [{"x": 1, "x": 1}]}}""", "metadata.list[0].x")]
+    [InlineData("""{"name": "\ud800"}""", "name")]
+    [InlineData("""{"name": "a", "metadata": {"k": "x\udc00y"}}""", "metadata.k")]
+    [InlineData("""{"name": "a", "metadata": {"k": ["ok", "\ud83d"]}}""", "metadata.k[1]")]
+    [InlineData("""{"name": "a", "metadata": {"\ud800": 1}}""", "metadata")]
+    public async Task Json_without_one_meaning_is_400_naming_the_place(string body, string field)
+    {
+        var user = await Client.RegisterAsync();
+        var created = (await Client.SendAsync(HttpMethod.Post, "/v1/resources", ApiClient.JsonContent(body), user.Token))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
+        Assert.NotNull(created["errors"]![field]);
+
+        var id = (string)(await Client.PostAsync("/v1/resources", new { name = "r", metadata = new { k = 1 } }, user.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        var patched = (await Client.SendAsync(HttpMethod.Patch, "/v1/resources/" + id, ApiClient.JsonContent(body), user.Token))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
+        Assert.NotNull(patched["errors"]![field]);
+        Assert.Equal(1, (int)(await Client.GetAsync("/v1/resources/" + id, user.Token)).AssertStatus(HttpStatusCode.OK).Data["metadata"]!["k"]!);
+    }
+
+    [Fact]
+    public async Task A_valid_surrogate_pair_is_text_and_is_kept()
+    {
+        var user = await Client.RegisterAsync();
+        var created = (await Client.SendAsync(HttpMethod.Post, "/v1/resources", ApiClient.JsonContent("""{"name": "smile \ud83d\ude00"}"""), user.Token))
+            .AssertStatus(HttpStatusCode.Created);
+        Assert.Equal("smile \U0001F600", (string)created.Data["name"]!);
+    }
+
     [Theory]
     [InlineData("""{"username": "u1234567", "password": "password-123"}""", "email")]
     [InlineData("""{"email": 5, "username": "u1234567", "password": "password-123"}""", "email")]

@@ -291,6 +291,13 @@ public abstract class OrganizationTests(ApiServer server) : ApiTestBase(server)
         var hit = (await Client.GetAsync($"/v1/users?search={Uri.EscapeDataString("ada " + unique.ToLowerInvariant())}", owner.Token)).AssertStatus(HttpStatusCode.OK);
         Assert.Equal(peer.Id, (string?)Assert.Single(hit.Data.AsArray())!["id"]);
         Assert.Equal(unique, (string?)hit.Data[0]!["profile"]!["last_name"]);
+
+        // A match lies within one field: the end of one field and the start of the next are no substring.
+        var across = peer.Email[^4..] + peer.Username[..3];
+        Assert.Empty((await Client.GetAsync($"/v1/users?search={Uri.EscapeDataString(across)}", owner.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray());
+        (await Client.GetAsync("/v1/users?search=a%01b", owner.Token)).AssertProblem(HttpStatusCode.BadRequest, "invalid_request");
+        // Wildcards are literal, also as the index's pattern.
+        Assert.Empty((await Client.GetAsync("/v1/users?search=a_a", owner.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray());
     }
 }
 

@@ -140,6 +140,24 @@ public sealed class NetworkPolicyTests
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("::ffff:10.0.0.1")]
     [InlineData("::ffff:169.254.169.254")]
+    [InlineData("192.0.2.1")]
+    [InlineData("198.51.100.7")]
+    [InlineData("203.0.113.9")]
+    [InlineData("::a00:1")]                              // IPv4-compatible 10.0.0.1
+    [InlineData("::ffff:0:a00:1")]                       // IPv4-translated 10.0.0.1
+    [InlineData("64:ff9b::a00:1")]                       // NAT64 of 10.0.0.1
+    [InlineData("64:ff9b::7f00:1")]                      // NAT64 of 127.0.0.1
+    [InlineData("64:ff9b::a9fe:a9fe")]                   // NAT64 of the metadata address
+    [InlineData("64:ff9b:1::808:808")]                   // local-use NAT64 prefix, whatever it carries
+    [InlineData("2002:a00:1::1")]                        // 6to4 of 10.0.0.1
+    [InlineData("2002:808:808::1")]                      // 6to4 even of a public address
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2")] // Teredo
+    [InlineData("2001:db8::1")]                          // documentation
+    [InlineData("2001:10::1")]                           // IETF protocol assignments (ORCHID)
+    [InlineData("100::1")]                               // discard-only
+    [InlineData("3fff::1")]                              // documentation
+    [InlineData("2606:4700::5efe:a00:1")]                // ISATAP towards 10.0.0.1
+    [InlineData("2606:4700::200:5efe:7f00:1")]           // ISATAP towards 127.0.0.1
     public void Non_public_addresses_are_refused(string address) =>
         Assert.False(NetworkPolicy.IsPublic(IPAddress.Parse(address)));
 
@@ -150,6 +168,8 @@ public sealed class NetworkPolicyTests
     [InlineData("100.128.0.1")]
     [InlineData("2606:4700:4700::1111")]
     [InlineData("::ffff:8.8.8.8")]
+    [InlineData("64:ff9b::808:808")]                     // NAT64 of 8.8.8.8 (DNS64 on an IPv6-only network)
+    [InlineData("2606:4700::5efe:808:808")]              // ISATAP towards a public address
     public void Public_addresses_are_allowed(string address) =>
         Assert.True(NetworkPolicy.IsPublic(IPAddress.Parse(address)));
 
@@ -163,6 +183,37 @@ public sealed class NetworkPolicyTests
     public async Task Urls_to_private_or_unresolvable_hosts_are_refused(string url)
     {
         Assert.NotNull(await NetworkPolicy.CheckUrlAsync(url, allowPrivate: false, TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("http://[64:ff9b::a00:1]/hook")]
+    [InlineData("http://[2002:a00:1::1]/hook")]
+    [InlineData("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook")]
+    public async Task Urls_with_embedded_private_ipv4_are_refused(string url)
+    {
+        Assert.NotNull(await NetworkPolicy.CheckUrlAsync(url, allowPrivate: false, TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("https://93.184.216.34/hook", true)]
+    [InlineData("https://93.184.216.34:8443/hook", true)]
+    [InlineData("http://93.184.216.34/hook", false)]
+    [InlineData("https://93.184.216.34:22/hook", false)]
+    public async Task Only_the_configured_ports_are_allowed(string url, bool allowed)
+    {
+        var options = new WebhookOptions { AllowedPorts = [443, 8443] };
+        var error = await NetworkPolicy.CheckUrlAsync(url, options, TestContext.Current.CancellationToken);
+        Assert.Equal(allowed, error is null);
+        if (!allowed)
+        {
+            Assert.Contains("443, 8443", error);
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_port_list_any_port_is_allowed()
+    {
+        Assert.Null(await NetworkPolicy.CheckUrlAsync("http://93.184.216.34:2222/hook", new WebhookOptions(), TestContext.Current.CancellationToken));
     }
 
     [Fact]

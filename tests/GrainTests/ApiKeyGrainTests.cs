@@ -76,12 +76,12 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Missing_key_is_unknown_everywhere()
+    public async Task Missing_key_is_missing_everywhere()
     {
         var (id, key) = NewKey();
 
         Assert.Null(await key.GetAsync());
-        Assert.Equal(ApiKeyCheckStatus.Unknown, (await key.VerifyAsync(ApiKeyTokens.Create(id, "secret"), null)).Status);
+        Assert.Equal(ApiKeyCheckStatus.Missing, (await key.VerifyAsync(ApiKeyTokens.Create(id, "secret"), null)).Status);
         Assert.Null(await key.RevokeAsync());
         var roll = await key.RollAsync();
         Assert.Equal(RollStatus.NotFound, roll.Status);

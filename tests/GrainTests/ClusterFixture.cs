@@ -119,6 +119,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<ResourceWritePolicy>();
             silo.Services.AddSingleton<IdempotencyStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Users.UserDirectoryStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.Identity.UniqueClaimStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.Organizations.OrganizationStore>();
             silo.Services.AddSingleton<SessionStore>();
             silo.Services.AddSingleton<AccountTokenStore>();

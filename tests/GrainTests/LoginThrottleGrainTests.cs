@@ -13,7 +13,7 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
     {
         for (var i = 0; i < times; i++)
         {
-            Assert.Null(await throttle.RecordFailureAsync());
+            Assert.Null(await throttle.BeginAttemptAsync());
         }
     }
 
@@ -34,12 +34,14 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
         var throttle = NewThrottle();
         await FailAsync(throttle, Options.MaxFailures - 1);
 
-        var lockout = await throttle.RecordFailureAsync();
+        // The attempt that reaches the limit still runs; it locks every later one.
+        Assert.Null(await throttle.BeginAttemptAsync());
+        var lockout = await throttle.GetLockoutAsync();
 
         Assert.NotNull(lockout);
         Assert.True(lockout > TimeSpan.Zero);
         Assert.True(lockout <= Options.LockoutDuration);
-        Assert.Equal(lockout, await throttle.GetLockoutAsync());
+        Assert.Equal(lockout, await throttle.BeginAttemptAsync());
     }
 
     [Fact]
@@ -47,7 +49,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
     {
         var throttle = NewThrottle();
         await FailAsync(throttle, Options.MaxFailures - 1);
-        var lockout = (await throttle.RecordFailureAsync())!.Value;
+        await FailAsync(throttle, 1);
+        var lockout = (await throttle.GetLockoutAsync())!.Value;
 
         fixture.Time.Advance(TimeSpan.FromMinutes(1));
 
@@ -58,8 +61,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
     public async Task Lockout_ends_after_the_lockout_duration()
     {
         var throttle = NewThrottle();
-        await FailAsync(throttle, Options.MaxFailures - 1);
-        Assert.NotNull(await throttle.RecordFailureAsync());
+        await FailAsync(throttle, Options.MaxFailures);
+        Assert.NotNull(await throttle.GetLockoutAsync());
 
         fixture.Time.Advance(Options.LockoutDuration - TimeSpan.FromSeconds(1));
         Assert.NotNull(await throttle.GetLockoutAsync());
@@ -67,7 +70,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(await throttle.GetLockoutAsync());
         // The count started over with the lockout: one more failure does not lock again.
-        Assert.Null(await throttle.RecordFailureAsync());
+        Assert.Null(await throttle.BeginAttemptAsync());
+        Assert.Null(await throttle.GetLockoutAsync());
     }
 
     [Fact]
@@ -78,7 +82,7 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
 
         fixture.Time.Advance(Options.Window + TimeSpan.FromSeconds(1));
 
-        Assert.Null(await throttle.RecordFailureAsync());
+        Assert.Null(await throttle.BeginAttemptAsync());
         Assert.Null(await throttle.GetLockoutAsync());
     }
 
@@ -90,7 +94,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
 
         fixture.Time.Advance(Options.Window - TimeSpan.FromSeconds(1));
 
-        Assert.NotNull(await throttle.RecordFailureAsync());
+        Assert.Null(await throttle.BeginAttemptAsync());
+        Assert.NotNull(await throttle.GetLockoutAsync());
     }
 
     [Fact]
@@ -109,8 +114,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
     public async Task Reset_clears_a_lockout()
     {
         var throttle = NewThrottle();
-        await FailAsync(throttle, Options.MaxFailures - 1);
-        Assert.NotNull(await throttle.RecordFailureAsync());
+        await FailAsync(throttle, Options.MaxFailures);
+        Assert.NotNull(await throttle.GetLockoutAsync());
 
         await throttle.ResetAsync();
 
@@ -118,15 +123,26 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Concurrent_attempts_are_admitted_up_to_the_limit_and_no_further()
+    {
+        var throttle = NewThrottle();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => throttle.BeginAttemptAsync()));
+
+        Assert.Equal(Options.MaxFailures, answers.Count(a => a is null));
+        Assert.All(answers.Where(a => a is not null), a => Assert.True(a > TimeSpan.Zero));
+    }
+
+    [Fact]
     public async Task Throttles_of_different_emails_are_independent()
     {
         var locked = NewThrottle();
         var other = NewThrottle();
-        await FailAsync(locked, Options.MaxFailures - 1);
-        Assert.NotNull(await locked.RecordFailureAsync());
+        await FailAsync(locked, Options.MaxFailures);
+        Assert.NotNull(await locked.GetLockoutAsync());
 
         Assert.Null(await other.GetLockoutAsync());
-        Assert.Null(await other.RecordFailureAsync());
+        Assert.Null(await other.BeginAttemptAsync());
     }
 
     [Fact]
@@ -135,8 +151,8 @@ public sealed class LoginThrottleGrainTests(ClusterFixture fixture)
         // Documented: a restart forgives. This also proves that the fixture's deactivation really drops an activation,
         // which the persistence tests of the other grains rely on.
         var throttle = NewThrottle();
-        await FailAsync(throttle, Options.MaxFailures - 1);
-        Assert.NotNull(await throttle.RecordFailureAsync());
+        await FailAsync(throttle, Options.MaxFailures);
+        Assert.NotNull(await throttle.GetLockoutAsync());
 
         await fixture.DeactivateAsync(throttle);
 

@@ -29,6 +29,36 @@ public sealed class UniqueIndexGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_database_refuses_a_value_another_owner_holds_there_even_when_the_grain_does_not_know_it()
+    {
+        // As left by a second activation of the same key, or any path past this grain: the row exists, the grain's own
+        // state does not.
+        var key = NewKey();
+        await new UniqueClaimStore(fixture.Database).ClaimAsync(key, "usr_first", fixture.Time.GetUtcNow(), DateTimeOffset.MinValue);
+        await new UniqueClaimStore(fixture.Database).ConfirmAsync(key, "usr_first");
+        var index = fixture.Grains.GetGrain<IUniqueIndexGrain>(key);
+
+        Assert.False(await index.TryClaimAsync("usr_second"));
+        Assert.Equal("usr_first", (await new UniqueClaimStore(fixture.Database).GetAsync(key))?.OwnerId);
+    }
+
+    [Fact]
+    public async Task Claims_confirmations_and_releases_reach_the_database()
+    {
+        var key = NewKey();
+        var index = fixture.Grains.GetGrain<IUniqueIndexGrain>(key);
+        var store = new UniqueClaimStore(fixture.Database);
+
+        Assert.True(await index.TryClaimAsync("usr_a"));
+        Assert.Equal(("usr_a", false), (await store.GetAsync(key)) is { } pending ? (pending.OwnerId, pending.Confirmed) : default);
+        await index.ConfirmAsync("usr_a");
+        Assert.True((await store.GetAsync(key))!.Value.Confirmed);
+        await index.ReleaseAsync("usr_a");
+        Assert.Null(await store.GetAsync(key));
+        Assert.True(await index.TryClaimAsync("usr_b"));
+    }
+
+    [Fact]
     public async Task Owner_may_claim_again()
     {
         var index = NewIndex();

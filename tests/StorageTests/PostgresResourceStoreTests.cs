@@ -28,13 +28,13 @@ public sealed class PostgresResourceStoreTests
 
         public ResourceStore Store { get; private set; } = null!;
 
-        public static async Task<Scope> CreateAsync()
+        public static async Task<Scope> CreateAsync(int maxQueued = ResourceInsertBatcher.DefaultMaxQueued)
         {
             var ct = TestContext.Current.CancellationToken;
             var database = await PostgresTestDatabase.CreateAsync(ct);
             await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
             var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres, new EventLog(SqlDialect.Postgres, new WebhookSubscriptions())) };
+            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres, new EventLog(SqlDialect.Postgres, new WebhookSubscriptions()), maxQueued) };
         }
 
         /// <summary>The owner's rows in <c>resources</c>.</summary>
@@ -45,6 +45,34 @@ public sealed class PostgresResourceStoreTests
             await using var command = DataSource.CreateCommand(sql);
             command.Parameters.AddWithValue("owner", ownerId);
             return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>
+        /// Holds the owner's create lock in another transaction and starts one create, which then waits at the database;
+        /// later creates queue behind it. Commit the returned transaction to let them through.
+        /// </summary>
+        public async Task<(NpgsqlConnection Blocker, NpgsqlTransaction Hold, Task<InsertOutcome> First)> BlockAsync(string owner)
+        {
+            var ct = TestContext.Current.CancellationToken;
+            var blocker = await DataSource.OpenConnectionAsync(ct);
+            var hold = await blocker.BeginTransactionAsync(ct);
+            await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@owner, 0))", blocker, hold))
+            {
+                take.Parameters.AddWithValue("owner", owner);
+                await take.ExecuteNonQueryAsync(ct);
+            }
+
+            var first = Store.InsertAsync(Row(owner), cap: 1000);
+            while (await ScalarAsync("""
+                SELECT count(*) FROM pg_locks
+                WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND @owner IS NOT NULL
+                """, owner) == 0)
+            {
+                await Task.Delay(10, ct);
+            }
+
+            return (blocker, hold, first);
         }
 
         public async ValueTask DisposeAsync()
@@ -87,7 +115,7 @@ public sealed class PostgresResourceStoreTests
             await take.ExecuteNonQueryAsync(ct);
         }
 
-        var first = store.InsertAsync(Row(owner), cap: 100);
+        var first = store.InsertAsync(Row(owner), cap: 100, cancellationToken: TestContext.Current.CancellationToken);
         while (await scope.ScalarAsync("""
             SELECT count(*) FROM pg_locks
             WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -101,7 +129,7 @@ public sealed class PostgresResourceStoreTests
         var later = new List<Task<InsertOutcome>>();
         for (var i = 0; i < 5; i++)
         {
-            later.Add(store.InsertAsync(Row(owner), cap: 100));
+            later.Add(store.InsertAsync(Row(owner), cap: 100, cancellationToken: TestContext.Current.CancellationToken));
             await Task.Delay(30, ct);
         }
 
@@ -111,6 +139,51 @@ public sealed class PostgresResourceStoreTests
         Assert.All(await Task.WhenAll(later), o => Assert.Equal(InsertOutcome.Inserted, o));
         Assert.Equal(5, store.Batcher!.Grouped.Rows);
         Assert.Equal(6, await scope.RowsAsync(owner));
+    }
+
+    [Fact]
+    public async Task A_full_queue_sheds_creates_at_once_and_writes_none_of_them()
+    {
+        await using var scope = await Scope.CreateAsync(maxQueued: 8);
+        var owner = Ids.New(Ids.User);
+        var (blocker, hold, first) = await scope.BlockAsync(owner);
+        await using var _ = blocker;
+
+        var queued = Enumerable.Range(0, 8).Select(_ => scope.Store.InsertAsync(Row(owner), cap: 1000)).ToList();
+        var shed = Enumerable.Range(0, 3).Select(_ => scope.Store.InsertAsync(Row(owner), cap: 1000)).ToList();
+
+        // Shed before the database frees up: the answer does not wait behind the queue.
+        Assert.All(await Task.WhenAll(shed), o => Assert.Equal(InsertOutcome.Overloaded, o));
+        Assert.Equal(8, scope.Store.Batcher!.Queued);
+
+        await hold.CommitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(InsertOutcome.Inserted, await first);
+        Assert.All(await Task.WhenAll(queued), o => Assert.Equal(InsertOutcome.Inserted, o));
+        Assert.Equal(9, await scope.RowsAsync(owner));
+    }
+
+    [Fact]
+    public async Task A_create_cancelled_while_queued_is_never_written()
+    {
+        await using var scope = await Scope.CreateAsync();
+        var owner = Ids.New(Ids.User);
+        var (blocker, hold, first) = await scope.BlockAsync(owner);
+        await using var _ = blocker;
+
+        using var gone = new CancellationTokenSource();
+        var abandoned = Row(owner);
+        var cancelled = scope.Store.InsertAsync(abandoned, cap: 1000, cancellationToken: gone.Token);
+        var kept = scope.Store.InsertAsync(Row(owner), cap: 1000, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(2, scope.Store.Batcher!.Queued);
+
+        await gone.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+
+        await hold.CommitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(InsertOutcome.Inserted, await first);
+        Assert.Equal(InsertOutcome.Inserted, await kept);
+        Assert.Equal(2, await scope.RowsAsync(owner));
+        Assert.Null(await scope.Store.LoadAsync(abandoned.Id));
     }
 
     [Fact]
@@ -138,10 +211,10 @@ public sealed class PostgresResourceStoreTests
         var store = scope.Store;
         var owner = Ids.New(Ids.User);
         var existing = Row(owner);
-        Assert.Equal(InsertOutcome.Inserted, await store.InsertAsync(existing, cap: 3));
+        Assert.Equal(InsertOutcome.Inserted, await store.InsertAsync(existing, cap: 3, cancellationToken: TestContext.Current.CancellationToken));
 
         // Cap 3, one held: the duplicate takes no room, so both fresh rows fit, whatever group they land in.
-        var outcomes = await Task.WhenAll(store.InsertAsync(existing, cap: 3), store.InsertAsync(Row(owner), cap: 3), store.InsertAsync(Row(owner), cap: 3));
+        var outcomes = await Task.WhenAll(store.InsertAsync(existing, cap: 3, cancellationToken: TestContext.Current.CancellationToken), store.InsertAsync(Row(owner), cap: 3, cancellationToken: TestContext.Current.CancellationToken), store.InsertAsync(Row(owner), cap: 3, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal([InsertOutcome.AlreadyExists, InsertOutcome.Inserted, InsertOutcome.Inserted], outcomes);
         Assert.Equal(3, await scope.RowsAsync(owner));

@@ -12,7 +12,13 @@ namespace ApiPlatform.Gateway.Auth;
 /// or an API key (<c>x-api-key: sk_…</c> or <c>Authorization: Bearer sk_…</c>). Each failure names its cause. Plan,
 /// role and the disabled flag come from the accounts' current state (<see cref="AccountCache"/>), never from a token.
 /// </summary>
-public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts)
+/// <remarks>
+/// Work is paid for before it is done: <see cref="AuthenticateAsync"/> establishes who calls (so the caller's budget can
+/// be charged) and <see cref="ActForOrganizationAsync"/> looks the organization up only after that. Ids that named
+/// nothing are remembered briefly (<see cref="UnknownIds"/>), and an address whose anonymous budget is spent gets no
+/// key verification at all.
+/// </remarks>
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts, UnknownIds unknown, RateLimiting.RateLimiter limiter)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -24,7 +30,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var apiKey = headers[ApiKeyHeader].ToString();
         if (apiKey.Length > 0)
         {
-            return ForKey(await FromApiKeyAsync(apiKey.Trim()), organization);
+            return ForKey(await FromApiKeyAsync(context, apiKey.Trim()), organization);
         }
 
         var authorization = headers.Authorization.ToString();
@@ -43,11 +49,20 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var credential = authorization[bearer.Length..].Trim();
         if (ApiKeyTokens.LooksLikeApiKey(credential))
         {
-            return ForKey(await FromApiKeyAsync(credential), organization);
+            return ForKey(await FromApiKeyAsync(context, credential), organization);
         }
 
-        var caller = await FromAccessTokenAsync(credential);
-        return organization.Length == 0 ? caller : await ForOrganizationAsync(caller, organization);
+        return await FromAccessTokenAsync(credential);
+    }
+
+    /// <summary>
+    /// Applies <c>X-Organization-Id</c> to an access token's caller (after it was charged): a member acts for the
+    /// organization. Keys were checked against the header in <see cref="AuthenticateAsync"/> already.
+    /// </summary>
+    public async Task<Caller> ActForOrganizationAsync(HttpContext context, Caller caller)
+    {
+        var organization = context.Request.Headers[OrganizationHeader].ToString().Trim();
+        return organization.Length == 0 || caller.Kind != CredentialKind.AccessToken ? caller : await ForOrganizationAsync(caller, organization);
     }
 
     /// <summary>
@@ -56,12 +71,24 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
     /// </summary>
     private async Task<Caller> ForOrganizationAsync(Caller caller, string organizationId)
     {
-        var membership = Grains.Ids.IsValid(organizationId, Grains.Ids.Organization)
-            ? await grains.Get<IOrganizationGrain>(organizationId).GetMembershipAsync(caller.UserId!)
-            : null;
-        return membership is null
-            ? throw ApiException.NotFound("The organization")
-            : caller with { OwnerId = organizationId, OrgRole = membership.Role, Plan = membership.Plan, OwnerPlan = membership.Plan };
+        if (!Grains.Ids.IsValid(organizationId, Grains.Ids.Organization) || unknown.Contains(organizationId))
+        {
+            throw ApiException.NotFound("The organization");
+        }
+
+        var organization = grains.Get<IOrganizationGrain>(organizationId);
+        if (await organization.GetMembershipAsync(caller.UserId!) is not { } membership)
+        {
+            // Only an id of no organization is remembered; a non-member of a real one is asked again next time.
+            if (!await organization.ExistsAsync())
+            {
+                unknown.Add(organizationId);
+            }
+
+            throw ApiException.NotFound("The organization");
+        }
+
+        return caller with { OwnerId = organizationId, OrgRole = membership.Role, Plan = membership.Plan, OwnerPlan = membership.Plan };
     }
 
     /// <summary>An API key acts for its owner alone: naming another organization is a mistake worth reporting.</summary>
@@ -93,7 +120,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             SessionId: claims.SessionId, Role: account.Role);
     }
 
-    private async Task<Caller> FromApiKeyAsync(string presented)
+    private async Task<Caller> FromApiKeyAsync(HttpContext context, string presented)
     {
         if (!ApiKeyTokens.TryParse(presented, out var keyId, out _))
         {
@@ -102,6 +129,14 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
 
         if (!keys.TryGet(keyId, presented, out var check))
         {
+            if (unknown.Contains(keyId))
+            {
+                throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
+            }
+
+            // Verifying a key this silo does not know costs a grain call and maybe a storage read: not for an address
+            // that has already spent its budget on failed credentials.
+            limiter.ThrowIfAddressSpent(context);
             var stamp = keys.Stamp;
             check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
             switch (check.Status)
@@ -113,6 +148,8 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
                     throw Challenge(ProblemCodes.ExpiredApiKey, "The API key has expired. Create a new one.");
                 case ApiKeyCheckStatus.Revoked:
                     throw Challenge(ProblemCodes.RevokedApiKey, "The API key has been revoked.");
+                case ApiKeyCheckStatus.Missing:
+                    throw UnknownKey(keyId);
                 default:
                     throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
             }
@@ -172,6 +209,12 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.AccountDisabled,
                 "This account is disabled; its sessions and API keys do not work. An administrator can enable it again.");
         }
+    }
+
+    private ApiException UnknownKey(string keyId)
+    {
+        unknown.Add(keyId);
+        return Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
     }
 
     private static ApiException Challenge(string code, string detail)

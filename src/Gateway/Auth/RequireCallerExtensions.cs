@@ -17,10 +17,11 @@ public static class RequireCallerExtensions
         {
             var http = context.HttpContext;
             var limiter = http.RequestServices.GetRequiredService<RateLimiter>();
+            var authenticator = http.RequestServices.GetRequiredService<CallerAuthenticator>();
             Caller caller;
             try
             {
-                caller = await http.RequestServices.GetRequiredService<CallerAuthenticator>().AuthenticateAsync(http);
+                caller = await authenticator.AuthenticateAsync(http);
             }
             catch (ApiException e) when (e.Status == StatusCodes.Status401Unauthorized)
             {
@@ -29,7 +30,9 @@ public static class RequireCallerExtensions
                 throw;
             }
 
+            // Charged before the organization is looked up: naming one that does not exist is paid for too.
             await limiter.ChargeAsync(http, caller);
+            caller = await authenticator.ActForOrganizationAsync(http, caller);
             var needed = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
                 ? ApiKeyScopes.Read
                 : ApiKeyScopes.Write;

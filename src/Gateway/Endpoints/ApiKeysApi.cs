@@ -71,6 +71,7 @@ public static class ApiKeysApi
 
         group.MapPost("/", CreateAsync)
             .WithIdempotency()
+            .CarriesSecrets()
             .Accepts<CreateApiKeyRequest>("application/json")
             .Produces<DataEnvelope<ApiKeySecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
@@ -85,6 +86,7 @@ public static class ApiKeysApi
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/roll", RollAsync)
+            .CarriesSecrets()
             .Produces<DataEnvelope<ApiKeySecretResponse>>()
             .ProducesErrors(401, 403, 404, 409);
         return routes;

@@ -19,17 +19,20 @@ public static class AuthApi
         var group = routes.MapGroup("/v1/auth").WithTags("Auth");
 
         group.MapPost("/register", RegisterAsync)
+            .CarriesSecrets()
             .RateLimitedByAddress()
             .Accepts<RegisterRequest>("application/json")
             .Produces<RegisterResponse>(StatusCodes.Status201Created)
             .Produces<PendingVerificationResponse>(StatusCodes.Status201Created)
             .ProducesErrors(400, 403, 409, 413, 415, 429);
         group.MapPost("/login", LoginAsync)
+            .CarriesSecrets()
             .RateLimitedByAddress()
             .Accepts<LoginRequest>("application/json")
             .Produces<TokenResponse>()
             .ProducesErrors(400, 401, 403, 413, 415, 429);
         group.MapPost("/refresh", RefreshAsync)
+            .CarriesSecrets()
             .RateLimitedByAddress()
             .Accepts<RefreshRequest>("application/json")
             .Produces<TokenResponse>()

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Grains.Resources;
-using Microsoft.AspNetCore.WebUtilities;
+using ApiPlatform.Gateway.Http;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
@@ -25,7 +25,7 @@ public static partial class ResourceListQuery
     /// <summary>A parsed list request and the cursor binding its next page needs.</summary>
     public sealed record Parsed(ResourceQuery Query, Paging Paging, bool CursorMode, string SortText, string FilterKey);
 
-    public static Parsed Parse(HttpRequest request, string ownerId)
+    public static Parsed Parse(HttpRequest request, string ownerId, CursorProtector cursors)
     {
         var query = request.Query;
         var metadataFilters = new List<MetadataFilter>();
@@ -96,7 +96,7 @@ public static partial class ResourceListQuery
             throw ApiException.Invalid("cursor", "cannot be combined with page");
         }
 
-        var (after, gen) = DecodeCursor(cursor, sortText, filterKey, sort.Count + 1);
+        var (after, gen) = DecodeCursor(cursors, cursor, sortText, filterKey, sort);
         return new Parsed(new ResourceQuery(ownerId, status, type, sort, 0, paging.PerPage, after, filters, gen), paging, true, sortText, filterKey);
     }
 
@@ -131,29 +131,33 @@ public static partial class ResourceListQuery
 
     /// <summary>
     /// An opaque cursor: the keyset of the last row seen, bound to the sort and filters it was made for (as a hash) and,
-    /// for metadata sorts and filters, to the type's index generation.
+    /// for metadata sorts and filters, to the type's index generation; sealed by <see cref="CursorProtector"/> so that
+    /// only cursors this service issued are read.
     /// </summary>
-    public static string EncodeCursor(string sortText, string filterKey, long? indexGen, IReadOnlyList<string> after)
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(new CursorData(sortText, filterKey, indexGen, [.. after]));
-        return WebEncoders.Base64UrlEncode(json);
-    }
+    public static string EncodeCursor(CursorProtector cursors, string sortText, string filterKey, long? indexGen, IReadOnlyList<string> after) =>
+        cursors.Protect(JsonSerializer.SerializeToUtf8Bytes(new CursorData(sortText, filterKey, indexGen, [.. after])));
 
-    private static (IReadOnlyList<string> After, long? Gen) DecodeCursor(string cursor, string sortText, string filterKey, int keyCount)
+    public static (IReadOnlyList<string> After, long? Gen) DecodeCursor(
+        CursorProtector cursors, string cursor, string sortText, string filterKey, IReadOnlyList<SortKey> sort)
     {
-        CursorData? data;
-        try
+        CursorData? data = null;
+        if (cursors.Unprotect(cursor) is { } payload)
         {
-            data = cursor.Length > 4096 ? null : JsonSerializer.Deserialize<CursorData>(WebEncoders.Base64UrlDecode(cursor));
-        }
-        catch (Exception e) when (e is FormatException or JsonException)
-        {
-            data = null;
+            try
+            {
+                data = JsonSerializer.Deserialize<CursorData>(payload);
+            }
+            catch (JsonException)
+            {
+                data = null;
+            }
         }
 
-        if (data?.K is not { } keys || keys.Length != keyCount || keys.Any(k => k is null))
+        // The seal makes the checks below hold for every cursor that gets this far; they stay as a second line.
+        if (data?.K is not { } keys || keys.Length != sort.Count + 1 || keys.Any(k => k is null)
+            || !sort.Select((k, i) => k.Field is not ("created_at" or "updated_at") || long.TryParse(keys[i], System.Globalization.CultureInfo.InvariantCulture, out _)).All(ok => ok))
         {
-            throw ApiException.Invalid("cursor", "is not a cursor this API issued");
+            throw ApiException.Invalid("cursor", "is not a cursor this API issued; pass next_cursor from a previous page unchanged");
         }
 
         if (data.S != sortText || data.F != filterKey)

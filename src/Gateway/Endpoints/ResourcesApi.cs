@@ -79,7 +79,7 @@ public static class ResourcesApi
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
-            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap);
+            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap, context.RequestAborted);
             var created = result.Status switch
             {
                 ResourceWriteStatus.Done => result.Resource!,
@@ -88,6 +88,8 @@ public static class ResourcesApi
                 ResourceWriteStatus.PlanLimitReached => throw ApiException.PlanLimit(
                     $"The '{caller.CapPlan}' plan allows {cap} resources. Delete some or upgrade."),
                 ResourceWriteStatus.Invalid or ResourceWriteStatus.TooLarge => throw Refusal(result),
+                ResourceWriteStatus.Overloaded => throw ApiException.ServiceUnavailable(
+                    "Too many creates are waiting for the database; nothing was created. Retry shortly.", TimeSpan.FromSeconds(1)),
                 _ => throw new InvalidOperationException($"Creating resource {id} answered {result.Status}."),
             };
             return IdempotencyKeys.Json(StatusCodes.Status201Created, new DataEnvelope<ResourceResponse>(ResourceResponse.From(created)),
@@ -95,10 +97,10 @@ public static class ResourcesApi
         });
     }
 
-    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains)
+    private static async Task<Ok<ResourceListEnvelope>> ListAsync(HttpContext context, GrainRefs grains, CursorProtector cursors)
     {
         var caller = context.GetCaller();
-        var parsed = ResourceListQuery.Parse(context.Request, caller.OwnerId);
+        var parsed = ResourceListQuery.Parse(context.Request, caller.OwnerId, cursors);
         var outcome = await grains.Get<IResourceQueryGrain>(0).ListAsync(parsed.Query);
         var page = outcome.Status switch
         {
@@ -109,7 +111,7 @@ public static class ResourcesApi
         };
 
         var paging = parsed.Paging;
-        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(parsed.SortText, parsed.FilterKey, page.IndexGen, page.Next);
+        var next = page.Next is null ? null : ResourceListQuery.EncodeCursor(cursors, parsed.SortText, parsed.FilterKey, page.IndexGen, page.Next);
         var totalPages = page.Total == 0 ? 0 : (page.Total + paging.PerPage - 1) / paging.PerPage;
         var meta = new ResourcePageMeta(parsed.CursorMode ? null : paging.Page, paging.PerPage, page.Total, totalPages, next);
         context.Response.Headers.CacheControl = "no-store";

@@ -187,6 +187,11 @@ public static class UsersApi
             throw ApiException.Invalid("search", "must be at most 100 characters");
         }
 
+        if (search is not null && search.Any(char.IsControl))
+        {
+            throw ApiException.Invalid("search", "must not contain control characters");
+        }
+
         var role = QueryParameters.Single(context.Request, "role");
         if (role is not null && !SystemRoles.IsValid(role))
         {

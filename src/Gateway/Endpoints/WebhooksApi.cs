@@ -59,6 +59,7 @@ public static class WebhooksApi
             .RequireOrganizationRole(OrgRoles.Admin);
 
         group.MapPost("/", CreateAsync).WithIdempotency()
+            .CarriesSecrets()
             .Accepts<CreateWebhookRequest>("application/json")
             .Produces<DataEnvelope<WebhookSecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 413, 415);
@@ -77,6 +78,7 @@ public static class WebhooksApi
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/rotate-secret", RotateSecretAsync)
+            .CarriesSecrets()
             .Produces<DataEnvelope<WebhookSecretResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/test", TestAsync)

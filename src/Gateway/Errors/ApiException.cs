@@ -39,6 +39,14 @@ public sealed class ApiException(int status, string code, string detail, IReadOn
     public static ApiException PlanLimit(string detail) =>
         new(StatusCodes.Status402PaymentRequired, ProblemCodes.PlanLimitReached, detail);
 
+    /// <summary>503 <c>service_unavailable</c> with <c>Retry-After</c>: the request did nothing and may be retried.</summary>
+    public static ApiException ServiceUnavailable(string detail, TimeSpan retryAfter)
+    {
+        var e = new ApiException(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable, detail);
+        e.Headers["Retry-After"] = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return e;
+    }
+
     public static ApiException TooManyRequests(string detail, TimeSpan retryAfter)
     {
         var e = new ApiException(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimitExceeded, detail);

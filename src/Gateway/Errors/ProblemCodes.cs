@@ -22,6 +22,8 @@ public static class ProblemCodes
     public const string NotAcceptable = "not_acceptable";
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string UriTooLong = "uri_too_long";
+    public const string HeadersTooLarge = "request_headers_too_large";
     public const string PlanLimitReached = "plan_limit_reached";
     public const string RateLimitExceeded = "rate_limit_exceeded";
     public const string InternalServerError = "internal_server_error";
@@ -49,6 +51,8 @@ public static class ProblemCodes
         NotAcceptable => "No acceptable representation is available.",
         PayloadTooLarge => "The request body is too large.",
         UnsupportedMediaType => "The media type is not supported.",
+        UriTooLong => "The request target is too long.",
+        HeadersTooLarge => "The request headers are too large.",
         PlanLimitReached => "The plan limit has been reached.",
         RateLimitExceeded => "The rate limit has been exceeded.",
         ServiceUnavailable => "The service is temporarily unavailable.",

@@ -20,7 +20,13 @@ public static class GatewayExtensions
         var services = builder.Services;
         var config = builder.Configuration;
 
-        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.HstsMaxAge >= TimeSpan.Zero, "Gateway:HstsMaxAge must not be negative.")
+            .ValidateOnStart();
+        services.AddOptions<ForwardedHeadersSettings>().Bind(config.GetSection(ForwardedHeadersSettings.Section)).ValidateDataAnnotations()
+            .Validate(o => o.Problem() is null, "ForwardedHeaders: KnownNetworks must be CIDR ranges and KnownProxies IP addresses.")
+            .ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSettings.Configure>();
         services.AddOptions<JwtOptions>().Bind(config.GetSection(JwtOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.KeyBytes() is not null, "Jwt:SigningKey must be base64 of at least 32 random bytes.")
             .ValidateOnStart();
@@ -55,9 +61,11 @@ public static class GatewayExtensions
         services.AddHostedService(sp => sp.GetRequiredService<Mail.MailQueue>());
         services.AddSingleton<AccountEmailService>();
         services.AddSingleton<Organizations.InvitationService>();
+        services.AddSingleton<UnknownIds>();
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<Http.IdempotencyKeys>();
+        services.AddSingleton<Http.CursorProtector>();
         services.AddSingleton<RateLimiting.RateLimiter>();
         services.AddOptions<Events.EventStreamOptions>().Bind(config.GetSection(Events.EventStreamOptions.Section))
             .Validate(o => o.Heartbeat > TimeSpan.Zero && o.ConnectionBuffer >= 16 && o.RenewInterval > TimeSpan.Zero && o.RenewInterval <= TimeSpan.FromSeconds(60),
@@ -104,17 +112,25 @@ public static class GatewayExtensions
     {
         // Outermost: with the status-message-data option it wraps every answer, the problem details' included.
         app.UseMiddleware<EnvelopeMiddleware>();
-        app.UseMiddleware<ProblemDetailsMiddleware>();
-        app.Use((context, next) =>
+        // Next: everything after it (the anonymous rate limit, HTTPS-only headers) sees the client as the trusted
+        // proxy reported it.
+        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
         {
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            return next(context);
-        });
+            app.UseMiddleware<Rfc7239ForwardedMiddleware>();
+            app.UseForwardedHeaders();
+        }
+
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseMiddleware<ProblemDetailsMiddleware>();
+        app.UseMiddleware<RequestLimitsMiddleware>();
         app.UseMiddleware<Http.AcceptNegotiationMiddleware>();
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
-        app.UseSwagger();
-        app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
+        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.OpenApiExposedIn(app.Environment))
+        {
+            app.UseSwagger();
+            app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
+        }
 
         app.MapHealthApi();
         app.MapAuthApi();
@@ -154,6 +170,14 @@ public static class GatewayExtensions
 
     private sealed class ConfigureKestrelLimits(IOptions<GatewayOptions> options) : IConfigureOptions<KestrelServerOptions>
     {
-        public void Configure(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+        public void Configure(KestrelServerOptions kestrel)
+        {
+            kestrel.Limits.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestLineSize = options.Value.MaxRequestLineBytes * GatewayOptions.KestrelLimitFactor;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.Value.MaxRequestHeadersBytes * GatewayOptions.KestrelLimitFactor;
+            kestrel.Limits.MaxRequestHeaderCount = options.Value.MaxRequestHeaderCount * GatewayOptions.KestrelLimitFactor;
+            // Naming the server software only helps whoever looks for a known weakness in it.
+            kestrel.AddServerHeader = false;
+        }
     }
 }

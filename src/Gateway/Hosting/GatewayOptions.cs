@@ -11,6 +11,24 @@ public sealed class GatewayOptions
     [Range(256, 64 * 1024 * 1024)]
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024;
 
+    /// <summary>Longest request line (method, target with query, protocol) answered normally; longer is 414.</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>Largest total size of the request headers answered normally; larger is 431.</summary>
+    [Range(4 * 1024, 4 * 1024 * 1024)]
+    public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Most header lines answered normally; more is 431.</summary>
+    [Range(10, 10_000)]
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>
+    /// Kestrel's own request-line and header limits are this multiple of the ones above, so a request over them reaches
+    /// <see cref="RequestLimitsMiddleware"/> and gets problem details instead of Kestrel's bodyless refusal.
+    /// </summary>
+    public const int KestrelLimitFactor = 2;
+
     /// <summary>
     /// Runs request processing on the socket's I/O thread instead of handing it to the thread pool (Kestrel's
     /// <c>UnsafePreferInlineScheduling</c>): one thread hop less per request. Off by default: in an A/B run it took
@@ -19,4 +37,19 @@ public sealed class GatewayOptions
     /// is handed to the thread pool, storage I/O runs in grains), so it is safe to turn on for GET-heavy loads.
     /// </summary>
     public bool InlineScheduling { get; set; }
+
+    /// <summary>
+    /// Serves the OpenAPI document (<c>/swagger/v1/swagger.json</c>) and Swagger UI (<c>/swagger</c>). Unset: on in every
+    /// environment except <c>Production</c>, where the API's map is not handed to anyone who asks unless this is true.
+    /// </summary>
+    public bool? ExposeOpenApi { get; set; }
+
+    /// <summary><c>Strict-Transport-Security</c> max-age on responses served over HTTPS; zero sends no HSTS header.</summary>
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+
+    /// <summary>Adds <c>includeSubDomains</c> to HSTS (only when every subdomain of the API's host serves HTTPS).</summary>
+    public bool HstsIncludeSubDomains { get; set; }
+
+    /// <summary>Whether the OpenAPI document and Swagger UI are served in <paramref name="environment"/>.</summary>
+    public bool OpenApiExposedIn(IHostEnvironment environment) => ExposeOpenApi ?? !environment.IsProduction();
 }

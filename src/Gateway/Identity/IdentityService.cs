@@ -35,11 +35,17 @@ public sealed class IdentityService(
 
     public static string HashPassword(string password) => Hasher.HashPassword(Nobody, password);
 
-    /// <summary>Creates a user, reserving email and username first so that concurrent registrations cannot both win.</summary>
+    /// <summary>
+    /// Creates a user, reserving email and username first so that concurrent registrations cannot both win. With a
+    /// given <paramref name="userId"/> every step is idempotent for that id, so any number of callers (or a caller
+    /// repeating after a crash) converge on one account: the claims are the id's own, the user is created once, and a
+    /// half-done earlier attempt is finished rather than left blocking the email.
+    /// </summary>
     /// <remarks><paramref name="emailVerified"/>: the email is known to be the user's (the configured administrator's).</remarks>
-    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null, bool emailVerified = false)
+    public async Task<UserView> RegisterAsync(Registration registration, string role = SystemRoles.User, string? plan = null, string? userId = null, bool emailVerified = false)
     {
-        var userId = Ids.New(Ids.User);
+        var fixedId = userId is not null;
+        userId ??= Ids.New(Ids.User);
         var email = grains.Get<IUniqueIndexGrain>(UniqueKeys.Email(registration.Email));
         var username = grains.Get<IUniqueIndexGrain>(UniqueKeys.Username(registration.Username));
 
@@ -50,13 +56,19 @@ public sealed class IdentityService(
 
         if (!await username.TryClaimAsync(userId))
         {
-            await email.ReleaseAsync(userId);
+            if (!fixedId)
+            {
+                await email.ReleaseAsync(userId);
+            }
+
             throw ApiException.AlreadyExists("username", "This username is taken.");
         }
 
         var hash = await Task.Run(() => HashPassword(registration.Password));
         var user = new NewUser(registration.Email.Trim(), registration.Username.Trim(), hash, role, plan ?? plans.Value.DefaultPlan, registration.Profile, emailVerified);
-        if (!await grains.Get<IUserGrain>(userId).CreateAsync(user))
+        // With a fixed id the user may exist already (created by another caller or an attempt that crashed before
+        // confirming): that is the same account, and the confirmations below finish it.
+        if (!await grains.Get<IUserGrain>(userId).CreateAsync(user) && !fixedId)
         {
             throw new InvalidOperationException($"Fresh user id {userId} already in use.");
         }
@@ -66,13 +78,14 @@ public sealed class IdentityService(
     }
 
     /// <summary>
-    /// Checks email and password. Failures look the same whether or not the email exists, and repeated failures
-    /// lock the email (known or not) for a while.
+    /// Checks email and password. Failures look the same whether or not the email exists, and repeated attempts
+    /// lock the email (known or not) for a while: each attempt is counted before the hash is checked, so concurrent
+    /// guesses cannot all slip past the limit.
     /// </summary>
     public async Task<UserCredentials> VerifyPasswordAsync(string email, string password)
     {
         var throttle = grains.Get<ILoginThrottleGrain>(UniqueKeys.Email(email));
-        if (await throttle.GetLockoutAsync() is { } wait)
+        if (await throttle.BeginAttemptAsync() is { } wait)
         {
             throw ApiException.TooManyRequests("Too many failed logins for this account. Try again later.", wait);
         }
@@ -83,11 +96,7 @@ public sealed class IdentityService(
 
         if (credentials is null || result == PasswordVerificationResult.Failed)
         {
-            if (await throttle.RecordFailureAsync() is { } lockout)
-            {
-                logger.LogWarning("Login locked for {Duration} after repeated failures", lockout);
-            }
-
+            // Already counted by BeginAttemptAsync.
             throw ApiException.Unauthorized(ProblemCodes.InvalidCredentials, "The email or password is incorrect.");
         }
 
@@ -169,16 +178,18 @@ public sealed class IdentityService(
         var user = grains.Get<IUserGrain>(userId);
         var credentials = await user.GetCredentialsAsync() ?? throw ApiException.NotFound("The user");
         var throttle = grains.Get<ILoginThrottleGrain>(UniqueKeys.Email(credentials.Email));
-        if (await throttle.GetLockoutAsync() is { } wait)
+        // Counted before the check, in the throttle's own turn, so concurrent guesses cannot slip past the limit.
+        if (await throttle.BeginAttemptAsync() is { } wait)
         {
             throw ApiException.TooManyRequests("Too many wrong passwords for this account. Try again later.", wait);
         }
 
         if (await Task.Run(() => Hasher.VerifyHashedPassword(Nobody, credentials.PasswordHash, currentPassword)) == PasswordVerificationResult.Failed)
         {
-            await throttle.RecordFailureAsync();
             throw ApiException.Invalid("current_password", "is not the account's password");
         }
+
+        await throttle.ResetAsync();
 
         await user.ChangePasswordAsync(await Task.Run(() => HashPassword(newPassword)), keepSessionId: sessionId);
     }

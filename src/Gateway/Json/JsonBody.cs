@@ -41,7 +41,76 @@ public static class JsonBody
             throw ApiException.BadRequest("The request body must be a JSON object.");
         }
 
+        if (Ambiguity(document.RootElement, "") is { } problem)
+        {
+            throw ApiException.Invalid(problem.Path, problem.Message);
+        }
+
         return new BodyReader(document.RootElement) { Raw = raw };
+    }
+
+    /// <summary>
+    /// JSON that parses but has no single meaning: a name that appears twice in one object (RFC 8259 leaves the result
+    /// to each reader, and a merge patch could not apply it), or a string or name with an unpaired surrogate escape
+    /// such as <c>"\ud800"</c> (valid JSON syntax, but no Unicode text). Null when there is none; otherwise the path of
+    /// the first one (<c>metadata.tags[2]</c>) and what is wrong there.
+    /// </summary>
+    public static (string Path, string Message)? Ambiguity(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                HashSet<string>? seen = null;
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return (path.Length == 0 ? "body" : path, "has a property name with an unpaired UTF-16 surrogate escape");
+                    }
+
+                    var child = path.Length == 0 ? name : path + "." + name;
+                    if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                    {
+                        return (child, "appears more than once in the same object");
+                    }
+
+                    if (Ambiguity(property.Value, child) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Ambiguity(item, $"{(path.Length == 0 ? "body" : path)}[{index++}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.String:
+                try
+                {
+                    _ = element.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return (path, "contains an unpaired UTF-16 surrogate escape (such as \\ud800), which is not text");
+                }
+
+            default:
+                return null;
+        }
     }
 
     /// <summary>True for <c>application/json</c> and <c>application/*+json</c>, with any UTF-8 or no charset.</summary>

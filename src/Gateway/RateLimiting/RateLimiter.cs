@@ -28,6 +28,9 @@ public sealed class RateLimiter : IDisposable
     private readonly ILogger<RateLimiter> _logger;
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
+
+    // Addresses whose anonymous budget this silo saw refused, until their window ends (ThrowIfAddressSpent).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _spent = new(StringComparer.Ordinal);
     private readonly Timer _sweeper;
 
     public RateLimiter(GrainRefs grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
@@ -81,8 +84,57 @@ public sealed class RateLimiter : IDisposable
         : caller.ActsForOrganization ? "user:" + caller.UserId + "@" + caller.OwnerId
         : "user:" + caller.UserId;
 
+    /// <summary>
+    /// Charges the client address: the socket peer, or the client a trusted proxy reported (<c>ForwardedHeaders</c>
+    /// runs first and rewrites <see cref="ConnectionInfo.RemoteIpAddress"/> only for trusted peers).
+    /// </summary>
     public Task ChargeAnonymousAsync(HttpContext context) =>
-        ChargeAsync(context, "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), "anonymous", _options.Value.Anonymous);
+        ChargeAsync(context, "ip:" + AddressKey(context.Connection.RemoteIpAddress), "anonymous", _options.Value.Anonymous);
+
+    /// <summary>
+    /// 429 at once, without a grain call, when this silo saw the client address's anonymous budget refused and its
+    /// window has not ended: work that only failed credentials would pay for is not done for it.
+    /// </summary>
+    public void ThrowIfAddressSpent(HttpContext context)
+    {
+        var key = "ip:" + AddressKey(context.Connection.RemoteIpAddress);
+        if (_spent.TryGetValue(key, out var until))
+        {
+            var wait = until - _clock.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                throw ApiException.TooManyRequests("This address has spent its budget for failed credentials. Retry after the reset.", wait);
+            }
+
+            _spent.TryRemove(new KeyValuePair<string, DateTimeOffset>(key, until));
+        }
+    }
+
+    /// <summary>
+    /// The budget an address spends: an IPv4 address, or an IPv6 address's /64, because one IPv6 host is usually given a
+    /// whole /64 and could otherwise take a fresh budget per address.
+    /// </summary>
+    public static string AddressKey(System.Net.IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
 
     private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitSettings settings)
     {
@@ -109,6 +161,16 @@ public sealed class RateLimiter : IDisposable
 
         if (!decision.Allowed)
         {
+            if (credential.StartsWith("ip:", StringComparison.Ordinal))
+            {
+                if (_spent.Count >= ApiKeyCache.MaxEntries)
+                {
+                    _spent.Clear();
+                }
+
+                _spent[credential] = decision.ResetAt;
+            }
+
             throw ApiException.TooManyRequests(
                 $"The rate limit of {settings.Limit} requests per {settings.WindowSeconds} s for this credential is spent. Retry after the reset.",
                 TimeSpan.FromSeconds(Math.Max(1, resetIn)));

@@ -110,9 +110,14 @@ public sealed record ApiKeyWithSecret(
 public enum ApiKeyCheckStatus
 {
     Valid,
+
+    /// <summary>The key exists but the secret does not match it.</summary>
     Unknown,
     Expired,
     Revoked,
+
+    /// <summary>No key has this id (a made-up key): the caller may remember that briefly.</summary>
+    Missing,
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 namespace ApiPlatform.Grains.Identity;
 
 /// <summary>
-/// Counts failed logins for one normalized email (key: the email), whether or not an account exists, so that
+/// Counts login attempts for one normalized email (key: the email), whether or not an account exists, so that
 /// lockout reveals nothing about which emails are registered. In memory: a silo restart forgives.
 /// </summary>
 [Alias("ILoginThrottleGrain")]
@@ -11,11 +11,15 @@ public interface ILoginThrottleGrain : IGrainWithStringKey
     [Alias("GetLockoutAsync")]
     Task<TimeSpan?> GetLockoutAsync();
 
-    /// <summary>Records a failed attempt and returns the lockout it caused, if any.</summary>
-    [Alias("RecordFailureAsync")]
-    Task<TimeSpan?> RecordFailureAsync();
+    /// <summary>
+    /// Admits one login attempt, or refuses it with the time left on a lockout. An admitted attempt counts as a failure
+    /// from this moment until <see cref="ResetAsync"/> says it succeeded, so concurrent guesses cannot all pass a check
+    /// made before any of them was counted: the attempt that reaches the limit locks the email for every later one.
+    /// </summary>
+    [Alias("BeginAttemptAsync")]
+    Task<TimeSpan?> BeginAttemptAsync();
 
-    /// <summary>Forgets the failures after a successful login.</summary>
+    /// <summary>Forgets the failures (and the lockout) after a successful login.</summary>
     [Alias("ResetAsync")]
     Task ResetAsync();
 }

@@ -37,10 +37,11 @@ public interface IResourceCreatorGrain : IGrainWithIntegerKey
     /// <summary>
     /// Creates resource <paramref name="id"/> unless the owner already holds <paramref name="maxResources"/>
     /// resources. An id that exists answers <see cref="ResourceWriteStatus.AlreadyExists"/>, with the resource when the
-    /// same owner holds it.
+    /// same owner holds it. <see cref="ResourceWriteStatus.Overloaded"/> when this silo's queue of creates is full.
+    /// A create cancelled (its caller gone or timed out) while it still waits in the queue is never written.
     /// </summary>
     [Alias("CreateAsync")]
-    Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources);
+    Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Runs list queries next to the data: a stateless worker on every silo, so a gateway needs no database.</summary>

@@ -91,6 +91,9 @@ public enum ResourceWriteStatus
 
     /// <summary>The resource's type (or the configuration) requires If-Match and none was sent.</summary>
     PreconditionRequired,
+
+    /// <summary>Too many writes are waiting for the database on this silo: nothing was written; retry shortly.</summary>
+    Overloaded,
 }
 
 /// <summary>

@@ -69,7 +69,14 @@ public sealed class ApiKeyGrain(
     public Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder)
     {
         var s = state.State;
-        if (!s.Exists || !Identity.SecretHash.Matches(secret, s.SecretHash))
+        if (!s.Exists)
+        {
+            // A made-up key: keep no activation (nor its empty state) for it.
+            DeactivateOnIdle();
+            return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Missing));
+        }
+
+        if (!Identity.SecretHash.Matches(secret, s.SecretHash))
         {
             return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Unknown));
         }

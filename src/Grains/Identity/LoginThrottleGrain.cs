@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Grains.Identity;
@@ -5,15 +6,20 @@ namespace ApiPlatform.Grains.Identity;
 /// <inheritdoc cref="ILoginThrottleGrain"/>
 // Kept alive longer than any lockout so that idle collection cannot forgive a locked account early.
 [CollectionAgeLimit(Minutes = 60)]
-public sealed class LoginThrottleGrain(IOptions<LoginThrottleOptions> options, ApiClock clock) : Grain, ILoginThrottleGrain
+public sealed class LoginThrottleGrain(IOptions<LoginThrottleOptions> options, ApiClock clock, ILogger<LoginThrottleGrain> logger) : Grain, ILoginThrottleGrain
 {
     private readonly Queue<DateTimeOffset> _failures = new();
     private DateTimeOffset _lockedUntil;
 
     public Task<TimeSpan?> GetLockoutAsync() => Task.FromResult(Remaining());
 
-    public Task<TimeSpan?> RecordFailureAsync()
+    public Task<TimeSpan?> BeginAttemptAsync()
     {
+        if (Remaining() is { } wait)
+        {
+            return Task.FromResult<TimeSpan?>(wait);
+        }
+
         var now = clock.UtcNow;
         var o = options.Value;
         while (_failures.Count > 0 && now - _failures.Peek() > o.Window)
@@ -21,14 +27,17 @@ public sealed class LoginThrottleGrain(IOptions<LoginThrottleOptions> options, A
             _failures.Dequeue();
         }
 
+        // Counted before the password is checked (one grain turn, so atomic with the decision above); a success
+        // takes it back through ResetAsync. The attempt that reaches the limit still runs; the ones after it do not.
         _failures.Enqueue(now);
         if (_failures.Count >= o.MaxFailures)
         {
             _lockedUntil = now + o.LockoutDuration;
             _failures.Clear();
+            logger.LogWarning("Login locked for {Duration} after repeated attempts", o.LockoutDuration);
         }
 
-        return Task.FromResult(Remaining());
+        return Task.FromResult<TimeSpan?>(null);
     }
 
     public Task ResetAsync()

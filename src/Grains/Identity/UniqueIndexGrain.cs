@@ -22,12 +22,24 @@ public sealed class UniqueIndexState
 /// storage and decides again instead of failing. A pending claim is also re-read before it is reported as "no owner":
 /// an activation that saw the claim may not have seen the confirmation another activation wrote.
 /// </para>
+/// <para>
+/// Behind the grain, the database holds the last word: every claim is first written to <c>unique_claims</c> by one
+/// conditional statement keyed by the value (<see cref="UniqueClaimStore"/>), so even two activations that both
+/// believe the value free cannot both take it, and a value claimed by some other path is refused.
+/// </para>
 /// </remarks>
 public sealed class UniqueIndexGrain(
     [PersistentState("unique", GrainStorage.Main)] IPersistentState<UniqueIndexState> state,
+    UniqueClaimStore claims,
     ApiClock clock) : Grain, IUniqueIndexGrain
 {
     public static readonly TimeSpan PendingClaimLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>Claims made before the table existed are written to it the first time their grain wakes.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        state.State.OwnerId is { } owner
+            ? claims.BackfillAsync(this.GetPrimaryKeyString(), owner, state.State.Confirmed, state.State.ClaimedAt)
+            : Task.CompletedTask;
 
     public Task<bool> TryClaimAsync(string ownerId) => DecideAsync(() => ClaimAsync(ownerId));
 
@@ -62,6 +74,13 @@ public sealed class UniqueIndexGrain(
             return false;
         }
 
+        // The database decides first: another owner's row there (written by another activation, or by a path that
+        // bypassed this grain) wins over this activation's view.
+        if (!await claims.ClaimAsync(this.GetPrimaryKeyString(), ownerId, now, now - PendingClaimLifetime))
+        {
+            return false;
+        }
+
         state.State = new UniqueIndexState { OwnerId = ownerId, Confirmed = false, ClaimedAt = now };
         await state.WriteStateAsync();
         return true;
@@ -76,6 +95,7 @@ public sealed class UniqueIndexGrain(
             return false;
         }
 
+        await claims.ConfirmAsync(this.GetPrimaryKeyString(), ownerId);
         state.State = new UniqueIndexState { OwnerId = ownerId, Confirmed = true, ClaimedAt = state.State.ClaimedAt };
         await state.WriteStateAsync();
         return true;
@@ -90,6 +110,7 @@ public sealed class UniqueIndexGrain(
             return false;
         }
 
+        await claims.ReleaseAsync(this.GetPrimaryKeyString(), ownerId);
         await state.ClearStateAsync();
         state.State = new UniqueIndexState();
         return true;

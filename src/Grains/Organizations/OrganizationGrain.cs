@@ -94,11 +94,26 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock, I
     }
 
     public Task<Membership?> GetMembershipAsync(string userId) =>
-        Task.FromResult(_organization is not null && _members.TryGetValue(userId, out var member)
-            ? new Membership(member.Role, _organization.Plan)
+        Task.FromResult(ForgetIfMissing() && _members.TryGetValue(userId, out var member)
+            ? new Membership(member.Role, _organization!.Plan)
             : null);
 
-    public Task<bool> ExistsAsync() => Task.FromResult(_organization is not null);
+    public Task<bool> ExistsAsync() => Task.FromResult(ForgetIfMissing());
+
+    /// <summary>
+    /// True when the organization exists. Otherwise the activation goes once this call is answered: an id of no
+    /// organization (made up, or deleted) must not keep a grain in memory per id someone tried.
+    /// </summary>
+    private bool ForgetIfMissing()
+    {
+        if (_organization is null)
+        {
+            DeactivateOnIdle();
+            return false;
+        }
+
+        return true;
+    }
 
     public Task<OrgOutcome> GetAsync(string actorId) =>
         Task.FromResult(RoleOf(actorId) is null ? new OrgOutcome(OrgResult.NotFound) : new OrgOutcome(OrgResult.Done, View()));

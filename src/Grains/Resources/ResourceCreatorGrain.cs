@@ -16,7 +16,7 @@ namespace ApiPlatform.Grains.Resources;
 [Reentrant]
 public sealed class ResourceCreatorGrain(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceCreatorGrain
 {
-    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources)
+    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default)
     {
         if (!Ids.IsValid(id, Ids.Resource))
         {
@@ -35,8 +35,10 @@ public sealed class ResourceCreatorGrain(ResourceStore store, ResourceWritePolic
                 return refusal;
             }
 
-            switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now), guard))
+            switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now), guard, cancellationToken))
             {
+                case InsertOutcome.Overloaded:
+                    return ResourceWriteResult.Of(ResourceWriteStatus.Overloaded);
                 case InsertOutcome.CapReached:
                     return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
                 case InsertOutcome.AlreadyExists:

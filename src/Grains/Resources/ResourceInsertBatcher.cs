@@ -19,10 +19,20 @@ namespace ApiPlatform.Grains.Resources;
 /// every row the group did not insert is therefore retried alone on the exact single-row path, which answers
 /// "duplicate" or "cap reached" precisely. If the group's statement fails on its data (a <see cref="PostgresException"/>
 /// other than a lost connection), each row is retried alone too, so one bad row cannot fail its neighbours.
+/// <para>
+/// The queue is bounded (<see cref="DefaultMaxQueued"/>): when the database falls behind, a create beyond it is
+/// answered <see cref="InsertOutcome.Overloaded"/> at once (the API sheds it with 503 and <c>Retry-After</c>) instead of
+/// waiting in memory behind thousands of others. A create whose caller cancelled (went away or timed out) while it was
+/// still queued is dropped before it is sent, so nothing is written for a request that was already answered.
+/// </para>
 /// </remarks>
 public sealed class ResourceInsertBatcher(
-    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, ResourceWriteGuard, Task<InsertOutcome>> insertAlone, EventLog events)
+    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, ResourceWriteGuard, Task<InsertOutcome>> insertAlone, EventLog events,
+    int maxQueued = ResourceInsertBatcher.DefaultMaxQueued)
 {
+    /// <summary>Creates waiting for a group on one silo at most: a few full groups, well under a second of work.</summary>
+    public const int DefaultMaxQueued = 1024;
+
     /// <summary>Most rows sent in one group.</summary>
     public const int MaxGroup = 128;
 
@@ -47,20 +57,55 @@ public sealed class ResourceInsertBatcher(
     private sealed record Pending(ResourceView Row, long Cap, NewEvent? Event, ResourceWriteGuard Guard)
     {
         public TaskCompletionSource<InsertOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Cancellation { get; set; }
     }
 
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event, ResourceWriteGuard guard)
+    /// <summary>Creates waiting for a group now (cancelled ones included until a group skips them).</summary>
+    public int Queued
     {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event, ResourceWriteGuard guard, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<InsertOutcome>(cancellationToken);
+        }
+
         var pending = new Pending(row, cap, @event, guard);
         bool start;
         lock (_gate)
         {
+            if (_queue.Count >= maxQueued)
+            {
+                return Task.FromResult(InsertOutcome.Overloaded);
+            }
+
             _queue.Enqueue(pending);
             start = MaySend(others: _inFlight);
             if (start)
             {
                 _inFlight++;
             }
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Only while queued: a group takes the row under _gate and completes the registration's race by setting
+            // the outcome, so a row already at the database is answered with what the database did.
+            pending.Cancellation = cancellationToken.Register(static state =>
+            {
+                var (p, token) = ((Pending, CancellationToken))state!;
+                p.Done.TrySetCanceled(token);
+            }, (pending, cancellationToken));
         }
 
         if (start)
@@ -92,11 +137,25 @@ public sealed class ResourceInsertBatcher(
                 group = new List<Pending>(Math.Min(_queue.Count, MaxGroup));
                 while (group.Count < MaxGroup && _queue.TryDequeue(out var next))
                 {
-                    group.Add(next);
+                    // Cancelled while queued: its caller has its answer already; it must not be written.
+                    if (!next.Done.Task.IsCompleted)
+                    {
+                        group.Add(next);
+                    }
                 }
             }
 
-            await WriteGroupAsync(group);
+            // From here on a row is written whatever its caller does; its answer is what the database did.
+            foreach (var p in group)
+            {
+                p.Cancellation.Dispose();
+            }
+
+            group.RemoveAll(p => p.Done.Task.IsCompleted);
+            if (group.Count > 0)
+            {
+                await WriteGroupAsync(group);
+            }
         }
     }
 

@@ -22,6 +22,9 @@ public enum InsertOutcome
 
     /// <summary>The resource's type changed (declared, altered or deleted) since the write was checked against it.</summary>
     TypeChanged,
+
+    /// <summary>Not attempted: the group-commit queue is full.</summary>
+    Overloaded,
 }
 
 /// <summary>What a versioned update came to.</summary>
@@ -68,12 +71,12 @@ public sealed class ResourceStore
     private readonly EventLog _events;
     private readonly ResourceInsertBatcher? _batcher;
 
-    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventLog? events = null)
+    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventLog? events = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
     {
         _dataSource = dataSource;
         Dialect = dialect;
         _events = events ?? new EventLog(dialect);
-        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, _events) : null;
+        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, _events, maxQueuedCreates) : null;
     }
 
     public SqlDialect Dialect { get; }
@@ -96,8 +99,9 @@ public sealed class ResourceStore
     /// same transaction, only when the row was inserted, and published after the commit. On PostgreSQL, creates that
     /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
     /// </summary>
-    public Task<InsertOutcome> InsertAsync(ResourceView row, long cap, NewEvent? @event = null, ResourceWriteGuard? guard = null) =>
-        _batcher?.InsertAsync(row, cap, @event, guard ?? ResourceWriteGuard.Undeclared)
+    public Task<InsertOutcome> InsertAsync(
+        ResourceView row, long cap, NewEvent? @event = null, ResourceWriteGuard? guard = null, CancellationToken cancellationToken = default) =>
+        _batcher?.InsertAsync(row, cap, @event, guard ?? ResourceWriteGuard.Undeclared, cancellationToken)
         ?? InsertAloneAsync(row, cap, @event, guard ?? ResourceWriteGuard.Undeclared);
 
     /// <summary>SQL true when the type <paramref name="type"/> of <paramref name="ownerId"/> is at version <paramref name="version"/> (null: undeclared).</summary>

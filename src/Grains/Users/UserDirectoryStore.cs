@@ -37,26 +37,27 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
     public async Task<(IReadOnlyList<UserView> Items, long Total)> QueryAsync(DirectoryQuery query)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
+        var from = new StringBuilder("users_directory u");
         var where = new StringBuilder("1 = 1");
         var parameters = new List<(string, object?)>();
         if (query.CallerId is { } caller)
         {
-            where.Append("""
-                 AND (u.id = @caller OR u.id IN (
-                    SELECT peer.user_id FROM memberships mine JOIN memberships peer ON peer.org_id = mine.org_id
-                    WHERE mine.user_id = @caller))
+            // Visibility is a join on memberships (primary key org_id, user_id; index user_id, org_id): the caller's
+            // organizations, their members, and the caller; never a pass over every user.
+            from.Append("""
+                 JOIN (SELECT @caller AS user_id
+                       UNION
+                       SELECT peer.user_id FROM memberships mine JOIN memberships peer ON peer.org_id = mine.org_id
+                       WHERE mine.user_id = @caller) visible ON visible.user_id = u.id
                 """);
             parameters.Add(("caller", caller));
         }
 
         if (query.Search is { Length: > 0 } search)
         {
-            // Case-insensitive substring match; the search text is literal (LIKE wildcards escaped).
-            where.Append("""
-                 AND (LOWER(u.email) LIKE @q ESCAPE '\' OR LOWER(u.username) LIKE @q ESCAPE '\'
-                   OR LOWER(COALESCE(u.first_name, '')) LIKE @q ESCAPE '\' OR LOWER(COALESCE(u.last_name, '')) LIKE @q ESCAPE '\'
-                   OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '')) LIKE @q ESCAPE '\')
-                """);
+            // Case-insensitive substring of any one field (the search column joins them with a separator no search text
+            // holds); the text is literal (LIKE wildcards escaped). PostgreSQL answers from a trigram index.
+            where.Append(" AND u.search LIKE @q ESCAPE '\\'");
             var escaped = search.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal)
                 .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
             parameters.Add(("q", "%" + escaped + "%"));
@@ -70,7 +71,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
 
         var items = new List<UserView>();
         await using (var command = connection.Command(
-            $"SELECT {Columns} FROM users_directory u WHERE {where} ORDER BY u.created_at DESC, u.id DESC LIMIT @limit OFFSET @offset"))
+            $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => "u." + c))} FROM {from} WHERE {where} ORDER BY u.created_at DESC, u.id DESC LIMIT @limit OFFSET @offset"))
         {
             foreach (var (name, value) in parameters)
             {
@@ -87,7 +88,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
             }
         }
 
-        await using var count = connection.Command($"SELECT COUNT(*) FROM users_directory u WHERE {where}");
+        await using var count = connection.Command($"SELECT COUNT(*) FROM {from} WHERE {where}");
         foreach (var (name, value) in parameters)
         {
             count.With(name, value);

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 namespace ApiPlatform.Grains.Webhooks;
 
 /// <summary>
-/// Webhook URL checks (<see cref="NetworkPolicy.CheckUrlAsync"/>: the host must resolve, and only to allowed
-/// addresses) run on the thread pool, never in a grain's turn, and the verdict on a URL is reused for
+/// Webhook URL checks (<see cref="NetworkPolicy.CheckUrlAsync(string, WebhookOptions, CancellationToken)"/>: an allowed port, and the
+/// host must resolve, and only to allowed addresses) run on the thread pool, never in a grain's turn, and the verdict on a URL is reused for
 /// <see cref="WebhookOptions.UrlCheckCacheDuration"/>: concurrent checks of one URL share one lookup, so a slow DNS
 /// server costs one lookup per URL and minute, not one per request.
 /// </summary>
@@ -33,8 +33,7 @@ public sealed class UrlChecker(IOptions<WebhookOptions> options)
             _verdicts.Clear();
         }
 
-        var allowPrivate = settings.AllowPrivateNetworks;
-        var entry = new Entry(Task.Run(() => NetworkPolicy.CheckUrlAsync(url, allowPrivate)),
+        var entry = new Entry(Task.Run(() => NetworkPolicy.CheckUrlAsync(url, settings)),
             now + (long)settings.UrlCheckCacheDuration.TotalMilliseconds);
         return _verdicts.AddOrUpdate(url, entry, (_, current) => current == known ? entry : current).Verdict;
     }

@@ -17,6 +17,12 @@ public sealed class WebhookOptions
     /// <summary>True lets webhooks target loopback, private and link-local addresses (development and tests).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
+    /// <summary>
+    /// When set, the only destination ports webhooks may use (e.g. 443, 8443); checked when a URL is saved and again at
+    /// each delivery. Unset or empty: any port.
+    /// </summary>
+    public int[]? AllowedPorts { get; set; }
+
     /// <summary>How long one POST may take, connection included.</summary>
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -23,14 +23,14 @@ public sealed class WebhookSender : IDisposable
     {
         _options = options;
         _clock = clock;
-        var allowPrivate = options.Value.AllowPrivateNetworks;
+        var settings = options.Value;
         _http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             UseProxy = false,
             UseCookies = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate, cancellationToken),
+            ConnectCallback = (context, cancellationToken) => ConnectAsync(context, settings, cancellationToken),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan, // DeliveryTimeout covers the whole attempt
@@ -104,14 +104,20 @@ public sealed class WebhookSender : IDisposable
         return line.Length <= 200 ? line : line[..200] + "…";
     }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, WebhookOptions options, CancellationToken cancellationToken)
     {
+        // Endpoints saved before the port list changed are held to today's list too.
+        if (!NetworkPolicy.IsAllowedPort(context.DnsEndPoint.Port, options))
+        {
+            throw new HttpRequestException($"refused: port {context.DnsEndPoint.Port} is not among Webhooks:AllowedPorts");
+        }
+
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
             var remote = ((IPEndPoint)socket.RemoteEndPoint!).Address;
-            if (!allowPrivate && !NetworkPolicy.IsPublic(remote))
+            if (!options.AllowPrivateNetworks && !NetworkPolicy.IsPublic(remote))
             {
                 throw new HttpRequestException($"refused: {context.DnsEndPoint.Host} resolved to non-public address {remote}");
             }

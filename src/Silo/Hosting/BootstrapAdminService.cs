@@ -11,7 +11,13 @@ namespace ApiPlatform.Silo.Hosting;
 /// has that email. Registered after Orleans, so it runs once the silo is up. Administrators never come from
 /// "first to register".
 /// </summary>
-internal sealed class BootstrapAdminService(
+/// <remarks>
+/// Every silo runs this at start, so it is written to be run by all of them at once: the administrator's user id is
+/// derived from the email (<see cref="AdminUserId"/>), and registration with a fixed id is idempotent, so silos
+/// starting together all build the one same account (claims held by that id, the user created once) instead of racing
+/// to create different ones, and a start that crashed half-way is finished by the next one.
+/// </remarks>
+public sealed class BootstrapAdminService(
     IOptions<BootstrapOptions> options, IdentityService identity, IGrainFactory grains, ILogger<BootstrapAdminService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -35,19 +41,45 @@ internal sealed class BootstrapAdminService(
             return;
         }
 
-        try
+        // Idempotent steps, so a step that lost a race with another silo (a storage write conflict while the cluster
+        // forms) is simply run again.
+        for (var attempt = 1; ; attempt++)
         {
-            var admin = await identity.RegisterAsync(
-                new Registration(o.AdminEmail, o.AdminUsername, o.AdminPassword, new UserProfile(null, null, null)),
-                SystemRoles.Admin, PlanOptions.Enterprise, emailVerified: true);
-            logger.LogInformation("Created bootstrap administrator {UserId}", admin.Id);
-        }
-        catch (ApiException e) when (e.Code == ProblemCodes.AlreadyExists)
-        {
-            // Another silo created it at the same moment, or the username is taken by someone else.
-            logger.LogWarning("Bootstrap administrator not created: {Detail}", e.Detail);
+            try
+            {
+                var admin = await identity.RegisterAsync(
+                    new Registration(o.AdminEmail, o.AdminUsername, o.AdminPassword, new UserProfile(null, null, null)),
+                    SystemRoles.Admin, PlanOptions.Enterprise, AdminUserId(o.AdminEmail), emailVerified: true);
+                logger.LogInformation("Bootstrap administrator {UserId} is in place", admin.Id);
+                return;
+            }
+            catch (ApiException e) when (e.Code == ProblemCodes.AlreadyExists)
+            {
+                // An account of another id holds the email (created before ids were derived) or the username is taken.
+                logger.LogWarning("Bootstrap administrator not created: {Detail}", e.Detail);
+                return;
+            }
+            catch (Exception e) when (attempt < 5 && e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Bootstrap administrator: attempt {Attempt} failed; trying again", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The bootstrap administrator's user id: the same on every silo for one email.</summary>
+    public static string AdminUserId(string email)
+    {
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("bootstrap-admin\n" + UniqueKeys.Email(email)));
+        const string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        var chars = new char[22];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = alphabet[digest[i] % alphabet.Length];
+        }
+
+        return Grains.Ids.User + "_" + new string(chars);
+    }
 }

@@ -23,6 +23,13 @@ internal static class ClientSetup
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            if (tls.Enabled)
+            {
+                var certificate = tls.LoadCertificate();
+                client.UseTls(certificate, o => tls.Apply(o, certificate));
+            }
+
             if (mode.IsPostgres)
             {
                 client.UseAdoNetClustering(o =>

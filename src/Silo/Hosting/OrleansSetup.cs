@@ -52,6 +52,7 @@ internal static class OrleansSetup
         builder.Services.AddOptions<AccountRetentionOptions>().Bind(builder.Configuration.GetSection(AccountRetentionOptions.Section))
             .Validate(AccountRetentionOptions.IsValid, "Accounts: PurgeInterval must be positive and EndedRetention not negative.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<UniqueClaimStore>();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
         builder.Services.AddHostedService<SchemaMigrationService>();
@@ -72,6 +73,13 @@ internal static class OrleansSetup
             // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
+            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            if (tls.Enabled)
+            {
+                var certificate = tls.LoadCertificate();
+                silo.UseTls(certificate, o => tls.Apply(o, certificate));
+            }
+
             silo.AddEventStreams(builder.Configuration);
             if (mode.IsPostgres)
             {

@@ -16,7 +16,9 @@ internal static class WebhookSetup
     {
         var services = builder.Services;
         services.AddOptions<EventOptions>().Bind(builder.Configuration.GetSection(EventOptions.Section)).ValidateOnStart();
-        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateOnStart();
+        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section))
+            .Validate(o => (o.AllowedPorts ?? []).All(p => p is > 0 and <= 65535), "Webhooks: AllowedPorts must be 1-65535.")
+            .ValidateOnStart();
         services.AddEventPath(mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite);
         services.AddHostedService<EventSweepStarter>();
         return builder;

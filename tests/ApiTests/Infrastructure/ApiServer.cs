@@ -87,6 +87,8 @@ public abstract class ApiServer : IAsyncLifetime
         ["Accounts:EndedRetention"] = "01:00:00",
         // A plan with room for many organizations and keys, for tests that move accounts between plans.
         ["Plans:Catalog:free:MaxOrganizations"] = "3",
+        // Test hosts run as Production (no ASPNETCORE_ENVIRONMENT), where the OpenAPI document is off by default.
+        ["Gateway:ExposeOpenApi"] = "true",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:ApiPlatform.Gateway.Errors"] = "Error",
     };

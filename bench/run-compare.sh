@@ -200,9 +200,10 @@ for n in $(seq 1 "$STARTS"); do
     cd "$SILO_BIN"
     unset ConnectionStrings__Postgres
     export Storage__DataDirectory=$DATA ASPNETCORE_URLS=http://127.0.0.1:$E_PORT Logging__LogLevel__Default=Warning
-    export Orleans__SiloPort Orleans__GatewayPort
+    export Orleans__SiloPort Orleans__GatewayPort Management__Urls
     Orleans__SiloPort=$(free_port)
     Orleans__GatewayPort=$(free_port)
+    Management__Urls=http://127.0.0.1:$(free_port)
     exec ./ApiPlatform.Silo
   ) >"$RUN/embedded-$n.log" 2>&1 &
   E_PID=$!

@@ -3,6 +3,7 @@ using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
+using ApiPlatform.Grains.Telemetry;
 
 namespace ApiPlatform.Gateway.Auth;
 
@@ -90,7 +91,9 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
         }
 
-        if (keys.TryGet(keyId, presented, out var known))
+        var hit = keys.TryGet(keyId, presented, out var known);
+        ApiTelemetry.ApiKeyCacheLookup(hit);
+        if (hit)
         {
             return known;
         }

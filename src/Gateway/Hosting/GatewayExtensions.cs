@@ -4,6 +4,7 @@ using ApiPlatform.Gateway.Endpoints;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -80,6 +81,7 @@ public static class GatewayExtensions
 
     public static WebApplication UseGateway(this WebApplication app)
     {
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
         app.Use((context, next) =>
         {

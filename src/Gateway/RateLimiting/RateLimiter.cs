@@ -5,6 +5,7 @@ using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.RateLimiting;
+using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.RateLimiting;
@@ -71,6 +72,7 @@ public sealed class RateLimiter : IDisposable
 
         if (!decision.Allowed)
         {
+            ApiTelemetry.RateLimitRefused(policyName);
             throw ApiException.TooManyRequests(
                 $"The rate limit of {settings.Limit} requests per {settings.WindowSeconds} s for this credential is spent. Retry after the reset.",
                 TimeSpan.FromSeconds(Math.Max(1, resetIn)));

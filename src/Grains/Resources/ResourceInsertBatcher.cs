@@ -1,4 +1,5 @@
 using System.Data.Common;
+using ApiPlatform.Grains.Telemetry;
 using ApiPlatform.Grains.Webhooks;
 using Npgsql;
 using NpgsqlTypes;
@@ -103,6 +104,7 @@ public sealed class ResourceInsertBatcher(
     private async Task WriteGroupAsync(List<Pending> group)
     {
         HashSet<string> inserted;
+        ApiTelemetry.GroupCommitted(group.Count);
         try
         {
             inserted = group.Count == 1 ? [] : await InsertGroupAsync(group);

@@ -283,6 +283,25 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         return result;
     }
 
+    /// <summary>Most rows a backlog count reads: past it the gauge says "at least this many" and the count stays cheap.</summary>
+    public const int BacklogCountLimit = 100_000;
+
+    /// <summary>
+    /// The backlog for the metrics: outbox rows not yet fanned out, and deliveries still pending (due or waiting for a
+    /// retry), each counted up to <see cref="BacklogCountLimit"/>.
+    /// </summary>
+    public async Task<(long Outbox, long PendingDeliveries)> CountBacklogAsync()
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var command = connection.Command($"""
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM events_outbox LIMIT {BacklogCountLimit}) o),
+                   (SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' LIMIT {BacklogCountLimit}) d)
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Records an attempt's result and releases the claim.</summary>
     public async Task CompleteAsync(string deliveryId, string status, int attempts, int? statusCode, string? error, DateTimeOffset? nextAttemptAt,
         DateTimeOffset now)

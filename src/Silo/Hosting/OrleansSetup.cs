@@ -22,7 +22,7 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class OrleansSetup
 {
-    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster)
+    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing)
     {
         builder.Services.AddSingleton(mode);
         builder.Services.TryAddSingleton(ApiClock.System);
@@ -62,6 +62,13 @@ internal static class OrleansSetup
             // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
+            if (tracing)
+            {
+                // Carries the trace context in each grain call's RequestContext, so a request is one trace across
+                // silos. Only with tracing on: the filters would cost every grain call for spans nobody records.
+                silo.AddActivityPropagation();
+            }
+
             if (mode.IsPostgres)
             {
                 var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;

@@ -17,14 +17,17 @@ public static class SiloHost
         SigningKeySetup.Apply(builder, mode);
 
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var tracing = TelemetryOptions.From(builder.Configuration).TracingEnabled(builder.Configuration);
+        builder.AddTelemetry(cluster);
+        builder.AddManagement();
         if (cluster.IsGatewayOnly)
         {
-            builder.AddPlatformClient(mode, cluster);
+            builder.AddPlatformClient(mode, cluster, tracing);
             builder.AddGateway();
         }
         else
         {
-            builder.AddPlatformSilo(mode, cluster);
+            builder.AddPlatformSilo(mode, cluster, tracing);
             builder.AddGateway();
             builder.Services.AddHostedService<BootstrapAdminService>();
         }

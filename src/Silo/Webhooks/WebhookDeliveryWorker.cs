@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ApiPlatform.Grains;
+using ApiPlatform.Grains.Telemetry;
 using ApiPlatform.Grains.Webhooks;
 using Microsoft.Extensions.Options;
 
@@ -68,16 +70,26 @@ public sealed class WebhookDeliveryWorker(WebhookStore store, EventSignals signa
     {
         var settings = options.Value;
         var attempts = delivery.Attempts + 1;
+        // A span of its own: no request started this work, and the POST's HTTP span (and the SQL) belong under it.
+        using var activity = ApiTelemetry.ActivitySource.StartActivity(ApiTelemetry.Spans.WebhookDelivery, ActivityKind.Internal);
+        activity?.SetTag("webhook.id", delivery.WebhookId);
+        activity?.SetTag("webhook.delivery.id", delivery.Id);
+        activity?.SetTag("webhook.attempt", attempts);
+        var started = Stopwatch.GetTimestamp();
         var (statusCode, error) = await SendAsync(delivery, stoppingToken);
+        var elapsed = Stopwatch.GetElapsedTime(started);
         var now = clock.UtcNow;
         if (statusCode is >= 200 and < 300)
         {
+            ApiTelemetry.WebhookAttempted(ApiTelemetry.DeliveryOutcome.Succeeded, elapsed);
             await store.CompleteAsync(delivery.Id, DeliveryStatus.Succeeded, attempts, statusCode, null, null, now);
             return;
         }
 
+        activity?.SetStatus(ActivityStatusCode.Error, error);
         if (statusCode == (int)HttpStatusCode.Gone)
         {
+            ApiTelemetry.WebhookAttempted(ApiTelemetry.DeliveryOutcome.Failed, elapsed);
             await store.CompleteAsync(delivery.Id, DeliveryStatus.Failed, attempts, statusCode, "endpoint returned 410 Gone", null, now);
             await store.DisableAsync(delivery.WebhookId, "endpoint returned 410 Gone", now);
             return;
@@ -86,11 +98,13 @@ public sealed class WebhookDeliveryWorker(WebhookStore store, EventSignals signa
         var schedule = settings.Schedule;
         if (attempts > schedule.Count)
         {
+            ApiTelemetry.WebhookAttempted(ApiTelemetry.DeliveryOutcome.Failed, elapsed);
             await store.CompleteAsync(delivery.Id, DeliveryStatus.Failed, attempts, statusCode, error, null, now);
             await store.DisableAsync(delivery.WebhookId, "failing for the whole retry schedule", now);
             return;
         }
 
+        ApiTelemetry.WebhookAttempted(ApiTelemetry.DeliveryOutcome.Retrying, elapsed);
         var delay = schedule[attempts - 1] * (0.9 + (Random.Shared.NextDouble() * 0.2));
         await store.CompleteAsync(delivery.Id, DeliveryStatus.Pending, attempts, statusCode, error, now + delay, now);
     }

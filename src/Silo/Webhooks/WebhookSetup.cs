@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using ApiPlatform.Grains.Resources;
@@ -27,6 +28,7 @@ internal static class WebhookSetup
         services.AddSingleton<EventSignals>();
         services.AddHostedService<EventRelay>();
         services.AddHostedService<WebhookDeliveryWorker>();
+        services.AddHostedService<WebhookBacklogSampler>();
         services.AddHttpClient(WebhookDeliveryWorker.HttpClientName, client =>
             {
                 client.Timeout = Timeout.InfiniteTimeSpan; // The worker's own timeout covers the whole attempt.
@@ -42,6 +44,8 @@ internal static class WebhookSetup
                     UseCookies = false,
                     PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                     ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate, cancellationToken),
+                    // Receivers are third parties: our trace ids (traceparent, baggage) are none of their business.
+                    ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
                 };
             });
         return builder;

@@ -31,12 +31,17 @@ public abstract class ApiServer : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The management listener (<c>/metrics</c>), or null when the server runs without one.</summary>
+    public Uri? ManagementAddress { get; private set; }
+
     public IServiceProvider Services => _app!.Services;
 
     /// <summary>Settings every test server shares; subclasses add storage.</summary>
     protected virtual Dictionary<string, string?> Settings() => new()
     {
         ["Urls"] = "http://127.0.0.1:0",
+        // Tests run many servers at once: each management listener on a port of its own.
+        ["Management:Urls"] = "http://127.0.0.1:0",
         ["Orleans:SiloPort"] = _siloPort,
         ["Orleans:GatewayPort"] = _gatewayPort,
         ["Orleans:ClusterId"] = ClusterId,
@@ -102,6 +107,7 @@ public abstract class ApiServer : IAsyncLifetime
         });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
+        ManagementAddress = _app.Services.GetRequiredService<ManagementServer>().Addresses.FirstOrDefault();
     }
 
     public async Task StopAsync()

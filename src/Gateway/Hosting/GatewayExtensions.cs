@@ -83,6 +83,9 @@ public static class GatewayExtensions
     {
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
+        // Explicit, after the two above: routing's own log lines then carry the request_id, and a routing failure
+        // leaves through the problem-details exit like every other error.
+        app.UseRouting();
         app.Use((context, next) =>
         {
             context.Response.Headers.XContentTypeOptions = "nosniff";

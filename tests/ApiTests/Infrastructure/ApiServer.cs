@@ -87,6 +87,9 @@ public abstract class ApiServer : IAsyncLifetime
     /// <summary>Settings applied over <see cref="Settings"/>, for servers that differ from the default.</summary>
     public Dictionary<string, string?> Overrides { get; } = [];
 
+    /// <summary>Changes to the host beyond settings (e.g. an in-memory trace exporter), applied before it is built.</summary>
+    public Action<WebApplicationBuilder>? ConfigureHost { get; set; }
+
     public async Task StartAsync()
     {
         var settings = Settings();
@@ -104,6 +107,7 @@ public abstract class ApiServer : IAsyncLifetime
 
             builder.Services.RemoveAll<ApiClock>();
             builder.Services.AddSingleton(new ApiClock(Time));
+            ConfigureHost?.Invoke(builder);
         });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
+using OpenTelemetry.Context.Propagation;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -105,6 +106,10 @@ internal static class TelemetrySetup
 
         if (tracing)
         {
+            // W3C trace context only, injected by .NET's own HTTP handler: OpenTelemetry's default (trace context and
+            // baggage) would have its HttpClient instrumentation inject headers itself, past the handler's propagator,
+            // and webhook receivers must get none (WebhookSetup turns the handler's off).
+            Sdk.SetDefaultTextMapPropagator(new TraceContextPropagator());
             telemetry.WithTracing(traces => traces
                 .SetSampler(new ParentBasedSampler(new ProductRootSampler(options.TraceSampleRatio)))
                 .AddAspNetCoreInstrumentation(o =>
@@ -157,3 +162,4 @@ internal static class TelemetrySetup
         }
     }
 }
+

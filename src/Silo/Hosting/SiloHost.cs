@@ -18,6 +18,7 @@ public static class SiloHost
 
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         var tracing = TelemetryOptions.From(builder.Configuration).TracingEnabled(builder.Configuration);
+        var dashboard = DashboardSetup.Options(builder.Configuration);
         builder.AddTelemetry(cluster);
         builder.AddManagement();
         if (cluster.IsGatewayOnly)
@@ -27,13 +28,22 @@ public static class SiloHost
         }
         else
         {
-            builder.AddPlatformSilo(mode, cluster, tracing);
+            builder.AddPlatformSilo(mode, cluster, tracing, dashboard);
             builder.AddGateway();
             builder.Services.AddHostedService<BootstrapAdminService>();
+            if (dashboard.Enabled)
+            {
+                builder.AddDashboardAccess();
+            }
         }
 
         var app = builder.Build();
         app.UseGateway();
+        if (!cluster.IsGatewayOnly && dashboard.Enabled)
+        {
+            app.MapPlatformDashboard();
+        }
+
         return app;
     }
 }

@@ -20,6 +20,9 @@ public abstract class ApiServer : IAsyncLifetime
     public const string AdminEmail = "admin@example.test";
     public const string AdminPassword = "admin-password-123";
 
+    /// <summary>The management token every test server accepts (it opens the Orleans Dashboard).</summary>
+    public const string ManagementToken = "test-management-token-0123456789abcdef";
+
     private readonly string _siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private readonly string _gatewayPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private WebApplication? _app;
@@ -42,6 +45,7 @@ public abstract class ApiServer : IAsyncLifetime
         ["Urls"] = "http://127.0.0.1:0",
         // Tests run many servers at once: each management listener on a port of its own.
         ["Management:Urls"] = "http://127.0.0.1:0",
+        ["Management:Token"] = ManagementToken,
         ["Orleans:SiloPort"] = _siloPort,
         ["Orleans:GatewayPort"] = _gatewayPort,
         ["Orleans:ClusterId"] = ClusterId,

@@ -51,7 +51,8 @@ public static class GatewayExtensions
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(o =>
         {
-            o.MapType<RawJsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalPropertiesAllowed = true });
+            // Any JSON object: additionalProperties as an empty schema, so generated clients type it as a map of unknowns.
+            o.MapType<RawJsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() });
             o.SwaggerDoc("v1", new OpenApiInfo
             {
                 Title = "API Platform",
@@ -72,6 +73,7 @@ public static class GatewayExtensions
                 Description = "An API key (sk_…).",
             });
             o.OperationFilter<SecurityRequirementFilter>();
+            o.AddPlatformConventions();
             o.CustomSchemaIds(t => t.IsGenericType
                 ? t.Name[..t.Name.IndexOf('`')] + "Of" + string.Concat(t.GetGenericArguments().Select(a => a.Name))
                 : t.Name);
@@ -93,7 +95,7 @@ public static class GatewayExtensions
         });
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
-        app.UseSwagger();
+        app.UseSwagger(o => o.PreSerializeFilters.Add(OpenApiConventions.NameServer));
         app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
 
         app.MapHealthApi();

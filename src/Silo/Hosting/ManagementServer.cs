@@ -11,7 +11,8 @@ namespace ApiPlatform.Silo.Hosting;
 /// A second, small HTTP server in the process for operators: <c>GET /metrics</c> for Prometheus and nothing else. It
 /// listens apart from the public API so that the metrics (routes, plans, grain counts) are never served to the
 /// internet, and a scrape never competes with API requests for the public listener's limits. It shares the process's
-/// meters and logging, and its own requests are left out of the HTTP metrics and traces.
+/// meters and logging; its own requests are left out of the HTTP metrics (its ASP.NET Core meters are another host's,
+/// which TelemetrySetup drops) and of the traces.
 /// </summary>
 public sealed class ManagementServer(IOptions<ManagementOptions> options, MeterProvider meterProvider, ILoggerFactory loggerFactory)
     : IHostedService, IAsyncDisposable
@@ -38,15 +39,6 @@ public sealed class ManagementServer(IOptions<ManagementOptions> options, MeterP
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         var app = builder.Build();
-        app.Use((context, next) =>
-        {
-            if (context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
-            {
-                metrics.MetricsDisabled = true;
-            }
-
-            return next(context);
-        });
         app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: MetricsPath, configureBranchedPipeline: null, optionsName: null);
         app.Run(context =>
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
@@ -100,9 +101,8 @@ internal static class TelemetrySetup
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
-                .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = DurationBuckets })
-                .AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = DurationBuckets })
                 .AddPrometheusExporter());
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OwnInstruments(provider.GetRequiredService<IMeterFactory>())));
 
         if (tracing)
         {
@@ -135,6 +135,20 @@ internal static class TelemetrySetup
 
         return builder;
     }
+
+    /// <summary>
+    /// One view for every instrument. Meters that a host creates through its <see cref="IMeterFactory"/> (ASP.NET
+    /// Core's, Kestrel's, Orleans') carry that factory as their scope, and a meter provider listens to every meter of
+    /// a name in the process: without this, the management listener's own ASP.NET Core meters (a second host in the
+    /// process) would feed the API's HTTP series, and when one host's meters go (a test process runs many hosts) the
+    /// series they share would go with them. So: process-wide meters (scope null: the product's, the runtime's,
+    /// Npgsql's) and this host's own; other hosts' dropped. Request durations get sub-millisecond buckets.
+    /// </summary>
+    private static Func<Instrument, MetricStreamConfiguration?> OwnInstruments(IMeterFactory own) => instrument =>
+        instrument.Meter.Scope is not null && !ReferenceEquals(instrument.Meter.Scope, own) ? MetricStreamConfiguration.Drop
+        : instrument.Name is "http.server.request.duration" or "http.client.request.duration"
+            ? new ExplicitBucketHistogramConfiguration { Boundaries = DurationBuckets }
+            : null;
 
     /// <summary>Health probes, the dashboard's polling and the documentation pages are not worth a trace each.</summary>
     private static bool IsTracedRequest(HttpContext context)

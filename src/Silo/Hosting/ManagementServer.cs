@@ -14,7 +14,7 @@ namespace ApiPlatform.Silo.Hosting;
 /// meters and logging; its own requests are left out of the HTTP metrics (its ASP.NET Core meters are another host's,
 /// which TelemetrySetup drops) and of the traces.
 /// </summary>
-public sealed class ManagementServer(IOptions<ManagementOptions> options, MeterProvider meterProvider, ILoggerFactory loggerFactory)
+public sealed class ManagementServer(IOptions<ManagementOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
     : IHostedService, IAsyncDisposable
 {
     public const string MetricsPath = "/metrics";
@@ -27,7 +27,8 @@ public sealed class ManagementServer(IOptions<ManagementOptions> options, MeterP
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var urls = ManagementOptions.Split(options.Value.Urls);
-        if (urls.Count == 0)
+        // No meter provider when metrics are off (Telemetry:Metrics=false): nothing to serve.
+        if (urls.Count == 0 || services.GetService<MeterProvider>() is not { } meterProvider)
         {
             return;
         }

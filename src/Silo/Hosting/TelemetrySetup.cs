@@ -25,6 +25,12 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool? Tracing { get; set; }
 
+    /// <summary>
+    /// Whether metrics are collected at all (default true). False turns off the meter provider, and with it
+    /// <c>/metrics</c> and metric export: for measuring what telemetry costs, not for production.
+    /// </summary>
+    public bool Metrics { get; set; } = true;
+
     /// <summary>Share of requests (and webhook deliveries) that start a recorded trace; a caller's sampled <c>traceparent</c> is always followed.</summary>
     public double TraceSampleRatio { get; set; } = 1.0;
 
@@ -94,15 +100,19 @@ internal static class TelemetrySetup
                 }
 
                 resource.AddAttributes([new("api_platform.role", cluster.IsGatewayOnly ? "gateway" : "silo")]);
-            })
-            .WithMetrics(metrics => metrics
+            });
+
+        if (options.Metrics)
+        {
+            telemetry.WithMetrics(metrics => metrics
                 .AddMeter(ApiTelemetry.Name, OrleansMeter)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
                 .AddPrometheusExporter());
-        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OwnInstruments(provider.GetRequiredService<IMeterFactory>())));
+            services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OwnInstruments(provider.GetRequiredService<IMeterFactory>())));
+        }
 
         if (tracing)
         {

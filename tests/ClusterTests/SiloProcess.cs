@@ -36,6 +36,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
 
+    /// <summary>Where the process's stdout and stderr go, line by line.</summary>
+    public string LogPath => _logPath;
+
     /// <summary>The management listener's port (<c>/metrics</c>).</summary>
     public int ManagementPort { get; }
 

@@ -76,29 +76,29 @@ public sealed class OtlpReceiver : IAsyncDisposable
     // KeyValue { string key = 1; AnyValue value = 2; }   AnyValue { string string_value = 1; bool bool_value = 2; int64 int_value = 3; ... }
     private static IEnumerable<ReceivedSpan> DecodeTraces(byte[] request)
     {
-        foreach (var resourceSpans in Fields(request).Where(f => f.Number == 1).Select(f => f.Bytes))
+        foreach (var resourceSpans in Fields(request).Where(f => f.Number == 1).Select(f => f.Bytes!))
         {
             var instance = "";
             foreach (var field in Fields(resourceSpans))
             {
                 if (field.Number == 1)
                 {
-                    instance = Attributes(Fields(field.Bytes).Where(f => f.Number == 1)).GetValueOrDefault("service.instance.id", "");
+                    instance = Attributes(Fields(field.Bytes!).Where(f => f.Number == 1)).GetValueOrDefault("service.instance.id", "");
                 }
             }
 
-            foreach (var scopeSpans in Fields(resourceSpans).Where(f => f.Number == 2).Select(f => f.Bytes))
+            foreach (var scopeSpans in Fields(resourceSpans).Where(f => f.Number == 2).Select(f => f.Bytes!))
             {
                 var scope = "";
                 foreach (var field in Fields(scopeSpans))
                 {
                     if (field.Number == 1)
                     {
-                        scope = Fields(field.Bytes).Where(f => f.Number == 1).Select(f => Encoding.UTF8.GetString(f.Bytes)).FirstOrDefault() ?? "";
+                        scope = Fields(field.Bytes!).Where(f => f.Number == 1).Select(f => Encoding.UTF8.GetString(f.Bytes!)).FirstOrDefault() ?? "";
                     }
                 }
 
-                foreach (var span in Fields(scopeSpans).Where(f => f.Number == 2).Select(f => f.Bytes))
+                foreach (var span in Fields(scopeSpans).Where(f => f.Number == 2).Select(f => f.Bytes!))
                 {
                     var fields = Fields(span).ToList();
                     string Hex(int number) => Convert.ToHexStringLower(fields.FirstOrDefault(f => f.Number == number).Bytes ?? []);
@@ -116,7 +116,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var keyValue in keyValues)
         {
-            var fields = Fields(keyValue.Bytes).ToList();
+            var fields = Fields(keyValue.Bytes!).ToList();
             var key = Encoding.UTF8.GetString(fields.FirstOrDefault(f => f.Number == 1).Bytes ?? []);
             var value = fields.FirstOrDefault(f => f.Number == 2).Bytes is { } any
                 ? Fields(any).Select(f => f.Number switch

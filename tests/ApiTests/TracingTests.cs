@@ -16,15 +16,27 @@ public abstract class TracingTests
 
     protected virtual bool OnPostgres => false;
 
+    /// <summary>A server of its own with tracing on, exporting every finished span into <paramref name="spans"/>.</summary>
+    private async Task<ApiServer> StartTracedAsync(LockedList<Activity> spans)
+    {
+        var server = CreateServer();
+        if (!server.Available)
+        {
+            await server.DisposeAsync();
+            Assert.Skip("PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
+        }
+
+        server.Overrides["Telemetry:Tracing"] = "true";
+        server.ConfigureHost = builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans));
+        await server.InitializeAsync();
+        return server;
+    }
+
     [Fact]
     public async Task A_request_is_one_trace_from_http_through_grain_calls_to_sql()
     {
         var spans = new LockedList<Activity>();
-        await using var server = CreateServer();
-        Assert.SkipUnless(server.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
-        server.Overrides["Telemetry:Tracing"] = "true";
-        server.ConfigureHost = builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans));
-        await server.InitializeAsync();
+        await using var server = await StartTracedAsync(spans);
         // The test's client lives in the server's process, where the server's HttpClient instrumentation would make
         // it a traced client that replaces the traceparent below with its own: it sends headers as given instead.
         using var client = new ApiClient(new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator() })
@@ -67,11 +79,7 @@ public abstract class TracingTests
     public async Task A_webhook_delivery_is_a_trace_of_its_own_and_tells_the_receiver_nothing_about_it()
     {
         var spans = new LockedList<Activity>();
-        await using var server = CreateServer();
-        Assert.SkipUnless(server.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
-        server.Overrides["Telemetry:Tracing"] = "true";
-        server.ConfigureHost = builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans));
-        await server.InitializeAsync();
+        await using var server = await StartTracedAsync(spans);
         await using var receiver = await WebhookReceiver.StartAsync();
         using var client = server.CreateClient();
         var user = await client.RegisterAsync("traced");

@@ -34,14 +34,17 @@ ENV Storage__DataDirectory=/data
 # One explicit binding instead of the image's ASPNETCORE_HTTP_PORTS (both set => a warning).
 ENV ASPNETCORE_HTTP_PORTS=""
 ENV ASPNETCORE_URLS=http://+:8080
+# The management listener (GET /metrics): on every interface of the container, not the loopback-only default.
+ENV Management__Urls=http://+:9464
 
 COPY --from=build /app ./
 
 # The aspnet image ships the unprivileged `app` user (UID 1654, in $APP_UID).
 USER $APP_UID
 
-# 8080 HTTP API; 11111 Orleans silo-to-silo; 30000 Orleans gateway (clients). Never publish
-# 11111/30000 outside the cluster network: Orleans traffic is neither authenticated nor encrypted.
-EXPOSE 8080 11111 30000
+# 8080 HTTP API; 11111 Orleans silo-to-silo; 30000 Orleans gateway (clients); 9464 metrics. Never publish
+# 11111/30000 outside the cluster network: Orleans traffic is neither authenticated nor encrypted; nor 9464
+# to the internet: metrics name routes, plans and grain counts.
+EXPOSE 8080 11111 30000 9464
 
 ENTRYPOINT ["dotnet", "ApiPlatform.Silo.dll"]

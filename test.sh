@@ -159,11 +159,34 @@ ensure_tools() {
     fi
 }
 
+# The OpenAPI checks' npm tools (Spectral, Redocly, openapi-typescript, TypeScript), pinned by the lockfile in
+# tests/ApiTests/OpenApi, installed into .test-run/npm (gitignored) when missing or when the lockfile changed.
+# tests/ApiTests/OpenApiLintTests.cs finds them through OPENAPI_TOOLS.
+NPM_TOOLS="$RUN_DIR/npm"
+ensure_npm_tools() {
+    local src="$REPO_ROOT/tests/ApiTests/OpenApi"
+    if [[ -x "$NPM_TOOLS/node_modules/.bin/spectral" && -x "$NPM_TOOLS/node_modules/.bin/tsc" ]] &&
+        cmp -s "$src/package-lock.json" "$NPM_TOOLS/package-lock.json"; then
+        return 0
+    fi
+    command -v npm >/dev/null || { echo "test.sh: npm not found (Node.js 20.19+ with npm is needed for the OpenAPI checks)" >&2; return 1; }
+    rm -rf "$NPM_TOOLS" && mkdir -p "$NPM_TOOLS" &&
+        cp "$src/package.json" "$src/package-lock.json" "$NPM_TOOLS/" &&
+        (cd "$NPM_TOOLS" && npm ci --no-audit --no-fund --loglevel=error >"$RUN_DIR/npm-install.log" 2>&1) ||
+        { echo "test.sh: npm ci failed, see $RUN_DIR/npm-install.log" >&2; return 1; }
+}
+
 say "tools"
 if ! ensure_tools; then
     echo "test.sh: FAILED to set up tools" >&2
     finish 0 1 0 1
 fi
+mkdir -p "$RUN_DIR"
+if ! ensure_npm_tools; then
+    echo "test.sh: FAILED to install the OpenAPI tools" >&2
+    finish 0 1 0 1
+fi
+export OPENAPI_TOOLS="$NPM_TOOLS"
 
 # ---------------------------------------------------------------- build
 if [[ $DO_BUILD -eq 1 ]]; then

@@ -97,17 +97,18 @@ start_postgres() {
 
 # start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode on free loopback ports, with a fresh
 # signing key, the bench admin (ADMIN_EMAIL / ADMIN_PASSWORD) and the extra settings given; waits until it is ready.
-# Sets PRODUCT (its base URL) and P_PID (added to PIDS).
+# Sets PRODUCT (its base URL), MANAGEMENT (its management listener: /metrics) and P_PID (added to PIDS).
 start_product() {
   local bin=$1 db=$2 log=$3
   shift 3
   PRODUCT=http://127.0.0.1:$(free_port)
+  MANAGEMENT=http://127.0.0.1:$(free_port)
   say "start the product on $PRODUCT"
   (
     cd "$bin" || exit 1
     export ConnectionStrings__Postgres="$CS;Database=$db" ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
     export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
-    export Jwt__SigningKey Orleans__SiloPort Orleans__GatewayPort Orleans__ClusterId=bench-$$
+    export Jwt__SigningKey Orleans__SiloPort Orleans__GatewayPort Orleans__ClusterId=bench-$$ Management__Urls=$MANAGEMENT
     Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
     Orleans__SiloPort=$(free_port)
     Orleans__GatewayPort=$(free_port)

@@ -21,6 +21,12 @@
 #    from /health/ready.
 # Results: bench/compare/results-latest.md (logs in bench/compare/.run/).
 #
+#   bench/run-compare.sh --telemetry
+#
+# instead measures what telemetry costs (issue 16): the product alone with telemetry off, with metrics (Prometheus
+# scraping every 5 s, the default) and with OTLP export of traces, metrics and logs to a local sink, for GET one and
+# create. See bench/compare/telemetry.sh; results in bench/compare/results-telemetry-latest.md.
+#
 # Environment: CMP_RESOURCES (100000), CMP_CONCURRENCY (32), CMP_WARMUP (10 s), CMP_DURATION (10 s), CMP_SETTLE (11 s),
 # CMP_ACTIVATE_MAX (150 s), CMP_STARTS (3), CMP_NO_BUILD=1.
 set -euo pipefail
@@ -39,6 +45,9 @@ ACTIVATE_MAX=${CMP_ACTIVATE_MAX:-150}
 STARTS=${CMP_STARTS:-3}
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
+
+TELEMETRY=0
+if [[ "${1:-}" == --telemetry ]]; then TELEMETRY=1; fi
 
 BENCH_NAME=run-compare.sh
 # shellcheck source=bench/lib.sh
@@ -67,6 +76,11 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ PostgreSQL
 say "start PostgreSQL"
+if [[ $TELEMETRY == 1 ]]; then
+  start_postgres "$RUN/postgres"
+  # shellcheck source=bench/compare/telemetry.sh
+  source "$CMP/telemetry.sh"   # runs the telemetry comparison and exits
+fi
 start_postgres "$RUN/postgres" product baseline
 
 # ------------------------------------------------------------------ the product (PostgreSQL mode)
@@ -200,9 +214,10 @@ for n in $(seq 1 "$STARTS"); do
     cd "$SILO_BIN"
     unset ConnectionStrings__Postgres
     export Storage__DataDirectory=$DATA ASPNETCORE_URLS=http://127.0.0.1:$E_PORT Logging__LogLevel__Default=Warning
-    export Orleans__SiloPort Orleans__GatewayPort
+    export Orleans__SiloPort Orleans__GatewayPort Management__Urls
     Orleans__SiloPort=$(free_port)
     Orleans__GatewayPort=$(free_port)
+    Management__Urls=http://127.0.0.1:$(free_port)
     exec ./ApiPlatform.Silo
   ) >"$RUN/embedded-$n.log" 2>&1 &
   E_PID=$!

@@ -9,7 +9,10 @@
 #   3. policy  project rules: labels and selectors agree, every container has an image tag,
 #              probes, resources and a locked-down securityContext, ports/ConfigMap/Secret/
 #              Service/PDB/HPA references resolve, the Orleans settings agree with the ports and
-#              labels, production renders no Secret, the dev Secret has every referenced key.
+#              labels, production renders no Secret, the dev Secret has every referenced key; the
+#              management listener (Management__Urls) agrees with the `metrics` port and the
+#              prometheus.io/* annotations, is never behind a public Service, and a ServiceMonitor
+#              selects a Service with that port; a Grafana dashboard ConfigMap holds valid JSON.
 #
 # Prints every problem, then ONE summary line last; exits non-zero on any problem.
 #
@@ -18,7 +21,8 @@
 #   --no-schema   skip step 2 (no npm registry at hand); the summary says it was skipped
 #
 # Needs: kubectl with kustomize v4+ (or a `kustomize` binary), python3 with PyYAML, and for step 2
-# node + npm: `kubernetes-models` is installed once into a cache folder
+# node + npm: `kubernetes-models` (and `@kubernetes-models/prometheus-operator` for the ServiceMonitor)
+# are installed once into a cache folder
 # ($K8S_VALIDATE_CACHE, default ~/.cache/api-platform/k8s-validate) and reused, so later runs
 # take a few seconds and need no network.
 set -euo pipefail
@@ -29,6 +33,7 @@ K8S="$ROOT/k8s"
 CACHE=${K8S_VALIDATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/api-platform/k8s-validate}
 # Pinned: the schema version changes only when this line does.
 MODELS_VERSION=5.1.0
+PROMETHEUS_MODELS_VERSION=6.0.0
 OUT=""
 SCHEMA=1
 
@@ -124,6 +129,7 @@ KNOWN_KINDS = {
     ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"),
     ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("policy/v1", "PodDisruptionBudget"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"), ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
 }
 CLUSTER_SCOPED = {"Namespace"}
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -289,6 +295,14 @@ def check_render(name, docs):
             check(any(m.get("mountPath") == "/tmp" and "emptyDir" in volumes.get(m.get("name"), {}) for m in mounts),
                   cw, "read-only root filesystem needs an emptyDir at /tmp")
             role = (env.get("Orleans__Role") or {}).get("value") or config.get("Orleans__Role") or "Silo"
+            # The management listener: its port is the `metrics` containerPort and what the annotations name.
+            mgmt_port = re.search(r":(\d+)\s*$", config.get("Management__Urls", ""))
+            check(mgmt_port is not None and ports.get("metrics") == int(mgmt_port.group(1)), cw,
+                  f"Management__Urls {config.get('Management__Urls')!r} must use the `metrics` containerPort {ports.get('metrics')}")
+            annotations = ((w["spec"].get("template") or {}).get("metadata") or {}).get("annotations") or {}
+            check(annotations.get("prometheus.io/scrape") == "true" and annotations.get("prometheus.io/path") == "/metrics"
+                  and annotations.get("prometheus.io/port") == str(ports.get("metrics")), cw,
+                  "the pod template needs prometheus.io/scrape \"true\", /path \"/metrics\" and /port equal to the metrics port")
             url_port = re.search(r":(\d+)\s*$", config.get("ASPNETCORE_URLS", ""))
             check(url_port is not None and ports.get("http") == int(url_port.group(1)), cw,
                   f"ASPNETCORE_URLS {config.get('ASPNETCORE_URLS')!r} must use the `http` containerPort {ports.get('http')}")
@@ -323,7 +337,7 @@ def check_render(name, docs):
                     check(got == field, cw, f"{key} must come from the downward API field {field} (got {got!r})")
             else:
                 check(role == "Gateway", cw, f"unknown Orleans__Role {role!r}")
-                check(set(ports) == {"http"}, cw, "a gateway-only pod exposes only the http port")
+                check(set(ports) == {"http", "metrics"}, cw, "a gateway-only pod exposes only the http and metrics ports")
                 check("Bootstrap__AdminPassword" not in env, cw, "gateway pods do not need the admin password")
 
     # ---- Secrets the operator creates must have every required key documented in the example
@@ -359,6 +373,30 @@ def check_render(name, docs):
         for st in by_kind.get("StatefulSet", []):
             if st["spec"].get("serviceName") == s["metadata"]["name"]:
                 check(s["spec"].get("clusterIP") == "None", where, "a StatefulSet's governing Service must be headless")
+    # The metrics port is never behind a Service that also carries the API (an Ingress could expose it), and
+    # a ServiceMonitor selects a Service that has the port it scrapes.
+    for s in by_kind.get("Service", []):
+        names = {p.get("name") for p in (s.get("spec") or {}).get("ports") or []}
+        check(not ("metrics" in names and "http" in names), f"{name}: Service/{s['metadata']['name']}",
+              "the metrics port must be on a Service of its own, not beside the API's http port")
+    for m in by_kind.get("ServiceMonitor", []):
+        where = f"{name}: ServiceMonitor/{m['metadata']['name']}"
+        sel = ((m.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        matched = [s for s in by_kind.get("Service", []) if labels_match(sel, (s.get("metadata") or {}).get("labels") or {})]
+        if check(bool(matched), where, f"selector {sel} matches no Service"):
+            for e in (m.get("spec") or {}).get("endpoints") or []:
+                check(all(e.get("port") in {p.get("name") for p in s["spec"].get("ports") or []} for s in matched), where,
+                      f"endpoint port {e.get('port')!r} is not a named port of the selected Service")
+                check(e.get("path", "/metrics") == "/metrics", where, "endpoints scrape /metrics")
+    for c in by_kind.get("ConfigMap", []):
+        if ((c.get("metadata") or {}).get("labels") or {}).get("grafana_dashboard") == "1":
+            for key, text in (c.get("data") or {}).items():
+                try:
+                    board = json.loads(text)
+                    check(bool(board.get("panels")) and bool(board.get("title")), f"{name}: ConfigMap/{c['metadata']['name']}",
+                          f"{key} is not a Grafana dashboard (no title or panels)")
+                except ValueError as e:
+                    check(False, f"{name}: ConfigMap/{c['metadata']['name']}", f"{key} is not JSON: {e}")
     for st in by_kind.get("StatefulSet", []):
         check(st["spec"].get("serviceName") in {s["metadata"]["name"] for s in by_kind.get("Service", [])},
               f"{name}: StatefulSet/{st['metadata']['name']}", "serviceName has no Service")
@@ -421,13 +459,15 @@ if [[ $SCHEMA -eq 1 ]]; then
     command -v node >/dev/null && command -v npm >/dev/null ||
         fail "node and npm are needed for the schema step (Debian: nodejs npm), or pass --no-schema"
     mkdir -p "$CACHE"
+    PROMETHEUS_MODELS="$CACHE/node_modules/@kubernetes-models/prometheus-operator/package.json"
     if [[ ! -f "$CACHE/node_modules/kubernetes-models/package.json" ]] ||
-        ! grep -q "\"version\": \"$MODELS_VERSION\"" "$CACHE/node_modules/kubernetes-models/package.json"; then
-        echo "validate-k8s: installing kubernetes-models@$MODELS_VERSION into $CACHE (once)" >&2
+        ! grep -q "\"version\": \"$MODELS_VERSION\"" "$CACHE/node_modules/kubernetes-models/package.json" ||
+        [[ ! -f "$PROMETHEUS_MODELS" ]] || ! grep -q "\"version\": \"$PROMETHEUS_MODELS_VERSION\"" "$PROMETHEUS_MODELS"; then
+        echo "validate-k8s: installing kubernetes-models@$MODELS_VERSION and @kubernetes-models/prometheus-operator@$PROMETHEUS_MODELS_VERSION into $CACHE (once)" >&2
         printf '{ "name": "k8s-validate-cache", "private": true, "type": "module" }\n' >"$CACHE/package.json"
         timeout 180 npm install --prefix "$CACHE" --no-audit --no-fund --no-package-lock --silent \
-            "kubernetes-models@$MODELS_VERSION" >"$WORK/npm.log" 2>&1 ||
-            fail "npm install kubernetes-models@$MODELS_VERSION failed (or pass --no-schema): $(tail -n 5 "$WORK/npm.log")"
+            "kubernetes-models@$MODELS_VERSION" "@kubernetes-models/prometheus-operator@$PROMETHEUS_MODELS_VERSION" >"$WORK/npm.log" 2>&1 ||
+            fail "npm install of the schema models failed (or pass --no-schema): $(tail -n 5 "$WORK/npm.log")"
     fi
     # The script must sit next to node_modules so that its imports resolve.
     cat >"$CACHE/validate.mjs" <<'JS'
@@ -507,7 +547,10 @@ function checkType(value, type, iface, where) {
 // ---- schema validation through the models' compiled validators
 async function modelFor(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
-  const dir = path.join(nm, "kubernetes-models", group, version);
+  // Custom resources of the Prometheus Operator come from their own models package.
+  const dir = group === "monitoring.coreos.com"
+    ? path.join(nm, "@kubernetes-models", "prometheus-operator", group, version)
+    : path.join(nm, "kubernetes-models", group, version);
   const mod = await import(path.join(dir, kind + ".js"));
   return { Model: mod[kind], dts: path.join(dir, kind + ".d.ts") };
 }

@@ -180,6 +180,11 @@ public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         (await First.DeleteAsync($"/v1/api-keys/{keyId}", user.Token)).AssertStatus(HttpStatusCode.NoContent);
         (await Gateway.GetAsync("/v1/resources", Credential.ApiKeyHeader(key))).AssertProblem(HttpStatusCode.Unauthorized, "revoked_api_key");
         (await Gateway.GetAsync("/swagger/v1/swagger.json")).AssertStatus(HttpStatusCode.OK);
+
+        // The Orleans Dashboard is a silo's: the gateway-only role has none (its /metrics it has).
+        (await Gateway.GetAsync("/dashboard/", Credential.Bearer(ApiServer.ManagementToken))).AssertProblem(HttpStatusCode.NotFound, "resource_not_found");
+        (await First.GetAsync("/dashboard/DashboardCounters", Credential.Bearer(ApiServer.ManagementToken))).AssertStatus(HttpStatusCode.OK);
+        Assert.True((await PrometheusScrape.GetAsync(cluster.Gateway.ManagementAddress!)).Contains("http_server_request_duration_seconds_count"));
     }
 
     [Fact]

@@ -18,9 +18,11 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         Name = name;
         HttpPort = FreePort();
+        ManagementPort = FreePort();
         _environment = new Dictionary<string, string>(environment)
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{HttpPort}",
+            ["Management__Urls"] = $"http://127.0.0.1:{ManagementPort}",
             ["Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__SiloName"] = name,
@@ -33,6 +35,12 @@ public sealed class SiloProcess : IAsyncDisposable
     public int HttpPort { get; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    /// <summary>Where the process's stdout and stderr go, line by line.</summary>
+    public string LogPath => _logPath;
+
+    /// <summary>The management listener's port (<c>/metrics</c>).</summary>
+    public int ManagementPort { get; }
 
     public bool IsRunning => _process is { HasExited: false };
 

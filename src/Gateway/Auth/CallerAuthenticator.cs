@@ -4,6 +4,7 @@ using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
+using ApiPlatform.Grains.Telemetry;
 
 namespace ApiPlatform.Gateway.Auth;
 
@@ -127,7 +128,9 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             throw Challenge(ProblemCodes.InvalidApiKey, "The API key is not recognised.");
         }
 
-        if (!keys.TryGet(keyId, presented, out var check))
+        var hit = keys.TryGet(keyId, presented, out var check);
+        ApiTelemetry.ApiKeyCacheLookup(hit);
+        if (!hit)
         {
             if (unknown.Contains(keyId))
             {

@@ -56,8 +56,9 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
         // In an organization, keys are managed by admins and owners.
-        var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireCaller()
+        var group = routes.MapGroup("/v1/api-keys").WithTags(ApiTags.ApiKeys).RequireCaller()
             .RequireOrganizationRole(OrgRoles.Admin)
+            .WithParameter("id", "The API key's id (key_…).")
             .AddEndpointFilter(async (context, next) =>
             {
                 var caller = context.HttpContext.GetCaller();
@@ -70,23 +71,32 @@ public static class ApiKeysApi
             });
 
         group.MapPost("/", CreateAsync)
+            .Describe("createApiKey", "Create an API key",
+                "Creates a key for the caller (or the organization it acts for). The answer is the only time the full secret is shown. "
+                + "Scopes default to read and write; the plan's cap on active keys answers 402.")
             .WithIdempotency()
             .CarriesSecrets()
             .Accepts<CreateApiKeyRequest>("application/json")
             .Produces<DataEnvelope<ApiKeySecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
         group.MapGet("/", ListAsync)
+            .Describe("listApiKeys", "List API keys", "The owner's keys, newest first, revoked ones included; never their secrets.")
+            .Paged()
             .Produces<ListEnvelope<ApiKeyResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{id}", GetAsync)
+            .Describe("getApiKey", "Get an API key", "One of the owner's keys, without its secret. Another owner's key is 404.")
             .WithContentETag()
             .Produces<DataEnvelope<ApiKeyResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapDelete("/{id}", RevokeAsync)
+            .Describe("revokeApiKey", "Revoke an API key", "The key stops working at once on every server; it stays listed as revoked.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/roll", RollAsync)
             .CarriesSecrets()
+            .Describe("rollApiKey", "Roll an API key's secret",
+                "Replaces the secret: the answer carries the new one, and the old one stops working at once. A revoked key is 409.")
             .Produces<DataEnvelope<ApiKeySecretResponse>>()
             .ProducesErrors(401, 403, 404, 409);
         return routes;

@@ -16,10 +16,13 @@ public static class AuthApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/auth").WithTags("Auth");
+        var group = routes.MapGroup("/v1/auth").WithTags(ApiTags.Auth);
 
         group.MapPost("/register", RegisterAsync)
             .CarriesSecrets()
+            .Describe("register", "Create an account",
+                "Creates a user with a unique email and username and starts a login session: the answer carries an access token, "
+                + "a refresh token and the new user. Closed with 403 when the deployment does not allow registration.")
             .RateLimitedByAddress()
             .Accepts<RegisterRequest>("application/json")
             .Produces<RegisterResponse>(StatusCodes.Status201Created)
@@ -27,12 +30,18 @@ public static class AuthApi
             .ProducesErrors(400, 403, 409, 413, 415, 429);
         group.MapPost("/login", LoginAsync)
             .CarriesSecrets()
+            .Describe("login", "Log in with email and password",
+                "Starts a login session. Repeated failures for one email lock it out for a while (401 either way, so the answer "
+                + "never tells which part was wrong).")
             .RateLimitedByAddress()
             .Accepts<LoginRequest>("application/json")
             .Produces<TokenResponse>()
             .ProducesErrors(400, 401, 403, 413, 415, 429);
         group.MapPost("/refresh", RefreshAsync)
             .CarriesSecrets()
+            .Describe("refreshTokens", "Exchange a refresh token for new tokens",
+                "Rotates the session's refresh token: the answer's refresh token replaces the one sent, which stops working. "
+                + "Presenting a spent refresh token again ends the whole session (theft detection).")
             .RateLimitedByAddress()
             .Accepts<RefreshRequest>("application/json")
             .Produces<TokenResponse>()
@@ -58,6 +67,9 @@ public static class AuthApi
             .Produces(StatusCodes.Status202Accepted)
             .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/logout", LogoutAsync)
+            .Describe("logout", "End the login session",
+                "Ends the session of the access token sent: its access and refresh tokens stop working at once on every server. "
+                + "API keys are revoked with DELETE /v1/api-keys/{id} instead (400).")
             .RequireCaller()
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(400, 401);

@@ -62,26 +62,54 @@ public static partial class OrganizationsApi
 
     public static IEndpointRouteBuilder MapOrganizationsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/organizations").WithTags("Organizations").RequireCaller();
+        var group = routes.MapGroup("/v1/organizations").WithTags(ApiTags.Organizations).RequireCaller()
+            .WithParameter("id", "The organization's id (org_…).")
+            .WithParameter("userId", "The member's user id (usr_…).");
 
-        group.MapGet("/", ListAsync).Produces<ListEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403);
-        group.MapPost("/", CreateAsync).WithIdempotency().Accepts<CreateOrganizationRequest>("application/json")
+        group.MapGet("/", ListAsync)
+            .Describe("listOrganizations", "List your organizations", "The organizations the caller is a member of, with the caller's role in each.")
+            .Paged().Produces<ListEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403);
+        group.MapPost("/", CreateAsync).WithIdempotency()
+            .Describe("createOrganization", "Create an organization",
+                "Creates an organization with the caller as its owner. The slug is derived from the name unless given; a taken slug is 409.")
+            .Accepts<CreateOrganizationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 402, 403, 409, 413, 415);
-        group.MapGet("/{id}", GetAsync).WithContentETag().Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
-        group.MapPatch("/{id}", UpdateAsync).Accepts<UpdateOrganizationRequest>("application/json")
+        group.MapGet("/{id}", GetAsync)
+            .Describe("getOrganization", "Get an organization", "An organization the caller is a member of; any other is 404.")
+            .WithContentETag().Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(401, 403, 404);
+        group.MapPatch("/{id}", UpdateAsync)
+            .Describe("updateOrganization", "Update an organization", "Renames the organization or changes its slug; needs the admin or owner role.")
+            .Accepts<UpdateOrganizationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
-        group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);
-        group.MapGet("/{id}/members", ListMembersAsync).Produces<ListEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404);
-        group.MapPost("/{id}/members", AddMemberAsync).WithIdempotency().Accepts<AddMemberRequest>("application/json")
+        group.MapDelete("/{id}", DeleteAsync)
+            .Describe("deleteOrganization", "Delete an organization", "Deletes the organization and revokes its API keys; owners only.")
+            .Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);
+        group.MapGet("/{id}/members", ListMembersAsync)
+            .Describe("listMembers", "List an organization's members", "The members with their roles; visible to every member.")
+            .Paged().Produces<ListEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404);
+        group.MapPost("/{id}/members", AddMemberAsync).WithIdempotency()
+            .Describe("addMember", "Add a member", "Adds an existing user with a role (default member); needs the admin or owner role. A member already there is 409.")
+            .Accepts<AddMemberRequest>("application/json")
             .Produces<DataEnvelope<MemberResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
-        group.MapPatch("/{id}/members/{userId}", UpdateMemberAsync).Accepts<UpdateMemberRequest>("application/json")
+        group.MapPatch("/{id}/members/{userId}", UpdateMemberAsync)
+            .Describe("updateMember", "Change a member's role", "Changes a member's role; the last owner cannot be demoted (409).")
+            .Accepts<UpdateMemberRequest>("application/json")
             .Produces<DataEnvelope<MemberResponse>>().ProducesErrors(400, 401, 403, 404, 409, 413, 415);
-        group.MapDelete("/{id}/members/{userId}", RemoveMemberAsync).Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404, 409);
-        group.MapPost("/{id}/invitations", InviteAsync).WithIdempotency().Accepts<CreateInvitationRequest>("application/json")
+        group.MapDelete("/{id}/members/{userId}", RemoveMemberAsync)
+            .Describe("removeMember", "Remove a member", "Removes a member (or lets a member leave); the last owner cannot leave (409).")
+            .Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404, 409);
+        group.MapPost("/{id}/invitations", InviteAsync).WithIdempotency()
+            .Describe("createInvitation", "Invite someone by email",
+                "Mails an invitation to join the organization with a role; needs the admin or owner role (owner to invite an owner). "
+                + "A pending invitation for the same email is 409.")
+            .Accepts<CreateInvitationRequest>("application/json")
             .Produces<DataEnvelope<InvitationResponse>>(StatusCodes.Status201Created).ProducesErrors(400, 401, 403, 404, 409, 413, 415);
-        group.MapGet("/{id}/invitations", ListInvitationsAsync).Produces<ListEnvelope<InvitationResponse>>().ProducesErrors(400, 401, 403, 404);
-        group.MapDelete("/{id}/invitations/{invitationId}", RevokeInvitationAsync).Produces(StatusCodes.Status204NoContent)
-            .ProducesErrors(401, 403, 404);
+        group.MapGet("/{id}/invitations", ListInvitationsAsync)
+            .Describe("listInvitations", "List an organization's invitations", "Pending and settled invitations, newest first; needs the admin or owner role.")
+            .Paged().Produces<ListEnvelope<InvitationResponse>>().ProducesErrors(400, 401, 403, 404);
+        group.MapDelete("/{id}/invitations/{invitationId}", RevokeInvitationAsync)
+            .Describe("revokeInvitation", "Revoke an invitation", "Stops a pending invitation from being accepted; needs the admin or owner role.")
+            .Produces(StatusCodes.Status204NoContent).ProducesErrors(401, 403, 404);
         return routes;
     }
 

@@ -40,17 +40,30 @@ public static class ResourcesApi
 {
     public static IEndpointRouteBuilder MapResourcesApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/resources").WithTags("Resources").RequireCaller();
+        var group = routes.MapGroup("/v1/resources").WithTags(ApiTags.Resources).RequireCaller()
+            .WithParameter("id", "The resource's id (res_…).");
 
         group.MapPost("/", CreateAsync)
             .WithMetadata(new DocumentBodyLimitAttribute())
+            .Describe("createResource", "Create a resource",
+                "Stores a JSON document for the caller's tenant. Send Idempotency-Key to make retries safe. The plan's cap on "
+                + "resources answers 402; the answer's ETag is the resource's version.")
             .Accepts<CreateResourceRequest>("application/json")
             .Produces<DataEnvelope<ResourceResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
         group.MapGet("/", ListAsync)
+            .Describe("listResources", "List resources",
+                "A page of the tenant's resources with an exact total. Offset paging (page, per_page) or keyset paging (cursor, "
+                + "from meta.next_cursor); sort by one or more fields; filter by status and type.")
+            .Paged()
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page (not with page); repeat the same sort and filters.")
+            .WithQueryParameter<string>("sort", "Comma-separated fields (name, created_at, updated_at, status, type), '-' for descending; default -created_at.")
+            .WithQueryParameter<string>("filter[status]", "Only resources with this status: active, inactive or archived.")
+            .WithQueryParameter<string>("filter[type]", "Only resources of this type.")
             .Produces<ResourceListEnvelope>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{id}", GetAsync)
+            .Describe("getResource", "Get a resource", "One resource with its ETag. If-None-Match with the current ETag answers 304.")
             .Produces<DataEnvelope<ResourceResponse>>()
             .Produces(StatusCodes.Status304NotModified)
             .ProducesErrors(401, 403, 404);
@@ -61,10 +74,14 @@ public static class ResourcesApi
             .ProducesErrors(400, 401, 403, 404, 412, 413, 415, 428);
         group.MapPatch("/{id}", UpdateAsync)
             .WithMetadata(new DocumentBodyLimitAttribute())
+            .Describe("updateResource", "Update a resource",
+                "Changes the fields sent; metadata is merged as a JSON merge patch (RFC 7396). If-Match makes it conditional: "
+                + "412 when the resource changed meanwhile.")
             .Accepts<UpdateResourceRequest>("application/json", "application/merge-patch+json")
             .Produces<DataEnvelope<ResourceResponse>>()
             .ProducesErrors(400, 401, 403, 404, 412, 413, 415, 428);
         group.MapDelete("/{id}", DeleteAsync)
+            .Describe("deleteResource", "Delete a resource", "Deletes the resource for good. If-Match makes it conditional (412 when it changed).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404, 412, 428);
         return routes;

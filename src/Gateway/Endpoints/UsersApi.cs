@@ -24,16 +24,24 @@ public static class UsersApi
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/users").WithTags("Users").RequireCaller();
+        var group = routes.MapGroup("/v1/users").WithTags(ApiTags.Users).RequireCaller();
 
         group.MapGet("/", ListAsync)
+            .Describe("listUsers", "List users",
+                "The user directory: administrators see everyone; others see themselves and the users who share an organization with them.")
+            .Paged()
+            .WithQueryParameter<string>("search", "Matches email, username, first and last name (at most 100 characters).")
+            .WithQueryParameter<string>("role", "Only users with this system role: user or admin.")
             .Produces<ListEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/me", GetMeAsync)
+            .Describe("getMe", "Get your own account", "The caller's user, with its profile, role and plan. Answers If-None-Match with 304.")
             .WithContentETag()
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(401, 403);
         group.MapPatch("/me", UpdateMeAsync)
+            .Describe("updateMe", "Update your own account",
+                "Changes the username and profile fields sent (JSON merge patch); email, password, role and plan cannot be changed here (400).")
             .Accepts<UpdateMeRequest>("application/json")
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403, 409, 413, 415);

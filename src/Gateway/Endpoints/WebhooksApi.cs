@@ -55,39 +55,55 @@ public static class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireCaller()
-            .RequireOrganizationRole(OrgRoles.Admin);
+        var group = routes.MapGroup("/v1/webhooks").WithTags(ApiTags.Webhooks).RequireCaller()
+            .RequireOrganizationRole(OrgRoles.Admin)
+            .WithParameter("id", "The webhook's id (wh_…).")
+            .WithParameter("deliveryId", "The delivery's id (whd_…).");
 
         group.MapPost("/", CreateAsync).WithIdempotency()
             .CarriesSecrets()
+            .Describe("createWebhook", "Create a webhook",
+                "Subscribes a public HTTPS URL to event types (or patterns such as resource.*). The answer is the only time the "
+                + "signing secret (whsec_…) is shown unless rotated. The plan's cap on webhooks answers 402.")
             .Accepts<CreateWebhookRequest>("application/json")
             .Produces<DataEnvelope<WebhookSecretResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 413, 415);
         group.MapGet("/", ListAsync)
+            .Describe("listWebhooks", "List webhooks", "The owner's webhooks, without their secrets.")
+            .Paged()
             .Produces<ListEnvelope<WebhookResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{id}", GetAsync)
+            .Describe("getWebhook", "Get a webhook", "One webhook, with why it was disabled if it was.")
             .WithContentETag()
             .Produces<DataEnvelope<WebhookResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapPatch("/{id}", UpdateAsync)
+            .Describe("updateWebhook", "Update a webhook", "Changes the URL, events, description or enabled flag; enabling clears the failure count.")
             .Accepts<UpdateWebhookRequest>("application/json")
             .Produces<DataEnvelope<WebhookResponse>>()
             .ProducesErrors(400, 401, 403, 404, 413, 415);
         group.MapDelete("/{id}", DeleteAsync)
+            .Describe("deleteWebhook", "Delete a webhook", "Deletes the webhook; pending deliveries are not sent.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/rotate-secret", RotateSecretAsync)
             .CarriesSecrets()
+            .Describe("rotateWebhookSecret", "Rotate a webhook's signing secret",
+                "Issues a new secret (shown in the answer); deliveries are signed with both until the old one expires.")
             .Produces<DataEnvelope<WebhookSecretResponse>>()
             .ProducesErrors(401, 403, 404);
         group.MapPost("/{id}/test", TestAsync)
+            .Describe("testWebhook", "Send a test event", "Queues a webhook.test delivery to the endpoint and answers with the delivery.")
             .Produces<DataEnvelope<DeliveryResponse>>(StatusCodes.Status202Accepted)
             .ProducesErrors(401, 403, 404);
         group.MapGet("/{id}/deliveries", ListDeliveriesAsync)
+            .Describe("listWebhookDeliveries", "List a webhook's deliveries", "Deliveries with their status, attempts and last response, newest first.")
+            .Paged()
             .Produces<ListEnvelope<DeliveryResponse>>()
             .ProducesErrors(400, 401, 403, 404);
         group.MapPost("/{id}/deliveries/{deliveryId}/redeliver", RedeliverAsync)
+            .Describe("redeliverWebhookDelivery", "Send a delivery again", "Queues a new delivery of the same event to the endpoint.")
             .Produces<DataEnvelope<DeliveryResponse>>(StatusCodes.Status202Accepted)
             .ProducesErrors(401, 403, 404);
         return routes;

@@ -4,6 +4,7 @@ using ApiPlatform.Gateway.Endpoints;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -80,7 +81,8 @@ public static class GatewayExtensions
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(o =>
         {
-            o.MapType<RawJsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalPropertiesAllowed = true });
+            // Any JSON object: additionalProperties as an empty schema, so generated clients type it as a map of unknowns.
+            o.MapType<RawJsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() });
             o.SwaggerDoc("v1", new OpenApiInfo
             {
                 Title = "API Platform",
@@ -101,6 +103,7 @@ public static class GatewayExtensions
                 Description = "An API key (sk_…).",
             });
             o.OperationFilter<SecurityRequirementFilter>();
+            o.AddPlatformConventions();
             o.CustomSchemaIds(t => t.IsGenericType
                 ? t.Name[..t.Name.IndexOf('`')] + "Of" + string.Concat(t.GetGenericArguments().Select(a => a.Name))
                 : t.Name);
@@ -112,23 +115,27 @@ public static class GatewayExtensions
     {
         // Outermost: with the status-message-data option it wraps every answer, the problem details' included.
         app.UseMiddleware<EnvelopeMiddleware>();
-        // Next: everything after it (the anonymous rate limit, HTTPS-only headers) sees the client as the trusted
-        // proxy reported it.
+        // Next: everything after it (telemetry, the anonymous rate limit, HTTPS-only headers) sees the client as the
+        // trusted proxy reported it.
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
         {
             app.UseMiddleware<Rfc7239ForwardedMiddleware>();
             app.UseForwardedHeaders();
         }
 
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
         app.UseMiddleware<RequestLimitsMiddleware>();
+        // Explicit, after the ones above: routing's own log lines then carry the request_id, and a routing failure
+        // leaves through the problem-details exit like every other error.
+        app.UseRouting();
         app.UseMiddleware<Http.AcceptNegotiationMiddleware>();
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseStatusCodePages(WriteStatusProblemAsync);
         if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.OpenApiExposedIn(app.Environment))
         {
-            app.UseSwagger();
+            app.UseSwagger(o => o.PreSerializeFilters.Add(OpenApiConventions.NameServer));
             app.UseSwaggerUI(o => o.DocumentTitle = "API Platform");
         }
 

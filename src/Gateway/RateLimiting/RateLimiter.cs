@@ -5,6 +5,7 @@ using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.RateLimiting;
+using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.RateLimiting;
@@ -161,6 +162,7 @@ public sealed class RateLimiter : IDisposable
 
         if (!decision.Allowed)
         {
+            ApiTelemetry.RateLimitRefused(policyName);
             if (credential.StartsWith("ip:", StringComparison.Ordinal))
             {
                 if (_spent.Count >= ApiKeyCache.MaxEntries)

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ApiPlatform.Grains.Events;
+using ApiPlatform.Grains.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -162,6 +163,7 @@ public sealed class ResourceInsertBatcher(
     private async Task WriteGroupAsync(List<Pending> group)
     {
         HashSet<string> inserted;
+        ApiTelemetry.GroupCommitted(group.Count);
         try
         {
             inserted = group.Count == 1 ? [] : await InsertGroupAsync(group);

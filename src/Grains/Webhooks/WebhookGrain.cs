@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
+using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -405,7 +407,16 @@ public sealed partial class WebhookGrain(
     /// <summary>One attempt, off the grain's scheduler: POST, record (fenced), report back.</summary>
     private async Task AttemptAsync(IWebhookGrain self, WebhookTarget target, QueuedDelivery delivery, long token, TimeSpan? retryIn)
     {
+        // A trace of its own: whatever call woke the endpoint is not what this attempt is part of, and the POST's HTTP
+        // span (and the SQL that records it) belong under it.
+        Activity.Current = null;
+        using var activity = ApiTelemetry.ActivitySource.StartActivity(ApiTelemetry.Spans.WebhookDelivery, ActivityKind.Internal);
+        activity?.SetTag("webhook.id", Id);
+        activity?.SetTag("webhook.delivery.id", delivery.Id);
+        activity?.SetTag("webhook.attempt", delivery.Attempts + 1);
+        var started = Stopwatch.GetTimestamp();
         var (statusCode, error) = await sender.SendAsync(target, delivery.EventId, delivery.Payload);
+        var elapsed = Stopwatch.GetElapsedTime(started);
         var now = Now();
         var succeeded = statusCode is >= 200 and < 300;
         var (status, next) = succeeded
@@ -413,6 +424,17 @@ public sealed partial class WebhookGrain(
             : statusCode == 410 || retryIn is null
                 ? (DeliveryStatus.Failed, null)
                 : (DeliveryStatus.Pending, now + retryIn.Value);
+        if (!succeeded)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, error);
+        }
+
+        ApiTelemetry.WebhookAttempted(status switch
+        {
+            DeliveryStatus.Succeeded => ApiTelemetry.DeliveryOutcome.Succeeded,
+            DeliveryStatus.Pending => ApiTelemetry.DeliveryOutcome.Retrying,
+            _ => ApiTelemetry.DeliveryOutcome.Failed,
+        }, elapsed);
         var recorded = false;
         try
         {

@@ -31,6 +31,8 @@ public sealed class WebhookSender : IDisposable
             UseCookies = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             ConnectCallback = (context, cancellationToken) => ConnectAsync(context, settings, cancellationToken),
+            // Receivers are third parties: our trace ids (traceparent, baggage) are none of their business.
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan, // DeliveryTimeout covers the whole attempt

@@ -282,6 +282,27 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         return (items, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Most rows a backlog count reads: past it the gauge says "at least this many" and the count stays cheap.</summary>
+    public const int BacklogCountLimit = 100_000;
+
+    /// <summary>
+    /// The backlog for the metrics: committed events no consumer acknowledged yet (the outbox beneath the streams), and
+    /// deliveries still pending (due or waiting for a retry), each counted up to <see cref="BacklogCountLimit"/>.
+    /// </summary>
+    public async Task<(long Outbox, long PendingDeliveries)> CountBacklogAsync()
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var command = connection.Command($"""
+            SELECT (SELECT COALESCE(SUM(o.last_seq - COALESCE(a.acked_seq, 0)), 0)
+                    FROM event_owners o LEFT JOIN event_acks a ON a.owner_id = o.owner_id WHERE o.last_seq > COALESCE(a.acked_seq, 0)),
+                   (SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' LIMIT {BacklogCountLimit}) d)
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (Math.Min(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), BacklogCountLimit),
+            Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
+    }
+
     /// <summary>
     /// Records an attempt's result, fenced: only if the delivery is still pending and still at the attempt count the
     /// attempt started from. A stale attempt (its endpoint disabled or deleted meanwhile, or another activation's

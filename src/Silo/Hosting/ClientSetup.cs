@@ -13,7 +13,7 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class ClientSetup
 {
-    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster)
+    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing)
     {
         builder.Services.TryAddSingleton(ApiClock.System);
         builder.UseOrleansClient(client =>
@@ -28,6 +28,12 @@ internal static class ClientSetup
             {
                 var certificate = tls.LoadCertificate();
                 client.UseTls(certificate, o => tls.Apply(o, certificate));
+            }
+
+            if (tracing)
+            {
+                // The trace of a request goes on into the silos that serve its grain calls.
+                client.AddActivityPropagation();
             }
 
             if (mode.IsPostgres)

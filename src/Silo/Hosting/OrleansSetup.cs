@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Net;
+using ApiPlatform.Gateway.Dashboard;
 using ApiPlatform.Grains;
 using System.Data.Common;
 using ApiPlatform.Grains.Idempotency;
@@ -22,7 +23,8 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class OrleansSetup
 {
-    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster)
+    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing,
+        AdminDashboardOptions dashboard)
     {
         builder.Services.AddSingleton(mode);
         builder.Services.TryAddSingleton(ApiClock.System);
@@ -73,6 +75,18 @@ internal static class OrleansSetup
             // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
             silo.UseSystemTextJsonGrainStorageSerializer();
+            if (tracing)
+            {
+                // Carries the trace context in each grain call's RequestContext, so a request is one trace across
+                // silos. Only with tracing on: the filters would cost every grain call for spans nobody records.
+                silo.AddActivityPropagation();
+            }
+
+            if (dashboard.Enabled)
+            {
+                silo.AddPlatformDashboard(dashboard);
+            }
+
             var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
             if (tls.Enabled)
             {

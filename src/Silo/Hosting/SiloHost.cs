@@ -19,20 +19,33 @@ public static class SiloHost
         builder.Configuration["Email:PickupDirectory"] ??= Path.Combine(mode.DataDirectory, "mail");
 
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var tracing = TelemetryOptions.From(builder.Configuration).TracingEnabled(builder.Configuration);
+        var dashboard = DashboardSetup.Options(builder.Configuration);
+        builder.AddTelemetry(cluster);
+        builder.AddManagement();
         if (cluster.IsGatewayOnly)
         {
-            builder.AddPlatformClient(mode, cluster);
+            builder.AddPlatformClient(mode, cluster, tracing);
             builder.AddGateway();
         }
         else
         {
-            builder.AddPlatformSilo(mode, cluster);
+            builder.AddPlatformSilo(mode, cluster, tracing, dashboard);
             builder.AddGateway();
             builder.Services.AddHostedService<BootstrapAdminService>();
+            if (dashboard.Enabled)
+            {
+                builder.AddDashboardAccess();
+            }
         }
 
         var app = builder.Build();
         app.UseGateway();
+        if (!cluster.IsGatewayOnly && dashboard.Enabled)
+        {
+            app.MapPlatformDashboard();
+        }
+
         return app;
     }
 }

@@ -21,6 +21,7 @@ internal static class WebhookSetup
             .ValidateOnStart();
         services.AddEventPath(mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite);
         services.AddHostedService<EventSweepStarter>();
+        services.AddHostedService<WebhookBacklogSampler>();
         return builder;
     }
 

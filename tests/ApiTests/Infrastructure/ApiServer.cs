@@ -20,6 +20,9 @@ public abstract class ApiServer : IAsyncLifetime
     public const string AdminEmail = "admin@example.test";
     public const string AdminPassword = "admin-password-123";
 
+    /// <summary>The management token every test server accepts (it opens the Orleans Dashboard).</summary>
+    public const string ManagementToken = "test-management-token-0123456789abcdef";
+
     private readonly string _siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private readonly string _gatewayPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private WebApplication? _app;
@@ -37,6 +40,9 @@ public abstract class ApiServer : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The management listener (<c>/metrics</c>), or null when the server runs without one.</summary>
+    public Uri? ManagementAddress { get; private set; }
+
     public IServiceProvider Services => _app!.Services;
 
     /// <summary>Settings every test server shares; subclasses add storage.</summary>
@@ -44,6 +50,9 @@ public abstract class ApiServer : IAsyncLifetime
     {
         ["Urls"] = "http://127.0.0.1:0",
         ["Storage:DataDirectory"] = DataDirectory,
+        // Tests run many servers at once: each management listener on a port of its own.
+        ["Management:Urls"] = "http://127.0.0.1:0",
+        ["Management:Token"] = ManagementToken,
         ["Orleans:SiloPort"] = _siloPort,
         ["Orleans:GatewayPort"] = _gatewayPort,
         ["Orleans:ClusterId"] = ClusterId,
@@ -107,6 +116,9 @@ public abstract class ApiServer : IAsyncLifetime
     /// <summary>Settings applied over <see cref="Settings"/>, for servers that differ from the default.</summary>
     public Dictionary<string, string?> Overrides { get; } = [];
 
+    /// <summary>Changes to the host beyond settings (e.g. an in-memory trace exporter), applied before it is built.</summary>
+    public Action<WebApplicationBuilder>? ConfigureHost { get; set; }
+
     public async Task StartAsync()
     {
         var settings = Settings();
@@ -124,9 +136,11 @@ public abstract class ApiServer : IAsyncLifetime
 
             builder.Services.RemoveAll<ApiClock>();
             builder.Services.AddSingleton(new ApiClock(Time));
+            ConfigureHost?.Invoke(builder);
         });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
+        ManagementAddress = _app.Services.GetRequiredService<ManagementServer>().Addresses.FirstOrDefault();
     }
 
     public async Task StopAsync()

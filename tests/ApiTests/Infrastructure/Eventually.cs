@@ -4,12 +4,12 @@ namespace ApiPlatform.ApiTests.Infrastructure;
 public static class Eventually
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> after <paramref name="limit"/>.</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? limit = null)
+    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? limit = null, Func<string>? describe = null)
     {
         var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(20));
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.{(describe is null ? "" : " " + describe())}");
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ApiPlatform.ApiTests;
 
 /// <summary>Identity rules hold across silos of one cluster on PostgreSQL.</summary>
-public sealed class ClusterTests(TwoSiloCluster cluster) : IClassFixture<TwoSiloCluster>, IDisposable
+public sealed class TwoSiloTests(TwoSiloCluster cluster) : IClassFixture<TwoSiloCluster>, IDisposable
 {
     private ApiClient? _first;
     private ApiClient? _second;

@@ -31,9 +31,9 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Runs request processing on the socket's I/O thread instead of handing it to the thread pool (Kestrel's
-    /// <c>UnsafePreferInlineScheduling</c>): one thread hop less per request. Off by default: in an A/B run it took
-    /// 12 % off the silo's CPU per GET one, but in the compare harness the first-page list's p99 rose from 31-39 ms
-    /// to 52-56 ms, with 390-480 ms stalls (bench/COMPARE.md). Nothing on the request path blocks (password hashing
+    /// <c>UnsafePreferInlineScheduling</c>): one thread hop less per request. Off by default: it saves CPU per GET one,
+    /// but in the compare harness it lengthened the first-page list's tail, with stalls (figures in bench/COMPARE.md).
+    /// Nothing on the request path blocks (password hashing
     /// is handed to the thread pool, storage I/O runs in grains), so it is safe to turn on for GET-heavy loads.
     /// </summary>
     public bool InlineScheduling { get; set; }

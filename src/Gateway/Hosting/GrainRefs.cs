@@ -5,8 +5,8 @@ namespace ApiPlatform.Gateway.Hosting;
 
 /// <summary>
 /// Grain references for the per-request path. Orleans' <c>IGrainFactory.GetGrain&lt;T&gt;(key)</c> works out the
-/// interface's grain type on every call (custom attributes read by reflection, the type name formatted): 5 % of the
-/// silo's CPU per create in the perf profile (bench/COMPARE.md). This resolves each interface once and then builds
+/// interface's grain type on every call (custom attributes read by reflection, the type name formatted), a visible
+/// share of the silo's CPU per create in the perf profile (bench/COMPARE.md). This resolves each interface once and then builds
 /// references from the cached ids, which is what <c>GetGrain</c> ends with anyway.
 /// </summary>
 /// <remarks>

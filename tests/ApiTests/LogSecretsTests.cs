@@ -52,6 +52,8 @@ public abstract class LogSecretsTests
         var refreshed = (await client.PostAsync("/v1/auth/refresh", new { refresh_token = (string)login["refresh_token"]! })).AssertStatus(HttpStatusCode.OK).Json;
         secrets["the refreshed access token"] = (string)refreshed["access_token"]!;
         secrets["the refreshed refresh token"] = (string)refreshed["refresh_token"]!;
+        // A replay within the retry window answers the same pair (its first answer may have been lost); past it, it is theft.
+        server.Time.Advance(TimeSpan.FromMinutes(1));
         (await client.PostAsync("/v1/auth/refresh", new { refresh_token = (string)login["refresh_token"]! })).AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
         var session = await client.LoginAsync(user.Email, user.Password);
         secrets["the access token of the session logged out"] = (string)session["access_token"]!;
@@ -70,6 +72,23 @@ public abstract class LogSecretsTests
         var forged = key[..^6] + "AAAAAA";
         secrets["a forged API key"] = forged;
         (await client.GetAsync("/v1/resources", Credential.ApiKeyHeader(forged))).AssertProblem(HttpStatusCode.Unauthorized, "invalid_api_key");
+
+        // Mailed tokens: email verification, password reset (used, so the new password is a secret too), an invitation.
+        var mail = TestMailServer.Shared;
+        var verification = TestMailServer.TokenOf(await mail.WaitForAsync(user.Email), "/verify-email");
+        secrets["an email verification token"] = verification;
+        (await client.PostAsync("/v1/auth/verify-email", new { token = verification })).AssertStatus(HttpStatusCode.NoContent);
+        (await client.PostAsync("/v1/auth/password-reset", new { email = user.Email })).AssertStatus(HttpStatusCode.Accepted);
+        var reset = TestMailServer.TokenOf(await mail.WaitForAsync(user.Email, count: 2), "/reset-password");
+        secrets["a password reset token"] = reset;
+        const string resetPassword = "a-reset-password-for-logs";
+        secrets["a password set by reset"] = resetPassword;
+        (await client.PostAsync("/v1/auth/password-reset/confirm", new { token = reset, new_password = resetPassword })).AssertStatus(HttpStatusCode.NoContent);
+        user = user with { Password = resetPassword, AccessToken = (string)(await client.LoginAsync(user.Email, resetPassword))["access_token"]! };
+        var org = (string)(await client.PostAsync("/v1/organizations", new { name = "Logged org" }, user.Token)).AssertStatus(HttpStatusCode.Created).Data["id"]!;
+        var inviteeEmail = $"invitee{Guid.NewGuid():N}@example.test";
+        (await client.PostAsync($"/v1/organizations/{org}/invitations", new { email = inviteeEmail }, user.Token)).AssertStatus(HttpStatusCode.Created);
+        secrets["an invitation token"] = TestMailServer.TokenOf(await mail.WaitForAsync(inviteeEmail), "/invitations/accept");
 
         // Webhooks: create, deliver (signed with the secret), rotate, deliver again (signed with both).
         var url = receiver.NewUrl();

@@ -14,10 +14,10 @@ namespace ApiPlatform.Gateway.Auth;
 /// role and the disabled flag come from the accounts' current state (<see cref="AccountCache"/>), never from a token.
 /// </summary>
 /// <remarks>
-/// Work is paid for before it is done: <see cref="AuthenticateAsync"/> establishes who calls (so the caller's budget can
-/// be charged) and <see cref="ActForOrganizationAsync"/> looks the organization up only after that. Ids that named
-/// nothing are remembered briefly (<see cref="UnknownIds"/>), and an address whose anonymous budget is spent gets no
-/// key verification at all.
+/// Work is paid for: <see cref="AuthenticateAsync"/> establishes who calls, and <see cref="ActForOrganizationAsync"/>
+/// then applies <c>X-Organization-Id</c>; the caller's budget pays for an organization that turns out unknown. Ids that
+/// named nothing are remembered briefly (<see cref="UnknownIds"/>), and an address whose anonymous budget is spent gets
+/// no key verification at all.
 /// </remarks>
 public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts, UnknownIds unknown, RateLimiting.RateLimiter limiter)
 {
@@ -57,8 +57,8 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
     }
 
     /// <summary>
-    /// Applies <c>X-Organization-Id</c> to an access token's caller (after it was charged): a member acts for the
-    /// organization. Keys were checked against the header in <see cref="AuthenticateAsync"/> already.
+    /// Applies <c>X-Organization-Id</c> to an access token's caller: a member acts for the organization (and spends its
+    /// budget). Keys were checked against the header in <see cref="AuthenticateAsync"/> already.
     /// </summary>
     public async Task<Caller> ActForOrganizationAsync(HttpContext context, Caller caller)
     {

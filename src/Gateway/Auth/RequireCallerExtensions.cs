@@ -30,9 +30,19 @@ public static class RequireCallerExtensions
                 throw;
             }
 
-            // Charged before the organization is looked up: naming one that does not exist is paid for too.
+            // A member acting for an organization spends the organization's budget (of its plan); naming one that does
+            // not exist, or is not theirs, is paid for from the caller's own budget.
+            try
+            {
+                caller = await authenticator.ActForOrganizationAsync(http, caller);
+            }
+            catch (ApiException e) when (e.Status == StatusCodes.Status404NotFound)
+            {
+                await limiter.ChargeAsync(http, caller);
+                throw;
+            }
+
             await limiter.ChargeAsync(http, caller);
-            caller = await authenticator.ActForOrganizationAsync(http, caller);
             var needed = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
                 ? ApiKeyScopes.Read
                 : ApiKeyScopes.Write;

@@ -5,8 +5,8 @@ namespace ApiPlatform.Gateway.Hosting;
 
 /// <summary>
 /// Browser-facing protections on every response, errors and framework answers included: no MIME sniffing, no
-/// referrer, no framing, a content security policy (nothing at all for API JSON; the Swagger UI page gets what it
-/// needs from its own origin), and HSTS on responses that went out over HTTPS (directly or, with
+/// referrer, no framing, a content security policy (nothing at all for API JSON; the Swagger UI and Orleans Dashboard
+/// pages get what they need from their own origin), and HSTS on responses that went out over HTTPS (directly or, with
 /// <c>ForwardedHeaders</c>, as reported by a trusted proxy).
 /// </summary>
 public sealed class SecurityHeadersMiddleware(RequestDelegate next, IOptions<GatewayOptions> options)
@@ -19,6 +19,14 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, IOptions<Gat
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
         + "font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+    /// <summary>
+    /// The Orleans Dashboard (administrators only): its module script, stylesheet, fonts and images from this origin, the
+    /// inline styles its markup carries, and its own JSON API.
+    /// </summary>
+    public const string DashboardPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        + "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
     private readonly string? _hsts = options.Value.HstsMaxAge > TimeSpan.Zero
         ? "max-age=" + ((long)options.Value.HstsMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture)
             + (options.Value.HstsIncludeSubDomains ? "; includeSubDomains" : "")
@@ -30,9 +38,12 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, IOptions<Gat
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
         headers.XFrameOptions = "DENY";
-        headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/swagger", StringComparison.OrdinalIgnoreCase)
+        var path = context.Request.Path;
+        headers.ContentSecurityPolicy = path.StartsWithSegments("/swagger", StringComparison.OrdinalIgnoreCase)
             ? SwaggerUiPolicy
-            : ApiPolicy;
+            : path.StartsWithSegments("/dashboard", StringComparison.OrdinalIgnoreCase)
+                ? DashboardPolicy
+                : ApiPolicy;
         // RFC 6797: only over a secure transport; a browser ignores it on plain HTTP anyway.
         if (_hsts is not null && context.Request.IsHttps)
         {

@@ -24,6 +24,8 @@ public sealed class TracedCluster : IAsyncLifetime
             ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
             ["Logging__Console__FormatterName"] = "json",
+            // A replayed refresh token counts as theft at once (no retry window), so a test can provoke the warning.
+            ["Jwt__RefreshRetryWindow"] = "00:00:00",
         })
         {
             Cluster.Environment[key] = value;

@@ -181,21 +181,8 @@ public static class ResourceTypesApi
             : throw new InvalidOperationException($"A resource type change answered {outcome.Status}.");
 
     /// <summary>The schema object's text; null when absent or null. Anything but an object is refused.</summary>
-    private static string? ReadSchema(BodyReader body)
-    {
-        if (!body.Root.TryGetProperty("schema", out var schema) || schema.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (schema.ValueKind != JsonValueKind.Object)
-        {
-            body.AddError("schema", "must be a JSON Schema object (draft 2020-12)");
-            return null;
-        }
-
-        return schema.GetRawText();
-    }
+    private static string? ReadSchema(BodyReader body) =>
+        body.Object("schema", "must be a JSON Schema object (draft 2020-12)")?.Root.GetRawText();
 
     private static int? ReadMaxBytes(BodyReader body, ResourceOptions options)
     {

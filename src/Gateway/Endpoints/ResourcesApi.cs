@@ -290,21 +290,7 @@ public static class ResourcesApi
     }
 
     /// <summary>The metadata object's text; null when absent. Anything but an object is refused.</summary>
-    private static string? ReadMetadata(BodyReader body)
-    {
-        if (!body.Root.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (metadata.ValueKind != JsonValueKind.Object)
-        {
-            body.AddError("metadata", "must be a JSON object");
-            return null;
-        }
-
-        return Compact(metadata);
-    }
+    private static string? ReadMetadata(BodyReader body) => body.Object("metadata", "must be a JSON object") is { } metadata ? Compact(metadata.Root) : null;
 
     /// <summary>The object without insignificant whitespace: the stored document (and its size cap) should not depend on formatting.</summary>
     private static string Compact(JsonElement metadata)

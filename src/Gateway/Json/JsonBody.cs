@@ -225,8 +225,11 @@ public sealed partial class BodyReader(JsonElement root, string prefix = "", Dic
         return v.GetBoolean();
     }
 
-    /// <summary>A nested object field, read with the same rules; null when absent or null.</summary>
-    public BodyReader? Object(string name)
+    /// <summary>
+    /// A nested object field, read with the same rules; null when absent or null. Anything but an object is an error
+    /// that says <paramref name="mustBe"/>.
+    /// </summary>
+    public BodyReader? Object(string name, string mustBe = "must be an object")
     {
         if (!Root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -235,7 +238,7 @@ public sealed partial class BodyReader(JsonElement root, string prefix = "", Dic
 
         if (v.ValueKind != JsonValueKind.Object)
         {
-            AddError(name, "must be an object");
+            AddError(name, mustBe);
             return null;
         }
 

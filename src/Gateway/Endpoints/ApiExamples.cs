@@ -2,6 +2,7 @@ using System.Text.Json;
 using ApiPlatform.Gateway.Errors;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
+using ApiPlatform.Gateway.Usage;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
@@ -25,6 +26,21 @@ public static class ApiExamples
 
     private static readonly ResourceResponse Resource = new("res_7Tn3QpVx8cKd2LmB5wRz9s", "Quarterly report", "Numbers for Q4", "document",
         "active", new RawJsonObject("""{"owner":"finance","pages":12}"""), Created, Updated);
+
+    private static readonly EventResponse Event = new("evt_1Qw3Er5Ty7Ui9Op1As3Df5", "resource.created", Created,
+        new RawJsonObject(JsonSerializer.Serialize(Resource, ApiJson.Options)));
+
+    private static readonly IndexedFieldResponse IndexedField = new("pages", "number", "ready");
+
+    private static readonly ResourceTypeResponse ResourceType = new("document",
+        new RawJsonObject("""{"type":"object","properties":{"owner":{"type":"string"},"pages":{"type":"integer","minimum":1}},"required":["owner"]}"""),
+        16384, false, [IndexedField, new IndexedFieldResponse("owner", "string", "building")], true, Created, Updated);
+
+    private static readonly JsonElement TypeSchema = JsonDocument.Parse(
+        """{"type":"object","properties":{"owner":{"type":"string"},"pages":{"type":"integer","minimum":1}},"required":["owner"]}""").RootElement;
+
+    private static readonly UsageReport Usage = new("usr_2Vd9kQwB7mNc4XyZ1aT8pL", "free", new RateLimitUsage(60, 57, 1767225600, 60),
+        new UsageFigure(4, 1000), new UsageFigure(1, 10), new UsageFigure(1, 5), new UsageFigure(1, 3));
 
     private static readonly Dictionary<Type, object> Examples = new()
     {
@@ -65,6 +81,32 @@ public static class ApiExamples
         [typeof(UpdateWebhookRequest)] = new UpdateWebhookRequest(null, ["resource.*"], null, false),
         [typeof(DeliveryResponse)] = new DeliveryResponse("whd_4Rt6Yu8Io0Pa2Sd4Fg6Hj8", "wh_9Lk2MnB4vC6xZ8aS1dF3gH", "evt_1Qw3Er5Ty7Ui9Op1As3Df5",
             "resource.created", "pending", 1, 503, "HTTP 503: upstream unavailable", Updated.AddMinutes(5), Created, Updated),
+        [typeof(PendingVerificationResponse)] = new PendingVerificationResponse(User with { EmailVerified = false }, true),
+        [typeof(EmailRequest)] = new EmailRequest("ann@example.com"),
+        [typeof(TokenRequest)] = new TokenRequest("ev_3Hk9LmP2qR5sT8uV1wX4yZ_7aB0cD3eF6gH9jK2mN5pQr"),
+        [typeof(PasswordResetConfirmRequest)] = new PasswordResetConfirmRequest("pr_6Jk2LmN4pQ6rS8tU0vW2xY_4zA6bC8dE0fG2hJ4kL6mN", "a-new-long-password"),
+        [typeof(ChangePasswordRequest)] = new ChangePasswordRequest("correct-horse-battery", "a-new-long-password"),
+        [typeof(SessionResponse)] = new SessionResponse("ses_8Jk2LmN4pQ6rS8tU0vW2xY", Created, Updated, Created.AddDays(90),
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", true),
+        [typeof(UpdateUserRequest)] = new UpdateUserRequest(null, "pro", false),
+        [typeof(ReplaceResourceRequest)] = new ReplaceResourceRequest("Quarterly report", "Numbers for Q4, revised", "document", "active",
+            JsonDocument.Parse("""{"owner":"finance","pages":14}""").RootElement),
+        [typeof(InvitationResponse)] = new InvitationResponse("inv_6Yh3Jk8Lm1Np4Qr7St0Uv2", "org_3Bc8DfGh1JkL4mNp7QrS2t", "bob@example.com", "member",
+            "usr_2Vd9kQwB7mNc4XyZ1aT8pL", "pending", Created, Created.AddDays(7), null),
+        [typeof(CreateInvitationRequest)] = new CreateInvitationRequest("bob@example.com", "member"),
+        [typeof(AcceptInvitationRequest)] = new AcceptInvitationRequest("ivt_3Bc8DfGh1JkL4mNp7QrS2t_6Yh3Jk8Lm1Np4Qr7St0Uv2_9Gh2Jk5Lm8Np1Qr4St7Uv0Wx"),
+        [typeof(EventResponse)] = Event,
+        [typeof(EventPageMeta)] = new EventPageMeta(null, 20, 1, 1, "eyJDIjoxNzM2OTMzNDAwMDAwMDAwLCJTIjo0Mn0"),
+        [typeof(EventListEnvelope)] = new EventListEnvelope([Event], new EventPageMeta(1, 20, 1, 1, null)),
+        [typeof(IndexedFieldResponse)] = IndexedField,
+        [typeof(ResourceTypeResponse)] = ResourceType,
+        [typeof(IndexSpecRequest)] = new IndexSpecRequest("pages", "number"),
+        [typeof(CreateResourceTypeRequest)] = new CreateResourceTypeRequest("document", TypeSchema, 16384,
+            [new IndexSpecRequest("pages", "number"), new IndexSpecRequest("owner", "string")], true),
+        [typeof(UpdateResourceTypeRequest)] = new UpdateResourceTypeRequest(null, null, [new IndexSpecRequest("pages", "number")], false),
+        [typeof(UsageReport)] = Usage,
+        [typeof(UsageFigure)] = Usage.Resources,
+        [typeof(RateLimitUsage)] = Usage.RateLimit!,
         [typeof(Problem)] = Problem.Create(StatusCodes.Status400BadRequest, ProblemCodes.InvalidRequest, "'name' is required",
             "req_8Hj2Kl4Mn6Pq8Rs0Tu2Vw4", new Dictionary<string, string[]> { ["name"] = ["is required"] }),
     };

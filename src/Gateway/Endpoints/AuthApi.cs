@@ -21,12 +21,16 @@ public static class AuthApi
         group.MapPost("/register", RegisterAsync)
             .CarriesSecrets()
             .Describe("register", "Create an account",
-                "Creates a user with a unique email and username and starts a login session: the answer carries an access token, "
-                + "a refresh token and the new user. Closed with 403 when the deployment does not allow registration.")
+                "Creates a user with a unique email and username and sends a verification mail. Usually it also starts a login "
+                + "session: the answer carries an access token, a refresh token and the new user. When the deployment requires a "
+                + "verified email (Auth:RequireVerifiedEmail), the answer is the user with verification_required: true and no "
+                + "tokens; log in after POST /v1/auth/verify-email. Tell the shapes apart by access_token. Taken email or "
+                + "username is 409; closed with 403 when the deployment does not allow registration.")
             .RateLimitedByAddress()
             .Accepts<RegisterRequest>("application/json")
-            .Produces<RegisterResponse>(StatusCodes.Status201Created)
-            .Produces<PendingVerificationResponse>(StatusCodes.Status201Created)
+            .ProducesOneOf<RegisterResponse, PendingVerificationResponse>(StatusCodes.Status201Created,
+                "The account was created. With a login session (RegisterResponse: tokens and user), or, when the deployment "
+                + "requires a verified email, without one (PendingVerificationResponse: user and verification_required, no tokens).")
             .ProducesErrors(400, 403, 409, 413, 415, 429);
         group.MapPost("/login", LoginAsync)
             .CarriesSecrets()
@@ -47,24 +51,40 @@ public static class AuthApi
             .Produces<TokenResponse>()
             .ProducesErrors(400, 401, 413, 415, 429);
         group.MapPost("/password-reset", RequestPasswordResetAsync)
+            .Describe("requestPasswordReset", "Request a password reset mail",
+                "Mails a single-use reset link (valid 1 hour) to the account with this email, if there is one and it is not "
+                + "disabled; asking again makes earlier links stop working. The answer is 202 with the same body whether or not "
+                + "an account has the email, and the mail goes out after it, so the answer reveals nothing. At most 5 requests per "
+                + "address per hour (Email:MaxRequestsPerAddressPerHour), then 429 with Retry-After.")
             .RateLimitedByAddress()
             .Accepts<EmailRequest>("application/json")
-            .Produces(StatusCodes.Status202Accepted)
+            .Produces<DataEnvelope<MailRequestResponse>>(StatusCodes.Status202Accepted)
             .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/password-reset/confirm", ConfirmPasswordResetAsync)
+            .Describe("confirmPasswordReset", "Set a new password with a reset token",
+                "Takes the token from the reset mail and the new password (8-128 characters). The password is set, every session "
+                + "of the account ends (log in again), and the login lockout of the email is lifted. An invalid, expired or used "
+                + "token is 400 naming token.")
             .RateLimitedByAddress()
             .Accepts<PasswordResetConfirmRequest>("application/json")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/verify-email", VerifyEmailAsync)
+            .Describe("verifyEmail", "Verify an email address",
+                "Takes the token from the verification mail (valid 48 hours; registration sends one) and sets the account's "
+                + "email_verified to true. A used, expired or unknown token is 400 naming token.")
             .RateLimitedByAddress()
             .Accepts<TokenRequest>("application/json")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/verify-email/resend", ResendVerificationAsync)
+            .Describe("resendVerificationEmail", "Send a new verification mail",
+                "Mails a new verification link to the account with this email if it is not verified yet; the newest link replaces "
+                + "earlier ones. The answer is 202 with the same body whether or not such an account exists. At most 5 requests "
+                + "per address per hour (Email:MaxRequestsPerAddressPerHour), then 429 with Retry-After.")
             .RateLimitedByAddress()
             .Accepts<EmailRequest>("application/json")
-            .Produces(StatusCodes.Status202Accepted)
+            .Produces<DataEnvelope<MailRequestResponse>>(StatusCodes.Status202Accepted)
             .ProducesErrors(400, 413, 415, 429);
         group.MapPost("/logout", LogoutAsync)
             .Describe("logout", "End the login session",
@@ -105,13 +125,13 @@ public static class AuthApi
     }
 
     /// <summary>202 whether or not an account has the email: the mail (if any) goes out after the answer.</summary>
-    private static async Task<Accepted> RequestPasswordResetAsync(HttpRequest request, AccountEmailService emails)
+    private static async Task<Accepted<DataEnvelope<MailRequestResponse>>> RequestPasswordResetAsync(HttpRequest request, AccountEmailService emails)
     {
         var body = await JsonBody.ReadAsync(request);
         var email = Validation.Email(body);
         body.ThrowIfInvalid();
         await emails.RequestPasswordResetAsync(email!);
-        return TypedResults.Accepted((string?)null);
+        return TypedResults.Accepted((string?)null, new DataEnvelope<MailRequestResponse>(MailRequestResponse.PasswordReset));
     }
 
     private static async Task<NoContent> ConfirmPasswordResetAsync(HttpRequest request, AccountEmailService emails)
@@ -134,13 +154,13 @@ public static class AuthApi
     }
 
     /// <summary>202 whether or not an unverified account has the email (as for password reset).</summary>
-    private static async Task<Accepted> ResendVerificationAsync(HttpRequest request, AccountEmailService emails)
+    private static async Task<Accepted<DataEnvelope<MailRequestResponse>>> ResendVerificationAsync(HttpRequest request, AccountEmailService emails)
     {
         var body = await JsonBody.ReadAsync(request);
         var email = Validation.Email(body);
         body.ThrowIfInvalid();
         await emails.ResendVerificationAsync(email!);
-        return TypedResults.Accepted((string?)null);
+        return TypedResults.Accepted((string?)null, new DataEnvelope<MailRequestResponse>(MailRequestResponse.Verification));
     }
 
     private static async Task<Ok<TokenResponse>> LoginAsync(HttpRequest request, IdentityService identity)

@@ -39,15 +39,42 @@ public static class EventsApi
 {
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/events").WithTags("Events").RequireCaller();
+        var group = routes.MapGroup("/v1/events").WithTags(ApiTags.Events).RequireCaller()
+            .WithParameter("id", "The event's id (evt_…).");
 
         group.MapGet("/", ListAsync)
+            .Describe("listEvents", "List events",
+                "The acting owner's events (resource, organization and membership changes, kept for Events:Retention), newest "
+                + "first, each exactly the body a webhook receives. Offset paging (page, per_page) or keyset paging (cursor, from "
+                + "meta.next_cursor, bound to the same filter and range; not with page); meta.total is exact. Another filter[…], a "
+                + "bad timestamp or a foreign cursor is 400 naming the parameter. Needs the read scope; an organization's events "
+                + "with X-Organization-Id.")
+            .Paged()
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page (not with page); repeat the same filter[type], created_after and created_before.")
+            .WithQueryParameter<string>("filter[type]", $"Only events of this type: {string.Join(", ", EventTypes.All)}.")
+            .WithQueryParameter<DateTimeOffset>("created_after", "Only events created after this instant (ISO 8601, exclusive).")
+            .WithQueryParameter<DateTimeOffset>("created_before", "Only events created before this instant (ISO 8601, exclusive).")
             .Produces<EventListEnvelope>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/stream", StreamAsync)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Describe("streamEvents", "Follow events live (Server-Sent Events)",
+                "Answers text/event-stream and stays open: it starts with 'retry: 2000' and ': connected', then sends every event "
+                + "committed after that as one message (id: the event id, event: its type, data: the event as JSON, the body of "
+                + "GET /v1/events/{id}'s data), with a ': heartbeat' comment after 15 s of silence. To resume without gap or "
+                + "duplicate, send the last id received as the Last-Event-ID header (EventSource does it when it reconnects) or "
+                + "as last_event_id; an id not in the owner's log (never was, or purged) is 400 naming Last-Event-ID: reconnect "
+                + "without it and resynchronize from GET /v1/events. Open streams per credential are capped by plan (402 past "
+                + "it). Counts once against the rate limit, at connect. Needs the read scope.")
+            .WithQueryParameter<string>("types", $"Comma-separated event types to keep (default all): {string.Join(", ", EventTypes.All)}.")
+            .WithQueryParameter<string>("last_event_id", "Resume after this event id (evt_…), for clients that cannot send the Last-Event-ID header.")
+            // A string schema: the body is a stream of SSE messages, not JSON. The content type also lets this endpoint pass
+            // Accept negotiation (AcceptNegotiationMiddleware reads it).
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesErrors(400, 401, 402, 403);
         group.MapGet("/{id}", GetAsync)
+            .Describe("getEvent", "Get an event",
+                "One event of the acting owner, as listed and as a webhook receives it. Another owner's event, or one purged after "
+                + "Events:Retention, is 404.")
             .Produces<DataEnvelope<EventResponse>>()
             .ProducesErrors(401, 403, 404);
         return routes;

@@ -15,8 +15,13 @@ public static class InvitationsApi
 {
     public static IEndpointRouteBuilder MapInvitationsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGroup("/v1/invitations").WithTags("Organizations").RequireCaller()
+        routes.MapGroup("/v1/invitations").WithTags(ApiTags.Organizations).RequireCaller()
             .MapPost("/accept", AcceptAsync)
+            .Describe("acceptInvitation", "Accept an invitation",
+                "Takes the token from the invitation mail. The logged-in user (an access token; 403 for an API key) whose verified "
+                + "email is the invited one joins the organization with the invited role and gets the organization with that role. "
+                + "Unverified email: 403 email_not_verified; another email: 403 insufficient_permissions; unknown, used, revoked or "
+                + "expired token: 404; a member already: 409. Honours Idempotency-Key.")
             .WithIdempotency()
             .Accepts<AcceptInvitationRequest>("application/json")
             .Produces<DataEnvelope<OrganizationResponse>>(StatusCodes.Status201Created)

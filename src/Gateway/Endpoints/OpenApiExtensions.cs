@@ -44,6 +44,15 @@ public static class OpenApiExtensions
     public static RouteHandlerBuilder WithQueryParameter<T>(this RouteHandlerBuilder builder, string name, string description) =>
         builder.WithMetadata(new QueryParameterDescription(name, typeof(T), description));
 
+    /// <summary>
+    /// Declares a success whose JSON body is one of two shapes (a <c>oneOf</c> in the document, a union in generated
+    /// clients), for an endpoint whose answer depends on configuration; <paramref name="description"/> says when each comes.
+    /// </summary>
+    public static RouteHandlerBuilder ProducesOneOf<TFirst, TSecond>(this RouteHandlerBuilder builder, int status, string description) => builder
+        .Produces<TFirst>(status)
+        .Produces<TSecond>(status)
+        .WithMetadata(new OneOfResponseDescription(status, [typeof(TFirst), typeof(TSecond)], description));
+
     /// <summary>Declares <c>page</c> and <c>per_page</c> (the contract's offset paging).</summary>
     public static RouteHandlerBuilder Paged(this RouteHandlerBuilder builder) => builder
         .WithQueryParameter<int>("page", "Page number, from 1 (default 1).")
@@ -56,6 +65,9 @@ public sealed record ParameterDescription(string Name, string Description);
 /// <summary>Endpoint metadata: a query parameter the handler parses itself (so the framework cannot see it).</summary>
 public sealed record QueryParameterDescription(string Name, Type Type, string Description);
 
+/// <summary>Endpoint metadata: the success <see cref="Status"/> answers with one of <see cref="Types"/> as its JSON body.</summary>
+public sealed record OneOfResponseDescription(int Status, IReadOnlyList<Type> Types, string Description);
+
 /// <summary>The tags operations are grouped under, each with the description the document gives it.</summary>
 public static class ApiTags
 {
@@ -65,6 +77,10 @@ public static class ApiTags
     public const string Resources = "Resources";
     public const string Organizations = "Organizations";
     public const string Webhooks = "Webhooks";
+    public const string Events = "Events";
+    public const string ResourceTypes = "Resource types";
+    public const string Usage = "Usage";
+    public const string Health = "Health";
 
     public static readonly IReadOnlyDictionary<string, string> Descriptions = new Dictionary<string, string>
     {
@@ -74,5 +90,10 @@ public static class ApiTags
         [Resources] = "The tenant's JSON documents, with ETags, conditional writes, filters, sorts and keyset paging.",
         [Organizations] = "Teams that own resources, keys and webhooks together, with members and roles.",
         [Webhooks] = "Signed HTTP callbacks (Standard Webhooks) for changes, with deliveries, retries and redelivery.",
+        [Events] = "The owner's log of changes (kept for Events:Retention), listed with filters and paging or followed live as Server-Sent Events.",
+        [ResourceTypes] = "Declared resource types: a JSON Schema for metadata, a stored-size cap, indexed fields for filters and sorts, "
+            + "and whether writes need If-Match.",
+        [Usage] = "What the acting owner uses of its plan: counts against each cap and the current rate-limit window.",
+        [Health] = "Liveness and readiness of a server, for load balancers and orchestrators; no credential needed.",
     };
 }

@@ -64,7 +64,8 @@ public static partial class OrganizationsApi
     {
         var group = routes.MapGroup("/v1/organizations").WithTags(ApiTags.Organizations).RequireCaller()
             .WithParameter("id", "The organization's id (org_…).")
-            .WithParameter("userId", "The member's user id (usr_…).");
+            .WithParameter("userId", "The member's user id (usr_…).")
+            .WithParameter("invitationId", "The invitation's id (inv_…).");
 
         group.MapGet("/", ListAsync)
             .Describe("listOrganizations", "List your organizations", "The organizations the caller is a member of, with the caller's role in each.")

@@ -40,26 +40,47 @@ public static class ResourceTypesApi
 {
     public static IEndpointRouteBuilder MapResourceTypesApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/resource-types").WithTags("Resource types").RequireCaller();
+        var group = routes.MapGroup("/v1/resource-types").WithTags(ApiTags.ResourceTypes).RequireCaller()
+            .WithParameter("name", "The resource type's name (the type text its resources carry).");
 
         group.MapPost("/", CreateAsync)
             .WithMetadata(new DocumentBodyLimitAttribute())
+            .Describe("createResourceType", "Declare a resource type",
+                "Declares what the tenant's resources of this type look like: schema (a JSON Schema, draft 2020-12, that every "
+                + "later write's metadata must pass), max_bytes (the cap of the stored document, 1,024 up to "
+                + "Resources:MaxDocumentBytesLimit), indexes (up to 5 top-level metadata fields with a value type, for filters and "
+                + "sorts) and require_if_match. The name is 1-64 letters, digits, '.', '_', '-', starting with a letter or digit; "
+                + "a taken name is 409, the plan's cap on resource types 402, a bad schema 400 naming the path inside it.")
             .Accepts<CreateResourceTypeRequest>("application/json")
             .Produces<DataEnvelope<ResourceTypeResponse>>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 402, 403, 409, 413, 415);
         group.MapGet("/", ListAsync)
+            .Describe("listResourceTypes", "List resource types", "A page of the tenant's declared resource types, by name, with an exact total.")
+            .Paged()
             .Produces<ListEnvelope<ResourceTypeResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{name}", GetAsync)
+            .Describe("getResourceType", "Get a resource type",
+                "One declared type with its weak ETag (If-None-Match with it answers 304). An indexed field's status is building "
+                + "while existing resources are indexed in the background (queries on it answer 409 until it is ready). Another "
+                + "tenant's type is 404.")
             .WithContentETag()
             .Produces<DataEnvelope<ResourceTypeResponse>>()
+            .Produces(StatusCodes.Status304NotModified)
             .ProducesErrors(401, 403, 404);
         group.MapPatch("/{name}", UpdateAsync)
             .WithMetadata(new DocumentBodyLimitAttribute())
+            .Describe("updateResourceType", "Update a resource type",
+                "Changes the fields sent: schema (null removes it), max_bytes (null: the default again), indexes (replaces the "
+                + "list; new or changed fields are built in the background), require_if_match. The name cannot change (400). "
+                + "Changes apply to later writes; stored resources are not re-checked.")
             .Accepts<UpdateResourceTypeRequest>("application/json")
             .Produces<DataEnvelope<ResourceTypeResponse>>()
             .ProducesErrors(400, 401, 403, 404, 413, 415);
         group.MapDelete("/{name}", DeleteAsync)
+            .Describe("deleteResourceType", "Delete a resource type",
+                "Deletes the declaration. While any resource has the type the answer is 409 saying how many; the check and the "
+                + "delete are one step, ordered against concurrent writes of the type.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404, 409);
         return routes;

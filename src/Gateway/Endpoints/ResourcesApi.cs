@@ -69,6 +69,11 @@ public static class ResourcesApi
             .ProducesErrors(401, 403, 404);
         group.MapPut("/{id}", ReplaceAsync)
             .WithMetadata(new DocumentBodyLimitAttribute())
+            .Describe("replaceResource", "Replace a resource",
+                "Replaces the whole resource: the body is read with the rules of POST (name required), and what it leaves out takes "
+                + "the create defaults (description null, type standard, status active, metadata {}). id and created_at stay. "
+                + "If-Match makes it conditional (412 when it changed); a type with require_if_match needs it (428). A PUT that "
+                + "changes nothing keeps the version and sends no event. An unknown id is 404: PUT never creates.")
             .Accepts<ReplaceResourceRequest>("application/json")
             .Produces<DataEnvelope<ResourceResponse>>()
             .ProducesErrors(400, 401, 403, 404, 412, 413, 415, 428);

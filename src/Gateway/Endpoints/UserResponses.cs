@@ -27,6 +27,21 @@ public sealed record RegisterResponse(string AccessToken, string RefreshToken, s
 /// </summary>
 public sealed record PendingVerificationResponse(UserResponse User, bool VerificationRequired);
 
+/// <summary>
+/// The answer to a mail request (password reset, new verification mail): one fixed text per kind, the same whether or not
+/// an account has the email, so the answer reveals nothing.
+/// </summary>
+public sealed record MailRequestResponse(string Message)
+{
+    public static readonly MailRequestResponse PasswordReset =
+        new("If an account has this email, a mail with a password reset link is on its way.");
+
+    public static readonly MailRequestResponse Verification =
+        new("If an unverified account has this email, a mail with a new verification link is on its way.");
+
+    public static MailRequestResponse Example => PasswordReset;
+}
+
 /// <summary>Request shapes, for the OpenAPI document (bodies are read and validated by hand).</summary>
 public sealed record RegisterRequest(string Email, string Username, string Password, ProfileResponse? Profile);
 

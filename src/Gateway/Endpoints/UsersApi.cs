@@ -24,7 +24,9 @@ public static class UsersApi
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/users").WithTags(ApiTags.Users).RequireCaller();
+        var group = routes.MapGroup("/v1/users").WithTags(ApiTags.Users).RequireCaller()
+            .WithParameter("id", "The user's id (usr_…).")
+            .WithParameter("sessionId", "The session's id (ses_…), as GET /v1/users/me/sessions lists it.");
 
         group.MapGet("/", ListAsync)
             .Describe("listUsers", "List users",
@@ -38,6 +40,7 @@ public static class UsersApi
             .Describe("getMe", "Get your own account", "The caller's user, with its profile, role and plan. Answers If-None-Match with 304.")
             .WithContentETag()
             .Produces<DataEnvelope<UserResponse>>()
+            .Produces(StatusCodes.Status304NotModified)
             .ProducesErrors(401, 403);
         group.MapPatch("/me", UpdateMeAsync)
             .Describe("updateMe", "Update your own account",
@@ -46,23 +49,47 @@ public static class UsersApi
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403, 409, 413, 415);
         group.MapPost("/me/password", ChangePasswordAsync)
+            .Describe("changePassword", "Change your password",
+                "Needs current_password and new_password (8-128 characters). Every other session of the user ends; the current one "
+                + "goes on. A wrong current_password is 400 naming it and counts towards the login lockout of the email (429). "
+                + "Needs an access token from a login: an API key is 403.")
             .Accepts<ChangePasswordRequest>("application/json")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(400, 401, 403, 413, 415, 429);
         group.MapGet("/me/sessions", ListSessionsAsync)
+            .Describe("listSessions", "List your login sessions",
+                "The caller's active sessions, most recently used first: when each started, was last used (to the minute) and "
+                + "expires, the login's user agent, and which one is current (this request's). Needs an access token: an API key "
+                + "is 403.")
+            .Paged()
             .Produces<ListEnvelope<SessionResponse>>()
             .ProducesErrors(400, 401, 403);
         group.MapDelete("/me/sessions/{sessionId}", EndSessionAsync)
+            .Describe("endSession", "End one of your sessions",
+                "Ends the session at once on every server: its access and refresh tokens stop working. Ending the current one is "
+                + "a logout. Another user's or an already ended session is 404. Needs an access token: an API key is 403.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403, 404);
         group.MapDelete("/me/sessions", EndOtherSessionsAsync)
+            .Describe("endOtherSessions", "End all your other sessions",
+                "Logs out everywhere else: every session of the caller except the current one ends at once. Needs an access "
+                + "token: an API key is 403.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(401, 403);
         group.MapGet("/{id}", GetUserAsync)
+            .Describe("getUser", "Get a user",
+                "Administrators see anyone; others see themselves and the users who share an organization with them. Anyone else "
+                + "is 404, as if absent. Answers If-None-Match with 304.")
             .WithContentETag()
             .Produces<DataEnvelope<UserResponse>>()
+            .Produces(StatusCodes.Status304NotModified)
             .ProducesErrors(401, 403, 404);
         group.MapPatch("/{id}", UpdateUserAsync)
+            .Describe("updateUser", "Change a user's role, plan or disabled flag",
+                "System administrators only (403 for everyone else, also about themselves). role is user or admin, plan a "
+                + "configured plan, disabled a boolean. The change applies to the user's very next request, including existing "
+                + "access tokens and API keys; disabling ends every session. The last active administrator cannot be demoted or "
+                + "disabled (409).")
             .Accepts<UpdateUserRequest>("application/json")
             .Produces<DataEnvelope<UserResponse>>()
             .ProducesErrors(400, 401, 403, 404, 409, 413, 415);

@@ -21,6 +21,7 @@ public static class OpenApiConventions
         options.SupportNonNullableReferenceTypes();
         options.NonNullableReferenceTypesAsRequired();
         options.OperationFilter<ParameterAndSecurityFilter>();
+        options.OperationFilter<OneOfResponseFilter>();
         options.SchemaFilter<ExampleSchemaFilter>();
         options.SchemaFilter<EnvelopeSchemaFilter>();
         options.DocumentFilter<TagDescriptionFilter>();
@@ -63,6 +64,34 @@ public static class OpenApiConventions
                 if (string.IsNullOrEmpty(parameter.Description) && descriptions.TryGetValue(parameter.Name ?? "", out var description))
                 {
                     parameter.Description = description;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A success declared with <see cref="OpenApiExtensions.ProducesOneOf{TFirst,TSecond}"/>: its JSON body is a
+    /// <c>oneOf</c> of the shapes (the API explorer keeps only one type per status), and the response says when each comes.
+    /// </summary>
+    private sealed class OneOfResponseFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            foreach (var oneOf in context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<OneOfResponseDescription>())
+            {
+                if (operation.Responses?.GetValueOrDefault(oneOf.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    is not OpenApiResponse response || response.Content is null)
+                {
+                    continue;
+                }
+
+                response.Description = oneOf.Description;
+                foreach (var media in response.Content.Values.OfType<OpenApiMediaType>())
+                {
+                    media.Schema = new OpenApiSchema
+                    {
+                        OneOf = [.. oneOf.Types.Select(t => context.SchemaGenerator.GenerateSchema(t, context.SchemaRepository))],
+                    };
                 }
             }
         }

@@ -25,7 +25,7 @@ public abstract class DashboardTests(ApiServer server) : ApiTestBase(server)
     {
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.NavigateAsync(Page("/dashboard/"));
-        await browser.WaitUntilAsync("document.getElementById('signin')", "the sign-in page in place of the dashboard");
+        await browser.WaitUntilAsync("document.readyState === 'complete' && document.getElementById('signin') !== null", "the sign-in page in place of the dashboard");
 
         await browser.EvaluateAsync(SignIn(ApiServer.AdminEmail, ApiServer.AdminPassword));
 
@@ -49,7 +49,7 @@ public abstract class DashboardTests(ApiServer server) : ApiTestBase(server)
         var user = await Client.RegisterAsync("nonadmin");
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.NavigateAsync(Page("/dashboard/"));
-        await browser.WaitUntilAsync("document.getElementById('signin')", "the sign-in page");
+        await browser.WaitUntilAsync("document.readyState === 'complete' && document.getElementById('signin') !== null", "the sign-in page");
         await browser.EvaluateAsync(SignIn(user.Email, user.Password));
         await browser.WaitUntilAsync("/not a system administrator/.test(document.getElementById('message').innerText)", "the refusal on the page");
         Assert.Equal("/dashboard/", (string?)await browser.EvaluateAsync("location.pathname"));

@@ -27,6 +27,8 @@ namespace LoadGen;
 ///   request at a time, checks the last page against offset page N, prints its cursor.</item>
 /// <item><c>idle --snapshot-cmd CMD [--duration 10] [--settle 1.5]</c>: the counters' change over a window without
 ///   requests (the silo's background work).</item>
+/// <item><c>failover --urls U1,U2,U3 --kill-pid PID ...</c>: kill -9 of one silo under load, answers per second after
+///   it (see <see cref="Failover"/>).</item>
 /// </list>
 /// <c>run</c> also takes <c>--token T</c> (instead of BENCH_TOKEN), <c>--expect STATUS</c>, <c>--snapshot-cmd CMD</c>
 /// (a command printing key=value counters, e.g. bench/stats-snapshot.sh: the load pauses after the warm-up, the counters
@@ -41,7 +43,7 @@ internal static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.Error.WriteLine("usage: LoadGen register|seed|run|cursor-at|walk --base-url http://127.0.0.1:PORT [options]");
+            Console.Error.WriteLine("usage: LoadGen register|seed|run|cursor-at|walk|idle|failover --base-url http://127.0.0.1:PORT [options]");
             return 2;
         }
 
@@ -56,6 +58,7 @@ internal static class Program
                 "cursor-at" => await CursorAtAsync(options),
                 "walk" => await WalkAsync(options),
                 "idle" => await IdleAsync(options),
+                "failover" => await Failover.RunAsync(options),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),
             };
         }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Organizations;
@@ -13,7 +14,12 @@ namespace ApiPlatform.Gateway.Auth;
 /// mechanism (<see cref="ForgettingCache{TEntry}"/>), applied to accounts. A busy account costs no grain call per
 /// request. Works the same on a silo and on the gateway-only role (an Orleans client observes grains too).
 /// </summary>
-public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, ApiClock clock) : ForgettingCache<AccountAccess>(clock), IAccountHolder
+/// <remarks>
+/// While an account's grain is unreachable (its silo died and is not declared dead yet), an answer up to
+/// <see cref="Failover.FailoverOptions.StaleCredentialAge"/> past its freshness is used instead of failing the request.
+/// </remarks>
+public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, ApiClock clock, IOptionsMonitor<Failover.FailoverOptions> failover)
+    : ForgettingCache<AccountAccess>(clock), IAccountHolder
 {
     private readonly Lock _referenceGate = new();
     private IAccountHolder? _reference;
@@ -39,9 +45,20 @@ public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, ApiClo
         }
 
         var stamp = Stamp;
-        var access = Ids.IsValid(accountId, Ids.User) ? await grains.Get<IUserGrain>(accountId).GetAccessAsync(Reference)
-            : Ids.IsValid(accountId, Ids.Organization) ? await grains.Get<IOrganizationGrain>(accountId).GetAccessAsync(Reference)
-            : AccountAccess.Missing;
+        AccountAccess access;
+        try
+        {
+            access = Ids.IsValid(accountId, Ids.User) ? await grains.Get<IUserGrain>(accountId).GetAccessAsync(Reference)
+                : Ids.IsValid(accountId, Ids.Organization) ? await grains.Get<IOrganizationGrain>(accountId).GetAccessAsync(Reference)
+                : AccountAccess.Missing;
+        }
+        catch (Exception e) when (Failover.ClusterFailures.IsUnavailable(e) && failover.CurrentValue is { Enabled: true } settings
+            && TryGetStale(accountId, settings.StaleCredentialAge, out var stale))
+        {
+            ApiPlatform.Grains.Telemetry.ApiTelemetry.FailoverFallback("stale_account");
+            return stale;
+        }
+
         if (access.Exists)
         {
             Put(accountId, access, stamp);

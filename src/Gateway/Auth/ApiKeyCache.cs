@@ -47,6 +47,24 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
         return true;
     }
 
+    /// <summary>
+    /// <see cref="TryGet"/> for an entry up to <paramref name="staleAge"/> past its freshness: only while the key's grain
+    /// is unreachable (see <see cref="Failover.FailoverOptions.StaleCredentialAge"/>). The key's own expiry still holds.
+    /// </summary>
+    public bool TryGetStale(string keyId, string presented, TimeSpan staleAge, out ApiKeyCheck check)
+    {
+        check = null!;
+        if (!TryGetStale(keyId, staleAge, out var entry)
+            || !CryptographicOperations.FixedTimeEquals(entry.Digest, Digest(presented))
+            || Clock.UtcNow >= entry.Check.ExpiresAt)
+        {
+            return false;
+        }
+
+        check = entry.Check;
+        return true;
+    }
+
     public void Add(string keyId, string presented, ApiKeyCheck check, long stamp) => Put(keyId, new Entry(Digest(presented), check), stamp);
 
     public Task ForgetAsync(string keyId)

@@ -19,7 +19,8 @@ namespace ApiPlatform.Gateway.Auth;
 /// named nothing are remembered briefly (<see cref="UnknownIds"/>), and an address whose anonymous budget is spent gets
 /// no key verification at all.
 /// </remarks>
-public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts, UnknownIds unknown, RateLimiting.RateLimiter limiter)
+public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, ApiKeyCache keys, AccountCache accounts, UnknownIds unknown,
+    RateLimiting.RateLimiter limiter, Microsoft.Extensions.Options.IOptionsMonitor<Failover.FailoverOptions> failover)
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string OrganizationHeader = "X-Organization-Id";
@@ -141,7 +142,19 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
             // that has already spent its budget on failed credentials.
             limiter.ThrowIfAddressSpent(context);
             var stamp = keys.Stamp;
-            check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
+            try
+            {
+                check = await grains.Get<IApiKeyGrain>(keyId).VerifyAsync(presented, keys.Reference);
+            }
+            catch (Exception e) when (Failover.ClusterFailures.IsUnavailable(e) && failover.CurrentValue is { Enabled: true } settings
+                && keys.TryGetStale(keyId, presented, settings.StaleCredentialAge, out var stale))
+            {
+                // The key's grain is unreachable (its silo stopped answering): a key this silo verified recently and was
+                // never told to forget is admitted, as it would have been a little earlier.
+                ApiTelemetry.FailoverFallback("stale_api_key");
+                return await ForKeyAsync(stale, keyId);
+            }
+
             switch (check.Status)
             {
                 case ApiKeyCheckStatus.Valid:

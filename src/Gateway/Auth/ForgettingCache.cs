@@ -44,6 +44,22 @@ public abstract class ForgettingCache<TEntry>(ApiClock clock) where TEntry : cla
         return false;
     }
 
+    /// <summary>
+    /// An entry past <see cref="MaxAge"/> by at most <paramref name="staleAge"/>, for when its grain cannot be reached:
+    /// it was never forgotten (a forget removes it), so no change of its grain has been seen since it was confirmed.
+    /// </summary>
+    protected bool TryGetStale(string id, TimeSpan staleAge, out TEntry entry)
+    {
+        if (_entries.TryGetValue(id, out var kept) && Clock.UtcNow < kept.FreshUntil + staleAge)
+        {
+            entry = kept.Entry;
+            return true;
+        }
+
+        entry = null!;
+        return false;
+    }
+
     protected void Put(string id, TEntry entry, long stamp)
     {
         if (_entries.Count >= MaxEntries)

@@ -38,8 +38,9 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next, ILogger<Probl
                 // The client went away; there is nobody to answer.
                 context.Response.StatusCode = 499;
                 return;
-            // The cluster itself is unsteady (a silo joining, leaving or dead): worth a retry, possibly elsewhere.
-            case Orleans.Runtime.OrleansException or TimeoutException:
+            // The cluster itself is unsteady (a silo joining, leaving or dead, a grain call past Orleans:ResponseTimeout,
+            // the database restarting): worth a retry, possibly elsewhere.
+            case var unavailable when Failover.ClusterFailures.IsUnavailable(unavailable):
                 logger.LogWarning(error, "Request {RequestId} could not reach the cluster", requestId);
                 context.Response.Headers.RetryAfter = "1";
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable,

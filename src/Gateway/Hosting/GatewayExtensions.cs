@@ -46,6 +46,10 @@ public static class GatewayExtensions
         services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>());
         services.AddOptions<BootstrapOptions>().Bind(config.GetSection(BootstrapOptions.Section));
+        services.AddOptions<Failover.FailoverOptions>().Bind(config.GetSection(Failover.FailoverOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Failover.FailoverOptions>, Failover.FailoverOptionsValidator>());
+        // A silo registers its membership view instead (before or after this: TryAdd keeps the silo's).
+        services.TryAddSingleton<Failover.IClusterChangeSignal, Failover.FixedDelayClusterChangeSignal>();
 
         services.TryAddSingleton(ApiClock.System);
         services.AddSingleton<TokenService>();
@@ -126,6 +130,8 @@ public static class GatewayExtensions
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<ProblemDetailsMiddleware>();
+        // Inside the problem-details exit: a read that found a silo unreachable runs once more after membership moved on.
+        app.UseMiddleware<Failover.ReadRetryMiddleware>();
         app.UseMiddleware<RequestLimitsMiddleware>();
         // Explicit, after the ones above: routing's own log lines then carry the request_id, and a routing failure
         // leaves through the problem-details exit like every other error.

@@ -20,6 +20,14 @@ namespace ApiPlatform.Gateway.RateLimiting;
 /// the grain in one call (one call in flight per credential; concurrent requests wait for it) and admits requests
 /// locally until they are gone, so a busy credential costs a grain call per lease, not per request. Tokens a silo did
 /// not spend go back to the grain once the credential has been idle here for <see cref="RateLimitLeasing.IdleReturn"/>.
+/// <para>
+/// While a credential's grain is unreachable (its silo stopped answering and membership has not declared it dead yet),
+/// this silo admits that credential from a local fallback budget instead of refusing it: at most
+/// <c>max(1, floor(Limit × Gateway:Failover:RateLimitFallbackShare))</c> requests per window of the policy's length, and
+/// it asks the grain again at most once a second (<see cref="FallbackBudget"/>). So during such an outage the cluster
+/// admits at most that many requests per gateway process per window beyond what the grain counted. Once the fallback
+/// share is spent the request is refused with 503 (the budget is unknown, not spent).
+/// </para>
 /// </remarks>
 public sealed class RateLimiter : IDisposable
 {
@@ -29,14 +37,24 @@ public sealed class RateLimiter : IDisposable
     private readonly ILogger<RateLimiter> _logger;
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FallbackBudget> _fallbacks = new(StringComparer.Ordinal);
+    private readonly IOptionsMonitor<Failover.FailoverOptions> _failover;
 
     // Addresses whose anonymous budget this silo saw refused, until their window ends (ThrowIfAddressSpent).
     private readonly ConcurrentDictionary<string, DateTimeOffset> _spent = new(StringComparer.Ordinal);
     private readonly Timer _sweeper;
 
-    public RateLimiter(GrainRefs grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger)
+    /// <summary>How long after its grain failed a credential is served from the fallback budget without asking it.</summary>
+    public static readonly TimeSpan FallbackRetryInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Set in <see cref="HttpContext.Items"/> once the request was charged (a retried read is not charged again).</summary>
+    private const string ChargedKey = "ratelimit.charged";
+
+    public RateLimiter(GrainRefs grains, IOptions<RateLimitOptions> options, ApiClock clock, ILogger<RateLimiter> logger,
+        IOptionsMonitor<Failover.FailoverOptions> failover)
     {
         _grains = grains;
+        _failover = failover;
         _options = options;
         _clock = clock;
         _logger = logger;
@@ -145,11 +163,42 @@ public sealed class RateLimiter : IDisposable
             return;
         }
 
+        if (context.Items.ContainsKey(ChargedKey))
+        {
+            return;
+        }
+
         var policy = new RateLimitPolicy(policyName, settings.Limit, settings.WindowSeconds);
         var key = credential + "|" + policyName;
-        var decision = RateLimitLeasing.Applies(policy.Limit)
-            ? await SpendLeasedAsync(key, policy)
-            : await _grains.Get<IRateLimitGrain>(key).AcquireAsync(policy);
+        RateLimitDecision decision;
+        var fromFallback = true;
+        if (!_fallbacks.IsEmpty && _fallbacks.TryGetValue(key, out var fallback) && fallback.AvoidsGrain(_clock.UtcNow))
+        {
+            decision = SpendFallback(fallback, policy);
+        }
+        else
+        {
+            try
+            {
+                decision = RateLimitLeasing.Applies(policy.Limit)
+                    ? await SpendLeasedAsync(key, policy)
+                    : await _grains.Get<IRateLimitGrain>(key).AcquireAsync(policy);
+                fromFallback = false;
+            }
+            catch (Exception e) when (Failover.ClusterFailures.IsUnavailable(e) && _failover.CurrentValue is { Enabled: true } failover)
+            {
+                var budget = _fallbacks.GetOrAdd(key, _ => new FallbackBudget());
+                if (budget.GrainFailed(_clock.UtcNow))
+                {
+                    _logger.LogWarning("The rate-limit grain of {Key} is unreachable ({Error}); admitting from this silo's fallback share ({Share:P0} of the limit per window)",
+                        key, e.GetType().Name, failover.RateLimitFallbackShare);
+                }
+
+                decision = SpendFallback(budget, policy);
+            }
+        }
+
+        context.Items[ChargedKey] = true;
 
         var headers = context.Response.Headers;
         var resetIn = Math.Max(0, (long)Math.Ceiling((decision.ResetAt - _clock.UtcNow).TotalSeconds));
@@ -159,6 +208,13 @@ public sealed class RateLimiter : IDisposable
         // IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it.
         headers["RateLimit-Policy"] = $"\"{policyName}\";q={settings.Limit};w={settings.WindowSeconds}";
         headers["RateLimit"] = $"\"{policyName}\";r={decision.Remaining};t={resetIn}";
+
+        if (fromFallback && !decision.Allowed)
+        {
+            throw ApiException.ServiceUnavailable(
+                "The rate limiter of this credential is unreachable and this server's share of its budget for the outage is spent. Retry shortly.",
+                FallbackRetryInterval);
+        }
 
         if (!decision.Allowed)
         {
@@ -176,6 +232,79 @@ public sealed class RateLimiter : IDisposable
             throw ApiException.TooManyRequests(
                 $"The rate limit of {settings.Limit} requests per {settings.WindowSeconds} s for this credential is spent. Retry after the reset.",
                 TimeSpan.FromSeconds(Math.Max(1, resetIn)));
+        }
+    }
+
+    private RateLimitDecision SpendFallback(FallbackBudget budget, RateLimitPolicy policy)
+    {
+        var share = Math.Max(1, (int)Math.Floor(policy.Limit * _failover.CurrentValue.RateLimitFallbackShare));
+        var (allowed, left, resetAt) = budget.Spend(_clock.UtcNow, TimeSpan.FromSeconds(policy.WindowSeconds), share);
+        if (allowed)
+        {
+            ApiTelemetry.FailoverFallback("rate_limit_local");
+        }
+
+        // Refused here means "unknown", not "spent": ChargeAsync answers it with 503, not 429.
+        return new RateLimitDecision(allowed, policy.Limit, left, resetAt);
+    }
+
+    /// <summary>
+    /// What this silo may admit of one credential without its grain. Windows of the policy's length follow each other
+    /// without overlap (a new one starts only after the last one ended), so however often the grain fails and
+    /// recovers, the fallback never admits more than its share per window length.
+    /// </summary>
+    private sealed class FallbackBudget
+    {
+        private readonly Lock _gate = new();
+        private DateTimeOffset _windowEnd;
+        private DateTimeOffset _askGrainAt;
+        private int _left;
+
+        public bool AvoidsGrain(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                return now < _askGrainAt;
+            }
+        }
+
+        /// <summary>Notes a failed grain call; true when it starts a new outage (worth one log line).</summary>
+        public bool GrainFailed(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                var fresh = now >= _askGrainAt + FallbackRetryInterval;
+                _askGrainAt = now + FallbackRetryInterval;
+                return fresh;
+            }
+        }
+
+        public (bool Allowed, int Left, DateTimeOffset ResetAt) Spend(DateTimeOffset now, TimeSpan window, int share)
+        {
+            lock (_gate)
+            {
+                if (now >= _windowEnd)
+                {
+                    _windowEnd = now + window;
+                    _left = share;
+                }
+
+                if (_left == 0)
+                {
+                    return (false, 0, _windowEnd);
+                }
+
+                _left--;
+                return (true, _left, _windowEnd);
+            }
+        }
+
+        public bool Expired(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                return now >= _windowEnd && now >= _askGrainAt;
+            }
         }
     }
 
@@ -271,6 +400,14 @@ public sealed class RateLimiter : IDisposable
     /// <summary>Hands back tokens of credentials idle here, and forgets budgets whose window is over.</summary>
     private void Sweep()
     {
+        foreach (var (key, fallback) in _fallbacks)
+        {
+            if (fallback.Expired(_clock.UtcNow))
+            {
+                _fallbacks.TryRemove(new KeyValuePair<string, FallbackBudget>(key, fallback));
+            }
+        }
+
         var now = Environment.TickCount64;
         foreach (var (key, budget) in _budgets)
         {

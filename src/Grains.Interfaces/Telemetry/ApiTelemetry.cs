@@ -57,6 +57,10 @@ public static class ApiTelemetry
     private static readonly Counter<long> ApiKeyCacheLookups = Meter.CreateCounter<long>(
         "apiplatform.api_key_cache.lookups", "{lookup}", "API-key verifications answered from this silo's memory (result=hit) or by the key's grain (result=miss).");
 
+    private static readonly Counter<long> FailoverFallbacks = Meter.CreateCounter<long>(
+        "apiplatform.failover.fallbacks", "{request}",
+        "Requests served without an unreachable silo's grain: kind=stale_api_key, stale_account, rate_limit_local or read_retry.");
+
     private static readonly UpDownCounter<long> SseStreams = Meter.CreateUpDownCounter<long>(
         "apiplatform.sse.active_streams", "{stream}", "Server-sent event streams open on this process.");
 
@@ -116,6 +120,9 @@ public static class ApiTelemetry
             ApiKeyCacheLookups.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
         }
     }
+
+    /// <summary>A request was served by one of the gateway's failover fallbacks (docs/operations.md, "Failure model").</summary>
+    public static void FailoverFallback(string kind) => FailoverFallbacks.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     /// <summary>An SSE stream opened; dispose the result when it closes.</summary>
     public static SseStreamScope SseStreamOpened()

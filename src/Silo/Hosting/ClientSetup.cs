@@ -23,6 +23,8 @@ internal static class ClientSetup
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            var responseTimeout = FailureDetection.ResponseTimeout(builder.Configuration);
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
             var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
             if (tls.Enabled)
             {

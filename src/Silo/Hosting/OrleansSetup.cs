@@ -27,6 +27,7 @@ internal static class OrleansSetup
         AdminDashboardOptions dashboard)
     {
         builder.Services.AddSingleton(mode);
+        builder.Services.AddSingleton<Gateway.Failover.IClusterChangeSignal, MembershipChangeSignal>();
         builder.Services.TryAddSingleton(ApiClock.System);
         builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
             .Validate(o => o.MaxFailures > 0 && o.Window > TimeSpan.Zero && o.LockoutDuration > TimeSpan.Zero
@@ -71,9 +72,11 @@ internal static class OrleansSetup
                 silo.Configure<SiloOptions>(o => o.SiloName = name);
             }
 
-            // Failure detection can be tuned (Orleans:Membership:ProbeTimeout, NumMissedProbesLimit, ...); the
-            // defaults suit production, tests shorten them to see a killed silo declared dead quickly.
-            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.Section + ":Membership"));
+            // The shipped failure detection (FailureDetection), then whatever Orleans:Membership:* sets explicitly.
+            silo.Configure<ClusterMembershipOptions>(FailureDetection.ApplyShippedDefaults);
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(FailureDetection.MembershipSection));
+            var responseTimeout = FailureDetection.ResponseTimeout(builder.Configuration);
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
             silo.UseSystemTextJsonGrainStorageSerializer();
             if (tracing)
             {

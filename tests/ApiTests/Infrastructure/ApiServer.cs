@@ -177,11 +177,27 @@ public abstract class ApiServer : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
+    private static readonly HashSet<int> Handed = [];
+
+    /// <summary>
+    /// A loopback port free now and never handed out before in this test process: the kernel may give a port that was
+    /// just probed and released to the next probe too, and servers started side by side must not share one.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (Handed)
+            {
+                if (Handed.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,9 @@
 #                                     (and write it to <dir>/connection-string).
 #   scripts/postgres.sh stop <dir>    stop that instance and remove <dir>.
 #   scripts/postgres.sh status <dir>  exit 0 if it is running (prints the connection string).
+#   scripts/postgres.sh pause <dir>   stop that instance (fast shutdown) but keep <dir> and its data:
+#                                     a database outage, for tests.
+#   scripts/postgres.sh resume <dir>  start a paused instance again on the same port and data.
 #
 # Only the connection string goes to stdout, so `CS=$(scripts/postgres.sh start DIR)` works;
 # progress and errors go to stderr. Form of the connection string:
@@ -22,7 +25,7 @@ log() { echo "postgres.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-    echo "usage: $0 start|stop|status <dir>" >&2
+    echo "usage: $0 start|stop|status|pause|resume <dir>" >&2
     exit 2
 }
 
@@ -143,6 +146,20 @@ remove_all() {
     rm -rf "$dir"
 }
 
+# Server options of an instance on <port> with its socket in <sockdir> (empty: no Unix socket).
+server_opts() {
+    local opts="-p $1 -c listen_addresses=127.0.0.1 -c unix_socket_directories='$2'"
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    opts+=" -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning"
+    printf '%s' "$opts"
+}
+
+# The Unix socket directory of a cluster in <work> (see cmd_start).
+sockdir_of() {
+    local work=$1
+    if (( ${#work} > 80 )); then echo ""; else echo "$work"; fi
+}
+
 cmd_start() {
     local t0=$SECONDS
     local pgbin
@@ -172,9 +189,9 @@ cmd_start() {
         fi
     fi
     local data="$work/data"
-    local sockdir="$work"
     # Unix socket paths are limited to ~107 bytes; TCP is what the tests use anyway.
-    if (( ${#sockdir} > 80 )); then sockdir=""; fi
+    local sockdir
+    sockdir=$(sockdir_of "$work")
 
     local pwfile="$work/.pwfile"
     echo postgres > "$pwfile"
@@ -200,10 +217,7 @@ EOF
     local port attempt started=0
     for attempt in 1 2 3 4 5; do
         port=$(free_port)
-        local opts="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sockdir'"
-        opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        opts+=" -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning"
-        if as_pg "$pgbin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 -o "$opts" start >/dev/null 2>&1; then
+        if as_pg "$pgbin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 -o "$(server_opts "$port" "$sockdir")" start >/dev/null 2>&1; then
             started=1
             break
         fi
@@ -248,9 +262,44 @@ cmd_status() {
     fi
 }
 
+cmd_pause() {
+    local data pgbin pid
+    data=$(datadir_of)
+    [[ -f "$dir/port" && -d "$data" ]] || die "no instance in $dir"
+    pgbin=$(find_pgbin)
+    if pid=$(pid_of "$data"); then
+        # Fast shutdown: open sessions are ended at once (clients see their connections close),
+        # running transactions roll back, and new connections are refused until resume.
+        as_pg "$pgbin/pg_ctl" -D "$data" -m fast -w -t 60 stop >&2 || die "could not stop PostgreSQL (pid $pid)"
+        log "paused (data kept in $data)"
+    else
+        log "not running"
+    fi
+}
+
+cmd_resume() {
+    local data pgbin port work
+    data=$(datadir_of)
+    [[ -f "$dir/port" && -d "$data" ]] || die "no instance in $dir"
+    if pid_of "$data" >/dev/null; then
+        cat "$dir/connection-string"
+        return 0
+    fi
+    pgbin=$(find_pgbin)
+    port=$(cat "$dir/port")
+    work=$(dirname "$data")
+    as_pg "$pgbin/pg_ctl" -D "$data" -l "$work/postgres.log" -w -t 60 \
+        -o "$(server_opts "$port" "$(sockdir_of "$work")")" start >/dev/null 2>&1 ||
+        { tail -n 30 "$work/postgres.log" >&2; die "could not start PostgreSQL again on port $port"; }
+    log "resumed on 127.0.0.1:$port"
+    cat "$dir/connection-string"
+}
+
 case "$cmd" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    pause) cmd_pause ;;
+    resume) cmd_resume ;;
     *) usage ;;
 esac

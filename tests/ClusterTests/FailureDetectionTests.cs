@@ -9,7 +9,7 @@ namespace ApiPlatform.ClusterTests;
 /// A three-silo cluster with the failure detection the product SHIPS (src/Silo/Hosting/FailureDetection.cs): none of
 /// the shortened membership settings the other cluster tests use.
 /// </summary>
-public sealed class ShippedSettingsCluster : ProcessCluster
+public class ShippedSettingsCluster : ProcessCluster
 {
     protected override void Configure(int silo, Dictionary<string, string> environment)
     {

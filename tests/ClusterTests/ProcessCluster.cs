@@ -27,7 +27,11 @@ public class ProcessCluster : IAsyncLifetime
 
     public bool Available => Server is not null;
 
-    private static string? Server
+    /// <summary>The PostgreSQL server the cluster's database is created on; by default the shared one ./test.sh starts.</summary>
+    protected virtual string? Server => SharedServer;
+
+    /// <summary>The shared server (<c>TEST_POSTGRES</c>); its presence also says "run the PostgreSQL tests".</summary>
+    protected static string? SharedServer
     {
         get
         {
@@ -41,7 +45,7 @@ public class ProcessCluster : IAsyncLifetime
         }
     }
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         if (Server is not { } server)
         {
@@ -138,7 +142,7 @@ public class ProcessCluster : IAsyncLifetime
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);
         await Task.WhenAll(Silos.Select(s => s.DisposeAsync().AsTask()));

@@ -44,6 +44,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The operating-system id of the running process (a restart changes it).</summary>
+    public int? ProcessId => _process?.Id;
+
     public async Task StartAsync()
     {
         var info = new ProcessStartInfo("dotnet", [ExecutablePath()])

@@ -16,6 +16,8 @@ internal static class ClientSetup
     public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing)
     {
         builder.Services.TryAddSingleton(ApiClock.System);
+        // Grains answer with the database failures they met; the client must read them as the silos wrote them.
+        builder.Services.AddDatabaseExceptionSerialization();
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

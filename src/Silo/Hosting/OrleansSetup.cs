@@ -28,6 +28,7 @@ internal static class OrleansSetup
     {
         builder.Services.AddSingleton(mode);
         builder.Services.AddSingleton<Gateway.Failover.IClusterChangeSignal, MembershipChangeSignal>();
+        builder.Services.AddDatabaseExceptionSerialization();
         builder.Services.TryAddSingleton(ApiClock.System);
         builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
             .Validate(o => o.MaxFailures > 0 && o.Window > TimeSpan.Zero && o.LockoutDuration > TimeSpan.Zero

@@ -97,6 +97,9 @@ start_postgres() {
 
 # start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode on free loopback ports, with a fresh
 # signing key, the bench admin (ADMIN_EMAIL / ADMIN_PASSWORD) and the extra settings given; waits until it is ready.
+# One signing key for every product process of a run: the silos of one cluster must accept each other's tokens.
+BENCH_JWT_KEY=${BENCH_JWT_KEY:-$(head -c 48 /dev/urandom | base64 -w0)}
+
 # Sets PRODUCT (its base URL), MANAGEMENT (its management listener: /metrics) and P_PID (added to PIDS).
 start_product() {
   local bin=$1 db=$2 log=$3
@@ -109,7 +112,7 @@ start_product() {
     export ConnectionStrings__Postgres="$CS;Database=$db" ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
     export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
     export Jwt__SigningKey Orleans__SiloPort Orleans__GatewayPort Orleans__ClusterId=bench-$$ Management__Urls=$MANAGEMENT
-    Jwt__SigningKey=$(head -c 48 /dev/urandom | base64 -w0)
+    Jwt__SigningKey=$BENCH_JWT_KEY
     Orleans__SiloPort=$(free_port)
     Orleans__GatewayPort=$(free_port)
     local setting

@@ -10,7 +10,8 @@
 #            every request traced (sample ratio 1.0), metrics and logs exported over OTLP/HTTP.
 # Target (issue 16): GET one and create lose at most 10 % throughput with telemetry on.
 # Results: bench/compare/results-telemetry-latest.md. Environment: CMP_TEL_ROUNDS (1: each configuration once, in
-# order off, metrics, otlp; 2+ repeats the sequence and reports the best round per configuration).
+# order off, metrics, otlp; 2+ repeats the sequence and reports the best round per configuration), CMP_TEL_CONFIGS
+# (an experiment: run only these configurations, e.g. "metrics nodashboard", and print their rows; no summary).
 
 OUT_T=$CMP/results-telemetry-latest.md
 ROUNDS=${CMP_TEL_ROUNDS:-1}
@@ -22,11 +23,12 @@ PIDS+=("$SINK_PID")
 declare -A SETTINGS=(
   [off]="Telemetry__Metrics=false Dashboard__Enabled=false Management__Urls="
   [metrics]=""
+  [nodashboard]="Dashboard__Enabled=false"
   [otlp]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_BSP_SCHEDULE_DELAY=1000"
 )
 FAILED=0
 for round in $(seq 1 "$ROUNDS"); do
-  for config in off metrics otlp; do
+  for config in ${CMP_TEL_CONFIGS:-off metrics otlp}; do
     db=tel_${config}_$round
     psql -XAtq -c "CREATE DATABASE $db" >/dev/null
     psql -XAtq -d "$db" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
@@ -60,6 +62,12 @@ for round in $(seq 1 "$ROUNDS"); do
     stop_pid "$P_PID"
   done
 done
+if [[ -n "${CMP_TEL_CONFIGS:-}" ]]; then
+  # An experiment with chosen configurations: the per-row results above are its output; no summary.
+  kill -TERM "$SINK_PID" 2>/dev/null
+  say "done (configurations: $CMP_TEL_CONFIGS)"
+  exit 0
+fi
 kill -TERM "$SINK_PID" 2>/dev/null
 wait "$SINK_PID" 2>/dev/null || true
 SINK_COUNTS=$(tail -n1 "$RUN/otlp-sink.out")

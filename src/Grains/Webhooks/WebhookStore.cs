@@ -242,7 +242,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             VALUES (@id, @webhook_id, @owner_id, @event_id, @event_type, @payload, @event_seq, 'pending', 0, NULL, NULL, @now, @redelivery_of, @now, @now)
             """);
         await command.With("id", id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", eventId)
-            .With("event_type", eventType).With("payload", payload).WithNullable("event_seq", eventSeq).With("redelivery_of", redeliveryOf)
+            .With("event_type", eventType).With("payload", payload).With("event_seq", eventSeq).With("redelivery_of", redeliveryOf)
             .With("now", ResourceStore.Micros(now)).ExecuteNonQueryAsync();
         return new QueuedDelivery(id, eventId, eventType, payload, eventSeq, 0, now, now);
     }
@@ -316,8 +316,8 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
                 next_attempt_at = @next, updated_at = @now
             WHERE id = @id AND status = 'pending' AND attempts = @before
             """);
-        return await command.With("status", status).With("attempts", attemptsBefore + 1).WithNullable("code", statusCode).With("error", error)
-            .WithNullable("next", nextAttemptAt is { } next ? ResourceStore.Micros(next) : null).With("now", ResourceStore.Micros(now))
+        return await command.With("status", status).With("attempts", attemptsBefore + 1).With("code", (long?)statusCode).With("error", error)
+            .With("next", nextAttemptAt is { } next ? ResourceStore.Micros(next) : null).With("now", ResourceStore.Micros(now))
             .With("id", deliveryId).With("before", attemptsBefore).ExecuteNonQueryAsync() == 1;
     }
 
@@ -451,7 +451,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     private static DbCommand Bind(DbCommand command, WebhookRow row) =>
         command.With("id", row.Id).With("owner_id", row.OwnerId).With("url", row.Url).With("events", JsonSerializer.Serialize(row.Events))
             .With("description", row.Description).With("secret", row.Secret).With("previous_secret", row.PreviousSecret)
-            .WithNullable("previous_secret_expires_at", row.PreviousSecretExpiresAt is { } expires ? ResourceStore.Micros(expires) : null)
+            .With("previous_secret_expires_at", row.PreviousSecretExpiresAt is { } expires ? ResourceStore.Micros(expires) : null)
             .With("enabled", row.Enabled).With("disabled_reason", row.DisabledReason)
             .With("created_at", ResourceStore.Micros(row.CreatedAt)).With("updated_at", ResourceStore.Micros(row.UpdatedAt))
             .With("version", row.Version);
@@ -474,28 +474,4 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
         reader.IsDBNull(6) ? ResourceStore.FromMicros(reader.GetInt64(7)) : ResourceStore.FromMicros(reader.GetInt64(6)),
         ResourceStore.FromMicros(reader.GetInt64(7)));
-}
-
-/// <summary>Typed nulls for PostgreSQL's non-text columns.</summary>
-internal static class NullableParameters
-{
-    public static DbCommand WithNullable(this DbCommand command, string name, long? value) =>
-        Typed(command, name, value, NpgsqlDbType.Bigint);
-
-    public static DbCommand WithNullable(this DbCommand command, string name, int? value) =>
-        Typed(command, name, value, NpgsqlDbType.Integer);
-
-    private static DbCommand Typed(DbCommand command, string name, object? value, NpgsqlDbType type)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        if (parameter is NpgsqlParameter npgsql)
-        {
-            npgsql.NpgsqlDbType = type;
-        }
-
-        command.Parameters.Add(parameter);
-        return command;
-    }
 }

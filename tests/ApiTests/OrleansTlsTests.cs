@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ApiPlatform.ApiTests.Infrastructure;
+using ApiPlatform.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.ApiTests;
@@ -19,7 +20,7 @@ public sealed class OrleansTlsTests : IAsyncLifetime
     private readonly TestDatabase _database = new();
     private readonly string _pfx = Path.Combine(Path.GetTempPath(), $"orleans-tls-{Guid.NewGuid():N}.pfx");
     private readonly X509Certificate2 _certificate = CreateCertificate();
-    private readonly int _siloPort = ApiServer.FreePort();
+    private readonly int _siloPort = TestPorts.Free();
     private PostgresServer? _first, _second, _gateway;
 
     private static X509Certificate2 CreateCertificate()

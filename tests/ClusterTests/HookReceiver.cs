@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.ClusterTests;
 
@@ -20,7 +21,7 @@ public sealed class HookReceiver : IAsyncDisposable
 
     public HookReceiver()
     {
-        Port = SiloProcess.FreePort();
+        Port = TestPorts.Free();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _serving = Task.Run(ServeAsync);

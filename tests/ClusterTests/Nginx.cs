@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.ClusterTests;
 
@@ -13,7 +14,7 @@ public sealed class Nginx : IAsyncDisposable
     private readonly string _prefix = Path.Combine(Path.GetTempPath(), "cluster-nginx-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? _process;
 
-    public int Port { get; } = SiloProcess.FreePort();
+    public int Port { get; } = TestPorts.Free();
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.ClusterTests;
 
@@ -17,14 +17,14 @@ public sealed class SiloProcess : IAsyncDisposable
     public SiloProcess(string name, Dictionary<string, string> environment, string logDirectory)
     {
         Name = name;
-        HttpPort = FreePort();
-        ManagementPort = FreePort();
+        HttpPort = TestPorts.Free();
+        ManagementPort = TestPorts.Free();
         _environment = new Dictionary<string, string>(environment)
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{HttpPort}",
             ["Management__Urls"] = $"http://127.0.0.1:{ManagementPort}",
-            ["Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans__SiloPort"] = TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans__GatewayPort"] = TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__SiloName"] = name,
         };
         _logPath = Path.Combine(logDirectory, name + ".log");
@@ -172,26 +172,4 @@ public sealed class SiloProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException("Build src/Silo first", path);
     }
 
-    private static readonly HashSet<int> Handed = [];
-
-    /// <summary>
-    /// A loopback port free now and never handed out before in this test process: the kernel may give a port that was
-    /// just probed and released to the next probe too, and two silos of one cluster were once told the same port.
-    /// </summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (Handed)
-            {
-                if (Handed.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
+using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.ClusterTests;
 
@@ -11,7 +12,7 @@ public sealed class WebhookCrashTests(ProcessCluster cluster) : IClassFixture<Pr
     public async Task A_pending_delivery_survives_killing_every_silo()
     {
         Assert.SkipUnless(cluster.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
-        var port = SiloProcess.FreePort();
+        var port = TestPorts.Free();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.GrainTests;
 
@@ -22,7 +22,7 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public TestReceiver()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         Url = $"http://127.0.0.1:{port}/hook";
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         _listener.Start();
@@ -105,12 +105,5 @@ public sealed class TestReceiver : IAsyncDisposable
         await _serving;
         _listener.Close();
         _stop.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using ApiPlatform.Grains;
 using ApiPlatform.Silo.Hosting;
+using ApiPlatform.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,8 +22,8 @@ public abstract class ApiServer : IAsyncLifetime
     /// <summary>The management token every test server accepts (it opens the Orleans Dashboard).</summary>
     public const string ManagementToken = "test-management-token-0123456789abcdef";
 
-    private readonly string _siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-    private readonly string _gatewayPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private readonly string _siloPort = TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private readonly string _gatewayPort = TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
     private WebApplication? _app;
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
@@ -177,28 +176,6 @@ public abstract class ApiServer : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    private static readonly HashSet<int> Handed = [];
-
-    /// <summary>
-    /// A loopback port free now and never handed out before in this test process: the kernel may give a port that was
-    /// just probed and released to the next probe too, and servers started side by side must not share one.
-    /// </summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (Handed)
-            {
-                if (Handed.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
 }
 
 /// <summary>The embedded default: SQLite in a fresh data directory.</summary>

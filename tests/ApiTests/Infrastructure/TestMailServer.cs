@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text.RegularExpressions;
+using ApiPlatform.Tests.Shared;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Protocol;
@@ -21,7 +22,7 @@ public sealed partial class TestMailServer : MessageStore
 
     private TestMailServer()
     {
-        Port = ApiServer.FreePort();
+        Port = TestPorts.Free();
         var options = new SmtpServerOptionsBuilder()
             .ServerName("localhost")
             .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)))

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ApiPlatform.ApiTests.Infrastructure;
-using ApiPlatform.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.ApiTests;

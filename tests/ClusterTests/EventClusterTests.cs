@@ -74,7 +74,7 @@ public sealed class EventClusterTests(EventCluster cluster) : IClassFixture<Even
         Assert.SkipUnless(cluster.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
         var silos = Clients();
         var doomed = cluster.Silos[EventCluster.Unpublishing - 1];
-        await using var receiver = new HookReceiver();
+        await using var receiver = await WebhookReceiver.StartAsync();
         var url = receiver.NewUrl();
         var (_, token) = await Api.RegisterAsync(silos[0]);
         await WebhookAsync(silos[0], token, url);
@@ -93,8 +93,8 @@ public sealed class EventClusterTests(EventCluster cluster) : IClassFixture<Even
             await doomed.KillAsync();
             await cluster.WaitUntilDeclaredDeadAsync(doomed, Limit);
 
-            await KillTests.WaitUntilAsync(() => receiver.At(url).Any(b => (string?)b["data"]!["id"] == orphan), Limit);
-            Assert.Single(receiver.At(url), b => (string?)b["data"]!["id"] == orphan);
+            await KillTests.WaitUntilAsync(() => receiver.At(url).Any(r => (string?)r.Json["data"]!["id"] == orphan), Limit);
+            Assert.Single(receiver.At(url), r => (string?)r.Json["data"]!["id"] == orphan);
 
             // The stream's client reconnects elsewhere from the last id it saw: the orphan is next, nothing is skipped.
             await using var resumed = await SseClient.OpenAsync(cluster.Silos[0].BaseAddress, token, lastSeen);
@@ -111,7 +111,7 @@ public sealed class EventClusterTests(EventCluster cluster) : IClassFixture<Even
     {
         Assert.SkipUnless(cluster.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
         var silos = Clients();
-        await using var receiver = new HookReceiver();
+        await using var receiver = await WebhookReceiver.StartAsync();
         var (_, stuck) = await Api.RegisterAsync(silos[0]);
         var (_, fine) = await Api.RegisterAsync(silos[1]);
         for (var i = 0; i < 5; i++)
@@ -127,11 +127,11 @@ public sealed class EventClusterTests(EventCluster cluster) : IClassFixture<Even
         }
 
         // Five endpoints of the first tenant hang, each holding its first attempt.
-        await KillTests.WaitUntilAsync(() => receiver.Held >= 5, Limit);
+        await KillTests.WaitUntilAsync(() => receiver.Waiting >= 5, Limit);
         var id = await CreateAsync(silos[0], fine, "fine");
         await KillTests.WaitUntilAsync(() => receiver.At(fineUrl).Count == 1, Limit);
-        Assert.Equal(id, (string?)receiver.At(fineUrl)[0]["data"]!["id"]);
+        Assert.Equal(id, (string?)receiver.At(fineUrl)[0].Json["data"]!["id"]);
         // Delivered while all five were still held.
-        Assert.True(receiver.Held >= 5, $"{receiver.Held} requests held");
+        Assert.True(receiver.Waiting >= 5, $"{receiver.Waiting} requests held");
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using ApiPlatform.Tests.Shared;
 
 namespace ApiPlatform.ClusterTests;
 

@@ -15,12 +15,12 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
 {
     private static readonly string[] ResourceEvents = [EventTypes.ResourceCreated, EventTypes.ResourceUpdated, EventTypes.ResourceDeleted];
 
-    private async Task<(string Owner, IWebhookGrain Endpoint)> EndpointAsync(TestReceiver receiver, string? owner = null)
+    private async Task<(string Owner, IWebhookGrain Endpoint)> EndpointAsync(string url, string? owner = null)
     {
         owner ??= Ids.New(Ids.User);
         var id = Ids.New(Ids.Webhook);
         var endpoint = fixture.Grains.GetGrain<IWebhookGrain>(id);
-        var outcome = await endpoint.CreateAsync(new WebhookDraft(owner, receiver.Url, ResourceEvents, null, true, null), 10);
+        var outcome = await endpoint.CreateAsync(new WebhookDraft(owner, url, ResourceEvents, null, true, null), 10);
         Assert.Equal(WebhookResult.Done, outcome.Result);
         return (owner, endpoint);
     }
@@ -43,14 +43,17 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         }
     }
 
-    private static Task<IReadOnlyList<JsonNode>> ReceivedAsync(TestReceiver receiver, int count) =>
-        EventuallyAsync(() => Task.FromResult(receiver.Received.Count >= count ? receiver.Received : null), $"{count} deliveries");
+    private static IReadOnlyList<JsonNode> Received(WebhookReceiver receiver, string url) => [.. receiver.At(url).Select(r => r.Json)];
+
+    private static Task<IReadOnlyList<JsonNode>> ReceivedAsync(WebhookReceiver receiver, string url, int count) =>
+        EventuallyAsync(() => Task.FromResult(Received(receiver, url) is { } received && received.Count >= count ? received : null), $"{count} deliveries");
 
     [Fact]
     public async Task Deliveries_go_out_in_the_order_of_the_owners_log_even_when_commits_race()
     {
-        await using var receiver = new TestReceiver();
-        var (owner, _) = await EndpointAsync(receiver);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        var (owner, _) = await EndpointAsync(url);
         var created = (await CreateResourceAsync(owner, "first")).Resource!;
         var grain = fixture.Grains.GetGrain<IResourceGrain>(created.Id);
         for (var i = 0; i < 5; i++)
@@ -62,7 +65,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         await Task.WhenAll(Enumerable.Range(0, 10).Select(i => fixture.AllFactories[i % fixture.AllFactories.Count].GetGrain<IResourceCreatorGrain>(0)
             .CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, "race " + i, null, "standard", "active", "{}"), 1000)));
 
-        var received = await ReceivedAsync(receiver, 16);
+        var received = await ReceivedAsync(receiver, url, 16);
         var log = await fixture.EventStore.ReadAfterAsync(owner, 0, 100);
         Assert.Equal(16, log.Count);
         Assert.Equal(log.Select(e => e.Id), received.Select(r => (string)r["id"]!));
@@ -72,8 +75,10 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Consecutive_failures_open_the_circuit_nothing_goes_out_while_it_is_open_and_a_probe_closes_it()
     {
-        await using var receiver = new TestReceiver { Answer = 500 };
-        var (owner, endpoint) = await EndpointAsync(receiver);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        receiver.Answer(url, 500);
+        var (owner, endpoint) = await EndpointAsync(url);
         for (var i = 0; i < 5; i++)
         {
             await CreateResourceAsync(owner, "r" + i);
@@ -82,29 +87,29 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         var open = await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { TimesOpened: > 0 } state ? state : null, "the circuit to open");
         // Three failures opened it; since then each opening allowed one probe. Without the breaker, five deliveries
         // retried every 200 ms would have sent many more requests by now.
-        var requests = receiver.Received.Count;
+        var requests = Received(receiver, url).Count;
         var opened = (await endpoint.GetDeliveryStateAsync()).TimesOpened;
         Assert.InRange(requests, ClusterFixture.Webhooks.Breaker.FailureThreshold, ClusterFixture.Webhooks.Breaker.FailureThreshold + opened);
         Assert.True(open.ConsecutiveFailures >= ClusterFixture.Webhooks.Breaker.FailureThreshold);
 
-        receiver.Answer = 200;
+        receiver.Answer(url, 200);
         var closed = await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { Circuit: CircuitStates.Closed, Queued: 0, InFlight: 0 } state
-            && receiver.Received.Select(r => (string)r["id"]!).Distinct().Count() == 5 ? state : null, "every delivery after the probe");
+            && Received(receiver, url).Select(r => (string)r["id"]!).Distinct().Count() == 5 ? state : null, "every delivery after the probe");
         Assert.Equal(0, closed.ConsecutiveFailures);
     }
 
     [Fact]
     public async Task A_stale_attempt_never_overwrites_what_happened_after_it_started()
     {
-        await using var receiver = new TestReceiver { Holding = true };
-        var (owner, endpoint) = await EndpointAsync(receiver);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl(hold: true);
+        var (owner, endpoint) = await EndpointAsync(url);
         await CreateResourceAsync(owner, "held");
-        await EventuallyAsync(() => Task.FromResult(receiver.Held == 1 ? (object)true : null), "the held attempt");
+        await EventuallyAsync(() => Task.FromResult(receiver.Waiting == 1 ? (object)true : null), "the held attempt");
 
         // Disabled while the attempt is on its way: the delivery fails in the same transaction.
         Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
-        receiver.Answer = 200;
-        receiver.Release();
+        receiver.Release(url);
         await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0, Queued: 0 } state ? state : null, "the attempt to end");
 
         // The attempt's 200 came after the disabling: it is not recorded over it.
@@ -121,11 +126,13 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Disabling_stops_every_pending_retry_and_a_later_test_call_goes_out_alone()
     {
-        await using var receiver = new TestReceiver { Answer = 500 };
-        var (owner, endpoint) = await EndpointAsync(receiver);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        receiver.Answer(url, 500);
+        var (owner, endpoint) = await EndpointAsync(url);
         await CreateResourceAsync(owner, "a");
         await CreateResourceAsync(owner, "b");
-        await ReceivedAsync(receiver, 2);
+        await ReceivedAsync(receiver, url, 2);
 
         Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
         var state = await endpoint.GetDeliveryStateAsync();
@@ -135,15 +142,15 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         Assert.All(afterDisable, d => Assert.Equal(DeliveryStatus.Failed, d.Status));
         // Attempts already on the wire when the endpoint was disabled may still land (their results are fenced out);
         // nothing is sent after them.
-        var receivedAtDisable = receiver.Received.Count(r => (string?)r["type"] == EventTypes.ResourceCreated);
+        var receivedAtDisable = Received(receiver, url).Count(r => (string?)r["type"] == EventTypes.ResourceCreated);
 
         // The test call goes through the same schedule after the disabling: when it has arrived, any retry still
         // scheduled would have gone first.
-        receiver.Answer = 200;
+        receiver.Answer(url, 200);
         Assert.Equal(WebhookResult.Done, (await endpoint.SendTestAsync(owner)).Result);
-        await EventuallyAsync(() => Task.FromResult(receiver.Received.Any(r => (string?)r["type"] == EventTypes.Test) ? (object)true : null), "the test call");
+        await EventuallyAsync(() => Task.FromResult(Received(receiver, url).Any(r => (string?)r["type"] == EventTypes.Test) ? (object)true : null), "the test call");
         await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0 } s ? s : null, "the test call to end");
-        var events = receiver.Received.Count(r => (string?)r["type"] == EventTypes.ResourceCreated);
+        var events = Received(receiver, url).Count(r => (string?)r["type"] == EventTypes.ResourceCreated);
         Assert.InRange(events, receivedAtDisable, receivedAtDisable + state.InFlight);
         var attempts = (await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items.Where(d => d.EventType == EventTypes.ResourceCreated).Sum(d => d.Attempts);
         Assert.Equal(afterDisable.Sum(d => d.Attempts), attempts);
@@ -152,8 +159,9 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task A_dead_endpoint_only_delays_itself()
     {
-        await using var hanging = new TestReceiver { Holding = true };
-        await using var healthy = new TestReceiver();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var hanging = receiver.NewUrl(hold: true);
+        var healthy = receiver.NewUrl();
         var (owner, _) = await EndpointAsync(hanging);
         await EndpointAsync(healthy, owner);
         for (var i = 0; i < 3; i++)
@@ -162,16 +170,17 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         }
 
         // The same owner's other endpoint gets all three while the first is stuck on its first attempt.
-        await ReceivedAsync(healthy, 3);
-        Assert.Equal(1, hanging.Held);
-        hanging.Release();
+        await ReceivedAsync(receiver, healthy, 3);
+        Assert.Equal(1, receiver.Waiting);
+        receiver.Release(hanging);
     }
 
     [Fact]
     public async Task A_test_call_answers_its_delivery_and_the_manual_budget_runs_out_with_a_retry_after()
     {
-        await using var receiver = new TestReceiver();
-        var (owner, endpoint) = await EndpointAsync(receiver);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        var (owner, endpoint) = await EndpointAsync(url);
         var limit = new WebhookOptions().ManualDeliveries.Limit;
         for (var i = 0; i < limit; i++)
         {
@@ -184,6 +193,6 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         Assert.Equal(WebhookResult.RateLimited, refused.Result);
         Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromTicks(1), new WebhookOptions().ManualDeliveries.Window);
         Assert.Equal(WebhookResult.NotFound, (await endpoint.SendTestAsync(Ids.New(Ids.User))).Result);
-        await ReceivedAsync(receiver, limit);
+        await ReceivedAsync(receiver, url, limit);
     }
 }

@@ -45,8 +45,10 @@ public interface IWebhookGrain : IGrainWithStringKey
     [Alias("RedeliverAsync")]
     Task<WebhookOutcome> RedeliverAsync(string ownerId, string deliveryId);
 
-    /// <summary>Deliveries the event fan-out has just stored for this endpoint, in event order.</summary>
-    [OneWay]
+    /// <summary>
+    /// Deliveries the event fan-out has just stored for this endpoint, in event order. Not one-way: the caller awaits
+    /// it so that successive runs arrive in order.
+    /// </summary>
     [Alias("EnqueueAsync")]
     Task EnqueueAsync(IReadOnlyList<QueuedDelivery> deliveries);
 

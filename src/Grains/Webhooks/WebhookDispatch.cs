@@ -13,10 +13,16 @@ public sealed class WebhookSubscriptions : IEventSubscriptions
 
 /// <summary>
 /// The webhook side of an owner's events: stores a pending delivery per subscribed endpoint and event (acknowledging
-/// the events in that transaction), then hands each endpoint's grain its new deliveries. The hand-over is one-way:
-/// the deliveries are stored, so a lost message only waits for the recovery sweep.
+/// the events in that transaction), then hands each endpoint's grain its new deliveries.
 /// </summary>
-public sealed class WebhookDispatcher(WebhookStore store, IGrainFactory grains, ApiClock clock) : IEventConsumer
+/// <remarks>
+/// The hand-over is awaited, not one-way: Orleans does not keep two messages to one grain in the order they were
+/// sent (the first can wait on a directory lookup the second no longer needs), and an endpoint sends what it holds in
+/// the order it received it, so run n must be held before run n + 1 is sent. A failed hand-over is only logged: the
+/// deliveries are stored, and the recovery sweep wakes the endpoint for them.
+/// </remarks>
+public sealed partial class WebhookDispatcher(WebhookStore store, IGrainFactory grains, ApiClock clock, ILogger<WebhookDispatcher> logger)
+    : IEventConsumer
 {
     public async Task<bool> ConsumeAsync(string ownerId, IReadOnlyList<EventEnvelope> events)
     {
@@ -26,13 +32,24 @@ public sealed class WebhookDispatcher(WebhookStore store, IGrainFactory grains, 
         }
 
         var created = await store.FanOutAsync(ownerId, events, events[^1].Seq, clock.UtcNow);
-        foreach (var endpoint in created.GroupBy(c => c.WebhookId))
-        {
-            _ = grains.GetGrain<IWebhookGrain>(endpoint.Key).EnqueueAsync(endpoint.Select(c => c.Delivery).ToList());
-        }
-
+        await Task.WhenAll(created.GroupBy(c => c.WebhookId).Select(endpoint => HandOverAsync(endpoint.Key, [.. endpoint.Select(c => c.Delivery)])));
         return true;
     }
+
+    private async Task HandOverAsync(string webhookId, IReadOnlyList<QueuedDelivery> deliveries)
+    {
+        try
+        {
+            await grains.GetGrain<IWebhookGrain>(webhookId).EnqueueAsync(deliveries);
+        }
+        catch (Exception e)
+        {
+            LogHandOverFailed(logger, e, webhookId, deliveries.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} deliveries to webhook {WebhookId} failed; the sweep wakes it for them")]
+    private static partial void LogHandOverFailed(ILogger logger, Exception exception, string webhookId, int count);
 }
 
 /// <summary>The webhooks' part of the recovery sweep: wake endpoints whose deliveries fall due, purge the delivery log.</summary>

@@ -1,6 +1,5 @@
 using ApiPlatform.Grains;
 using ApiPlatform.Silo.Hosting;
-using ApiPlatform.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Text.RegularExpressions;
-using ApiPlatform.Tests.Shared;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Protocol;

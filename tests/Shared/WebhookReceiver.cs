@@ -1,20 +1,25 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace ApiPlatform.ApiTests.Infrastructure;
+namespace ApiPlatform.Tests.Shared;
 
 /// <summary>One request a webhook endpoint received.</summary>
 public sealed record ReceivedWebhook(string Path, IReadOnlyDictionary<string, string> Headers, string Body)
 {
     public string Header(string name) => Headers.TryGetValue(name, out var value) ? value : throw new KeyNotFoundException(name);
+
+    /// <summary>The body as JSON (webhook bodies always are).</summary>
+    public JsonNode Json => JsonNode.Parse(Body)!;
 }
 
 /// <summary>
 /// A real HTTP endpoint on loopback (Kestrel on a free port) that records every POST and answers with the status codes
-/// a test programs per path (200 when nothing is programmed).
+/// a test programs per path (200 when nothing is programmed), or holds a path's requests until released. One receiver
+/// serves any number of endpoint URLs (<see cref="NewUrl"/>), each observed on its own (<see cref="At"/>).
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -75,8 +80,20 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>A fresh endpoint URL on this receiver.</summary>
-    public string NewUrl() => new Uri(BaseAddress, "/hooks/" + Guid.NewGuid().ToString("N")).ToString();
+    /// <summary>A fresh endpoint URL on this receiver; with <paramref name="hold"/>, its requests are held as by <see cref="Hang"/>.</summary>
+    public string NewUrl(bool hold = false)
+    {
+        var url = new Uri(BaseAddress, "/hooks/" + Guid.NewGuid().ToString("N")).ToString();
+        if (hold)
+        {
+            Hang(url);
+        }
+
+        return url;
+    }
+
+    /// <summary>Every later answer of <paramref name="url"/> is <paramref name="status"/>.</summary>
+    public void Answer(string url, int status) => Program(url, [], status);
 
     /// <summary>The next answers of <paramref name="url"/>, in order; then <paramref name="then"/> for every later one.</summary>
     public void Program(string url, IEnumerable<int> statuses, int then = 200)

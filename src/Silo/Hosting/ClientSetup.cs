@@ -13,7 +13,7 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class ClientSetup
 {
-    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing)
+    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, OrleansClusterOptions cluster, bool tracing)
     {
         builder.Services.TryAddSingleton(ApiClock.System);
         // Grains answer with the database failures they met; the client must read them as the silos wrote them.

@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,7 +28,7 @@ internal static class ClientSetup
             });
             var responseTimeout = FailureDetection.ResponseTimeout(builder.Configuration);
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
-            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            var tls = builder.Configuration.ReadValidated<OrleansTlsOptions, OrleansTlsOptionsValidator>(OrleansTlsOptions.Section);
             if (tls.Enabled)
             {
                 var certificate = tls.LoadCertificate();

@@ -85,7 +85,7 @@ internal static class OrleansSetup
                 silo.AddPlatformDashboard(dashboard);
             }
 
-            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            var tls = builder.Configuration.ReadValidated<OrleansTlsOptions, OrleansTlsOptionsValidator>(OrleansTlsOptions.Section);
             if (tls.Enabled)
             {
                 var certificate = tls.LoadCertificate();

@@ -73,10 +73,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     public string ConnectionString => $"Data Source={_databasePath};Default Timeout=30;Pooling=True";
 
     /// <summary>The test's own view of the shared database (not the silos' data sources).</summary>
-    public DbDataSource Database => _dataSource ?? throw new InvalidOperationException("The database is not ready.");
+    public Database Database => new(_dataSource ?? throw new InvalidOperationException("The database is not ready."), SqlDialect.Sqlite);
 
     /// <summary>A store over the test's view of the database, to check what the grains wrote.</summary>
-    public ResourceStore Resources => new(Database, SqlDialect.Sqlite);
+    public ResourceStore Resources => new(Database);
 
     /// <summary>
     /// Grain factories on every side of the cluster: the external client and each silo's own factory, so calls can
@@ -104,7 +104,9 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.LockoutDuration = Throttle.LockoutDuration;
             });
             silo.Services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
-            silo.Services.AddEventPath(SqlDialect.Sqlite);
+            silo.Services.AddSingleton(sp => new Database(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddEventPath();
+            silo.Services.AddWebhooks();
             silo.Services.AddOptions<WebhookOptions>().Configure(o => Copy(Webhooks, o));
             silo.Services.AddOptions<EventOptions>().Configure(o => o.StreamPollInterval = Events.StreamPollInterval);
             silo.AddMemoryStreams(EventStreams.Provider, streams =>
@@ -113,8 +115,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = Events.StreamPollInterval));
             });
             silo.UseInMemoryReminderService();
-            silo.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite, sp.GetRequiredService<EventLog>()));
-            silo.Services.AddSingleton(sp => new ResourceTypeStore(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
+            silo.Services.AddSingleton<ResourceStore>();
+            silo.Services.AddSingleton<ResourceTypeStore>();
             silo.Services.AddSingleton<ResourceSchemas>();
             silo.Services.AddSingleton<ResourceWritePolicy>();
             silo.Services.AddSingleton<IdempotencyStore>();
@@ -173,13 +175,13 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>The event log as the silos write it, for tests that put events in without publishing them.</summary>
-    public EventLog EventLog => new(SqlDialect.Sqlite, new WebhookSubscriptions());
+    public EventLog EventLog => new(Database, new WebhookSubscriptions());
 
     /// <summary>Reads the shared database's event tables.</summary>
-    public EventStore EventStore => new(Database, SqlDialect.Sqlite);
+    public EventStore EventStore => new(Database);
 
     /// <summary>Reads and writes the shared database's webhook tables.</summary>
-    public WebhookStore WebhookStore => new(Database, SqlDialect.Sqlite);
+    public WebhookStore WebhookStore => new(Database);
 
     /// <summary>Deactivates the grain's activation, so its next call reloads it from storage.</summary>
     public Task DeactivateAsync(IAddressable grain) => Cluster.DeactivateAsync(grain);

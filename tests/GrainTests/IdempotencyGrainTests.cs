@@ -19,18 +19,18 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         return (owner, key, fixture.Grains.GetGrain<IIdempotencyGrain>($"{owner}:{key}"));
     }
 
-    private static void AssertReplay(IdempotencyBegin begin, StoredResponse expected)
+    private static void AssertReplay(IdempotencyOutcome begin, StoredResponse expected)
     {
-        Assert.Equal(IdempotencyDecision.Replay, begin.Decision);
+        Assert.Equal(IdempotencyStatus.Replay, begin.Status);
         var response = Assert.IsType<StoredResponse>(begin.Response);
         Assert.Equal(expected.Status, response.Status);
         Assert.Equal(expected.Headers.OrderBy(h => h.Key, StringComparer.Ordinal), response.Headers.OrderBy(h => h.Key, StringComparer.Ordinal));
         Assert.Equal(expected.Body, response.Body);
     }
 
-    private static string AssertFirstUse(IdempotencyBegin begin)
+    private static string AssertFirstUse(IdempotencyOutcome begin)
     {
-        Assert.Equal(IdempotencyDecision.Proceed, begin.Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, begin.Status);
         Assert.Null(begin.Response);
         Assert.False(begin.Resumed);
         return Assert.IsType<string>(begin.Seed);
@@ -46,19 +46,19 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
 
         AssertReplay(await grain.BeginAsync(Hash), Created);
         AssertReplay(await grain.BeginAsync(Hash), Created);
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Mismatch, null), await grain.BeginAsync(OtherHash));
+        Assert.Equal(new IdempotencyOutcome(IdempotencyStatus.Mismatch, null), await grain.BeginAsync(OtherHash));
     }
 
     [Fact]
     public async Task Retry_arriving_while_the_first_runs_waits_for_its_response()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
 
         var waiting = grain.BeginAsync(Hash);
         // A different request under the same key is refused at once, even while the first runs. The grain is
         // reentrant, so this answer also shows the waiting retry is not blocking the activation.
-        Assert.Equal(new IdempotencyBegin(IdempotencyDecision.Mismatch, null), await grain.BeginAsync(OtherHash));
+        Assert.Equal(new IdempotencyOutcome(IdempotencyStatus.Mismatch, null), await grain.BeginAsync(OtherHash));
         Assert.False(waiting.IsCompleted);
 
         await grain.CompleteAsync(Hash, Created);
@@ -70,25 +70,25 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
     public async Task Abandoned_key_is_free_again()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
 
         await grain.AbandonAsync(Hash);
 
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(OtherHash)).Status);
         await grain.CompleteAsync(OtherHash, Created);
         AssertReplay(await grain.BeginAsync(OtherHash), Created);
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(Hash)).Status);
     }
 
     [Fact]
     public async Task Abandon_with_another_hash_does_not_free_the_key()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
 
         await grain.AbandonAsync(OtherHash);
 
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(OtherHash)).Status);
         await grain.CompleteAsync(Hash, Created);
         AssertReplay(await grain.BeginAsync(Hash), Created);
     }
@@ -97,10 +97,10 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
     public async Task Waiting_retry_proceeds_when_the_first_request_is_abandoned()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
 
         var waiting = grain.BeginAsync(Hash);
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(OtherHash)).Status);
         await grain.AbandonAsync(Hash);
 
         AssertFirstUse(await waiting);
@@ -112,7 +112,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
     public async Task Completed_key_expires_after_the_retention()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
         await grain.CompleteAsync(Hash, Created);
 
         fixture.Time.Advance(ClusterFixture.Idempotency.Retention - TimeSpan.FromMinutes(1));
@@ -130,26 +130,26 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
     public async Task Expired_record_in_the_table_is_not_replayed_after_reactivation()
     {
         var (_, _, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
         await grain.CompleteAsync(Hash, Created);
 
         fixture.Time.Advance(ClusterFixture.Idempotency.Retention + TimeSpan.FromSeconds(1));
         await fixture.DeactivateAsync(grain);
 
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(OtherHash)).Status);
     }
 
     [Fact]
     public async Task Completed_record_survives_deactivation()
     {
         var (owner, key, grain) = NewKey();
-        Assert.Equal(IdempotencyDecision.Proceed, (await grain.BeginAsync(Hash)).Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, (await grain.BeginAsync(Hash)).Status);
         await grain.CompleteAsync(Hash, Created);
 
         await fixture.DeactivateAsync(grain);
 
         AssertReplay(await grain.BeginAsync(Hash), Created);
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(OtherHash)).Status);
         var stored = await new IdempotencyStore(fixture.Database).LoadAsync(owner, key);
         Assert.NotNull(stored);
         Assert.Equal(Hash, stored.RequestHash);
@@ -171,8 +171,8 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         await fixture.Grains.GetGrain<IIdempotencyGrain>($"{owner}:{key}").CompleteAsync(Hash, Created);
 
         var all = await Task.WhenAll(begins);
-        Assert.Single(all, b => b.Decision == IdempotencyDecision.Proceed);
-        Assert.All(all.Where(b => b.Decision != IdempotencyDecision.Proceed), b => AssertReplay(b, Created));
+        Assert.Single(all, b => b.Status == IdempotencyStatus.Proceed);
+        Assert.All(all.Where(b => b.Status != IdempotencyStatus.Proceed), b => AssertReplay(b, Created));
     }
 
     [Fact]
@@ -191,7 +191,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
 
             // The retry proceeds at once (it does not wait for a response that will never come), with the same seed.
             var retry = await grain.BeginAsync(Hash);
-            Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+            Assert.Equal(IdempotencyStatus.Proceed, retry.Status);
             Assert.True(retry.Resumed);
             Assert.Equal(seed, retry.Seed);
         }
@@ -213,9 +213,9 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         // The activation (and with it the running mark) is lost, as when its silo dies mid-request.
         await fixture.DeactivateAsync(grain);
 
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(OtherHash)).Status);
         var retry = await grain.BeginAsync(Hash);
-        Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, retry.Status);
         Assert.True(retry.Resumed);
         Assert.Equal(seed, retry.Seed);
     }
@@ -229,7 +229,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         fixture.Time.Advance(ClusterFixture.Idempotency.WaitForFirst + TimeSpan.FromSeconds(1));
 
         var retry = await grain.BeginAsync(Hash);
-        Assert.Equal(IdempotencyDecision.Proceed, retry.Decision);
+        Assert.Equal(IdempotencyStatus.Proceed, retry.Status);
         Assert.Equal(seed, retry.Seed);
         await grain.CompleteAsync(Hash, Created);
         AssertReplay(await grain.BeginAsync(Hash), Created);
@@ -241,7 +241,7 @@ public sealed class IdempotencyGrainTests(ClusterFixture fixture)
         var (_, _, grain) = NewKey();
         var seed = AssertFirstUse(await grain.BeginAsync(Hash));
         await grain.InterruptAsync(Hash);
-        Assert.Equal(IdempotencyDecision.Mismatch, (await grain.BeginAsync(OtherHash)).Decision);
+        Assert.Equal(IdempotencyStatus.Mismatch, (await grain.BeginAsync(OtherHash)).Status);
         Assert.Equal(seed, (await grain.BeginAsync(Hash)).Seed);
 
         await grain.AbandonAsync(Hash);

@@ -26,7 +26,7 @@ public sealed class RateLimitGrainTests(ClusterFixture fixture)
     public async Task The_window_resets_at_its_reported_reset_time()
     {
         var limiter = NewLimiter();
-        RateLimitDecision last = null!;
+        RateLimitOutcome last = null!;
         for (var i = 0; i < 10; i++)
         {
             last = await limiter.AcquireAsync(Policy);

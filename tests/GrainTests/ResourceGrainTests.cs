@@ -45,7 +45,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
 
     /// <summary>Creates resource <paramref name="id"/> the way the gateway does: through the silo's creator worker.</summary>
     private Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long cap, IGrainFactory? factory = null) =>
-        (factory ?? fixture.Grains).GetGrain<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap);
+        (factory ?? fixture.Grains).GetGrain<IResourceCreatorWorker>(0).CreateAsync(id, draft, cap);
 
     private async Task<(string Id, IResourceGrain Grain, ResourceView View)> CreatedAsync(string owner, ResourceDraft? draft = null)
     {
@@ -55,10 +55,10 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         return (id, grain, result.Resource!);
     }
 
-    private Task<long> CountAsync(string owner) => fixture.Grains.GetGrain<IResourceQueryGrain>(0).CountAsync(owner);
+    private Task<long> CountAsync(string owner) => fixture.Grains.GetGrain<IResourceQueryWorker>(0).CountAsync(owner);
 
     private Task<ResourcePage> ListAsync(string owner, string? status = null, string? type = null) =>
-        fixture.Grains.GetGrain<IResourceQueryGrain>(0).QueryAsync(
+        fixture.Grains.GetGrain<IResourceQueryWorker>(0).QueryAsync(
             new ResourceQuery(owner, status, type, [new SortKey("created_at", true)], 0, 100, null));
 
     /// <summary>The grain's answer and the stored row must be the same resource.</summary>

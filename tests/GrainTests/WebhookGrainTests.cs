@@ -21,12 +21,12 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         var id = Ids.New(Ids.Webhook);
         var endpoint = fixture.Grains.GetGrain<IWebhookGrain>(id);
         var outcome = await endpoint.CreateAsync(new WebhookDraft(owner, url, ResourceEvents, null, true, null), 10);
-        Assert.Equal(WebhookResult.Done, outcome.Result);
+        Assert.Equal(WebhookStatus.Done, outcome.Status);
         return (owner, endpoint);
     }
 
     private Task<ResourceWriteResult> CreateResourceAsync(string owner, string name) =>
-        fixture.Grains.GetGrain<IResourceCreatorGrain>(0).CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, name, null, "standard", "active", "{}"), 1000);
+        fixture.Grains.GetGrain<IResourceCreatorWorker>(0).CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, name, null, "standard", "active", "{}"), 1000);
 
     private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, int seconds = 30) where T : class
     {
@@ -62,7 +62,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         }
 
         // Concurrent creates through both silos: their publications race, the owner's consumer restores log order.
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => fixture.AllFactories[i % fixture.AllFactories.Count].GetGrain<IResourceCreatorGrain>(0)
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => fixture.AllFactories[i % fixture.AllFactories.Count].GetGrain<IResourceCreatorWorker>(0)
             .CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, "race " + i, null, "standard", "active", "{}"), 1000)));
 
         var received = await ReceivedAsync(receiver, url, 16);
@@ -108,7 +108,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         await EventuallyAsync(() => Task.FromResult(receiver.Waiting == 1 ? (object)true : null), "the held attempt");
 
         // Disabled while the attempt is on its way: the delivery fails in the same transaction.
-        Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
+        Assert.Equal(WebhookStatus.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Status);
         receiver.Release(url);
         await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0, Queued: 0 } state ? state : null, "the attempt to end");
 
@@ -134,7 +134,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         await CreateResourceAsync(owner, "b");
         await ReceivedAsync(receiver, url, 2);
 
-        Assert.Equal(WebhookResult.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Result);
+        Assert.Equal(WebhookStatus.Done, (await endpoint.UpdateAsync(owner, new WebhookPatch(null, null, null, false, false))).Status);
         var state = await endpoint.GetDeliveryStateAsync();
         Assert.False(state.Enabled);
         Assert.Equal(0, state.Queued);
@@ -147,7 +147,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         // The test call goes through the same schedule after the disabling: when it has arrived, any retry still
         // scheduled would have gone first.
         receiver.Answer(url, 200);
-        Assert.Equal(WebhookResult.Done, (await endpoint.SendTestAsync(owner)).Result);
+        Assert.Equal(WebhookStatus.Done, (await endpoint.SendTestAsync(owner)).Status);
         await EventuallyAsync(() => Task.FromResult(Received(receiver, url).Any(r => (string?)r["type"] == EventTypes.Test) ? (object)true : null), "the test call");
         await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0 } s ? s : null, "the test call to end");
         var events = Received(receiver, url).Count(r => (string?)r["type"] == EventTypes.ResourceCreated);
@@ -185,14 +185,14 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         for (var i = 0; i < limit; i++)
         {
             var outcome = await endpoint.SendTestAsync(owner);
-            Assert.Equal(WebhookResult.Done, outcome.Result);
+            Assert.Equal(WebhookStatus.Done, outcome.Status);
             Assert.Equal(EventTypes.Test, outcome.Delivery!.EventType);
         }
 
         var refused = await endpoint.SendTestAsync(owner);
-        Assert.Equal(WebhookResult.RateLimited, refused.Result);
+        Assert.Equal(WebhookStatus.RateLimited, refused.Status);
         Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromTicks(1), new WebhookOptions().ManualDeliveries.Window);
-        Assert.Equal(WebhookResult.NotFound, (await endpoint.SendTestAsync(Ids.New(Ids.User))).Result);
+        Assert.Equal(WebhookStatus.NotFound, (await endpoint.SendTestAsync(Ids.New(Ids.User))).Status);
         await ReceivedAsync(receiver, url, limit);
     }
 }

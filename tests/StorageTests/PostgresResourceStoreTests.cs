@@ -34,7 +34,8 @@ public sealed class PostgresResourceStoreTests
             var database = await PostgresTestDatabase.CreateAsync(ct);
             await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
             var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(dataSource, SqlDialect.Postgres, new EventLog(SqlDialect.Postgres, new WebhookSubscriptions()), maxQueued) };
+            var store = new Database(dataSource, SqlDialect.Postgres);
+            return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(store, new EventLog(store, new WebhookSubscriptions()), maxQueued) };
         }
 
         /// <summary>The owner's rows in <c>resources</c>.</summary>
@@ -130,7 +131,7 @@ public sealed class PostgresResourceStoreTests
         for (var i = 0; i < 5; i++)
         {
             later.Add(store.InsertAsync(Row(owner), cap: 100, cancellationToken: TestContext.Current.CancellationToken));
-            await Task.Delay(30, ct);
+            Assert.Equal(i + 1, store.Batcher!.Queued);
         }
 
         await hold.CommitAsync(ct);

@@ -47,7 +47,7 @@ public sealed class AccountTokenFormatTests
         Assert.Null(EmailOptions.Problem(new EmailOptions()));
         Assert.NotNull(EmailOptions.Problem(new EmailOptions { From = "not an address" }));
         Assert.NotNull(EmailOptions.Problem(new EmailOptions { LinkBaseUrl = "ftp://example.com" }));
-        Assert.NotNull(EmailOptions.Problem(new EmailOptions { Smtp = new SmtpSettings { Host = "smtp.example.com", Port = 0 } }));
+        Assert.NotNull(EmailOptions.Problem(new EmailOptions { Smtp = new SmtpOptions { Host = "smtp.example.com", Port = 0 } }));
         Assert.NotNull(EmailOptions.Problem(new EmailOptions { MaxRequestsPerAddressPerHour = 0 }));
         Assert.Equal("https://app.example.com/verify-email?token=a%2Bb", new EmailOptions { LinkBaseUrl = "https://app.example.com/" }.Link("/verify-email", "a+b"));
     }

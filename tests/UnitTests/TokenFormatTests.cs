@@ -1,6 +1,7 @@
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.UnitTests;
 

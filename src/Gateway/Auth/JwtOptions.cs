@@ -1,4 +1,4 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.Auth;
 
@@ -11,29 +11,24 @@ public sealed class JwtOptions
     /// HMAC-SHA256 signing key: base64 of at least 32 bytes. Every silo and gateway of a cluster must share it.
     /// The embedded default generates one into its data directory when none is configured.
     /// </summary>
-    [Required]
     public string SigningKey { get; set; } = "";
 
     public string Issuer { get; set; } = "api-platform";
 
     public string Audience { get; set; } = "api-platform";
 
-    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>How long a session lives without a refresh; each refresh starts it again (sliding).</summary>
-    [Range(typeof(TimeSpan), "00:05:00", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>How long a session lives at most, however often it is refreshed (absolute).</summary>
-    [Range(typeof(TimeSpan), "00:05:00", "3650.00:00:00")]
     public TimeSpan SessionMaxLifetime { get; set; } = TimeSpan.FromDays(90);
 
     /// <summary>
     /// How long after a refresh the same refresh token is answered again with the same new pair (the first answer may
     /// have been lost on its way), instead of counting as reuse.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan RefreshRetryWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The decoded key, or null when it is not base64 of at least 32 bytes.</summary>
@@ -41,5 +36,32 @@ public sealed class JwtOptions
     {
         var buffer = new byte[SigningKey.Length];
         return Convert.TryFromBase64String(SigningKey, buffer, out var n) && n >= 32 ? buffer[..n] : null;
+    }
+}
+
+/// <summary>Checks <see cref="JwtOptions"/> at start-up.</summary>
+public sealed class JwtOptionsValidator : IValidateOptions<JwtOptions>
+{
+    public ValidateOptionsResult Validate(string? name, JwtOptions o)
+    {
+        var errors = new List<string>();
+        if (o.KeyBytes() is null)
+        {
+            errors.Add("Jwt:SigningKey must be base64 of at least 32 random bytes.");
+        }
+
+        Within(errors, "AccessTokenLifetime", o.AccessTokenLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
+        Within(errors, "RefreshTokenLifetime", o.RefreshTokenLifetime, TimeSpan.FromMinutes(5), TimeSpan.FromDays(365));
+        Within(errors, "SessionMaxLifetime", o.SessionMaxLifetime, TimeSpan.FromMinutes(5), TimeSpan.FromDays(3650));
+        Within(errors, "RefreshRetryWindow", o.RefreshRetryWindow, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Within(List<string> errors, string setting, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"Jwt:{setting} must be from {min} to {max}.");
+        }
     }
 }

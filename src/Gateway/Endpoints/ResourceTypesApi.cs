@@ -120,7 +120,7 @@ public static class ResourceTypesApi
     private static async Task<Ok<ListEnvelope<ResourceTypeResponse>>> ListAsync(HttpContext context, GrainRefs grains, IOptions<ResourceOptions> options)
     {
         var paging = Paging.From(context.Request);
-        var page = await grains.Get<IResourceQueryGrain>(0).ListTypesAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
+        var page = await grains.Get<IResourceQueryWorker>(0).ListTypesAsync(context.GetCaller().OwnerId, paging.Offset, paging.PerPage);
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new ListEnvelope<ResourceTypeResponse>(page.Items.Select(t => ResourceTypeResponse.From(t, options.Value)).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));

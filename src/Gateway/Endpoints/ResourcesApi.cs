@@ -101,7 +101,7 @@ public static class ResourcesApi
         await idempotency.RunAsync(context, caller, body.Raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
-            var result = await grains.Get<IResourceCreatorGrain>(0).CreateAsync(id, draft, cap, context.RequestAborted);
+            var result = await grains.Get<IResourceCreatorWorker>(0).CreateAsync(id, draft, cap, context.RequestAborted);
             var created = result.Status switch
             {
                 ResourceWriteStatus.Done => result.Resource!,
@@ -123,7 +123,7 @@ public static class ResourcesApi
     {
         var caller = context.GetCaller();
         var parsed = ResourceListQuery.Parse(context.Request, caller.OwnerId, cursors);
-        var outcome = await grains.Get<IResourceQueryGrain>(0).ListAsync(parsed.Query);
+        var outcome = await grains.Get<IResourceQueryWorker>(0).ListAsync(parsed.Query);
         var page = outcome.Status switch
         {
             ResourceListStatus.Done => outcome.Page!,

@@ -105,7 +105,7 @@ public static class UsersApi
         var caller = context.GetCaller();
         var me = caller.RequireUser();
         if (!Ids.IsValid(id, Ids.User)
-            || (id != me && !caller.IsAdministrator && !await grains.Get<IDirectoryGrain>(0).ShareAnOrganizationAsync(me, id)))
+            || (id != me && !caller.IsAdministrator && !await grains.Get<IDirectoryWorker>(0).ShareAnOrganizationAsync(me, id)))
         {
             throw ApiException.NotFound("The user");
         }
@@ -235,7 +235,7 @@ public static class UsersApi
 
         // The system role is the account's current one (not the token's), so a demotion takes effect at once.
         var scope = context.GetCaller().IsAdministrator ? null : userId;
-        var page = await grains.Get<IDirectoryGrain>(0).QueryUsersAsync(
+        var page = await grains.Get<IDirectoryWorker>(0).QueryUsersAsync(
             new DirectoryQuery(scope, search?.Trim(), role, paging.Offset, paging.PerPage));
         return TypedResults.Ok(new ListEnvelope<UserResponse>(page.Items.Select(UserResponse.From).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));

@@ -127,12 +127,12 @@ public static class WebhooksApi
 
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxWebhooks;
         var outcome = await Grain(grains, Ids.New(Ids.Webhook)).CreateAsync(new WebhookDraft(caller.OwnerId, url!, events!, description, enabled, secret), cap);
-        var created = outcome.Result switch
+        var created = outcome.Status switch
         {
-            WebhookResult.Done => outcome.Webhook!,
-            WebhookResult.PlanLimitReached => throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} webhooks. Delete one or upgrade."),
-            WebhookResult.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
-            _ => throw new InvalidOperationException($"Creating a webhook answered {outcome.Result}."),
+            WebhookStatus.Done => outcome.Webhook!,
+            WebhookStatus.PlanLimitReached => throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} webhooks. Delete one or upgrade."),
+            WebhookStatus.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
+            _ => throw new InvalidOperationException($"Creating a webhook answered {outcome.Status}."),
         };
         return TypedResults.Created($"/v1/webhooks/{created.Id}",
             new DataEnvelope<WebhookSecretResponse>(WebhookSecretResponse.From(created, outcome.Secret!)));
@@ -212,7 +212,7 @@ public static class WebhooksApi
         }
 
         var outcome = await Grain(grains, id).RedeliverAsync(context.GetCaller().OwnerId, deliveryId);
-        if (outcome.Result == WebhookResult.NotFound)
+        if (outcome.Status == WebhookStatus.NotFound)
         {
             throw ApiException.NotFound("The delivery");
         }
@@ -224,11 +224,11 @@ public static class WebhooksApi
 
     private static IWebhookGrain Grain(GrainRefs grains, string id) => grains.Get<IWebhookGrain>(id);
 
-    private static WebhookOutcome Done(WebhookOutcome outcome) => outcome.Result switch
+    private static WebhookOutcome Done(WebhookOutcome outcome) => outcome.Status switch
     {
-        WebhookResult.Done => outcome,
-        WebhookResult.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
-        WebhookResult.RateLimited => throw ApiException.TooManyRequests(
+        WebhookStatus.Done => outcome,
+        WebhookStatus.InvalidUrl => throw ApiException.Invalid("url", outcome.Error!),
+        WebhookStatus.RateLimited => throw ApiException.TooManyRequests(
             "This endpoint's budget of test calls and redeliveries is spent; retry after the window ends.", outcome.RetryAfter ?? TimeSpan.FromSeconds(1)),
         _ => throw NotFound(),
     };

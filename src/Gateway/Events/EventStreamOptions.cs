@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ApiPlatform.Gateway.Events;
 
 /// <summary>Server-Sent Events settings of the gateway (configuration section <c>Events</c>).</summary>
@@ -16,4 +18,14 @@ public sealed class EventStreamOptions
 
     /// <summary>How often this process renews its listener registrations and stream slots (well within their 90 s lease).</summary>
     public TimeSpan RenewInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Checks <see cref="EventStreamOptions"/> at start-up.</summary>
+public sealed class EventStreamOptionsValidator : IValidateOptions<EventStreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EventStreamOptions o) =>
+        o.Heartbeat > TimeSpan.Zero && o.ConnectionBuffer >= 16 && o.RenewInterval > TimeSpan.Zero && o.RenewInterval <= TimeSpan.FromSeconds(60)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(
+                "Events: Heartbeat must be positive, ConnectionBuffer at least 16, RenewInterval between zero and 60 s (listener leases last 90 s).");
 }

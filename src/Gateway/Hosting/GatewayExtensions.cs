@@ -21,33 +21,19 @@ public static class GatewayExtensions
         var services = builder.Services;
         var config = builder.Configuration;
 
-        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations()
-            .Validate(o => o.HstsMaxAge >= TimeSpan.Zero, "Gateway:HstsMaxAge must not be negative.")
-            .ValidateOnStart();
-        services.AddOptions<ForwardedHeadersSettings>().Bind(config.GetSection(ForwardedHeadersSettings.Section)).ValidateDataAnnotations()
-            .Validate(o => o.Problem() is null, "ForwardedHeaders: KnownNetworks must be CIDR ranges and KnownProxies IP addresses.")
-            .ValidateOnStart();
-        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSettings.Configure>();
-        services.AddOptions<JwtOptions>().Bind(config.GetSection(JwtOptions.Section)).ValidateDataAnnotations()
-            .Validate(o => o.KeyBytes() is not null, "Jwt:SigningKey must be base64 of at least 32 random bytes.")
-            .ValidateOnStart();
-        services.AddOptions<PlanOptions>().Bind(config.GetSection(PlanOptions.Section))
-            .Validate(o => o.Exists(o.DefaultPlan), "Plans:DefaultPlan must name a plan of Plans:Catalog.")
-            .ValidateOnStart();
-        services.AddOptions<RateLimiting.RateLimitOptions>().Bind(config.GetSection(RateLimiting.RateLimitOptions.Section))
-            .Validate(o => o.Anonymous.Limit > 0 && o.Anonymous.WindowSeconds > 0 && o.Plans.Values.All(p => p.Limit >= 0 && p.WindowSeconds > 0),
-                "RateLimits: Anonymous.Limit and every WindowSeconds must be positive; a plan's Limit may be 0 (unlimited).")
-            .ValidateOnStart();
-        services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section));
-        services.AddOptions<Grains.Resources.ResourceOptions>().Bind(config.GetSection(Grains.Resources.ResourceOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Grains.Resources.ResourceOptions>, Grains.Resources.ResourceOptionsValidator>());
-        services.AddOptions<PagingOptions>().Bind(config.GetSection(PagingOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PagingOptions>, PagingOptionsValidator>());
-        services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>());
-        services.AddOptions<BootstrapOptions>().Bind(config.GetSection(BootstrapOptions.Section));
-        services.AddOptions<Failover.FailoverOptions>().Bind(config.GetSection(Failover.FailoverOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Failover.FailoverOptions>, Failover.FailoverOptionsValidator>());
+        services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(config, GatewayOptions.Section);
+        services.AddValidatedOptions<TrustedProxyOptions, TrustedProxyOptionsValidator>(config, TrustedProxyOptions.Section);
+        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, TrustedProxyOptions.Configure>();
+        services.AddValidatedOptions<JwtOptions, JwtOptionsValidator>(config, JwtOptions.Section);
+        services.AddValidatedOptions<PlanOptions, PlanOptionsValidator>(config, PlanOptions.Section);
+        services.AddValidatedOptions<RateLimiting.RateLimitOptions, RateLimiting.RateLimitOptionsValidator>(config, RateLimiting.RateLimitOptions.Section);
+        // Two switches, nothing to check beyond binding: ValidateOnStart makes a value that does not bind fail at start.
+        services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section)).ValidateOnStart();
+        services.AddValidatedOptions<Grains.Resources.ResourceOptions, Grains.Resources.ResourceOptionsValidator>(config, Grains.Resources.ResourceOptions.Section);
+        services.AddValidatedOptions<PagingOptions, PagingOptionsValidator>(config, PagingOptions.Section);
+        services.AddValidatedOptions<ApiOptions, ApiOptionsValidator>(config, ApiOptions.Section);
+        services.AddValidatedOptions<BootstrapOptions, BootstrapOptionsValidator>(config, BootstrapOptions.Section);
+        services.AddValidatedOptions<Failover.FailoverOptions, Failover.FailoverOptionsValidator>(config, Failover.FailoverOptions.Section);
         // A silo registers its membership view instead (before or after this: TryAdd keeps the silo's).
         services.TryAddSingleton<Failover.IClusterChangeSignal, Failover.FixedDelayClusterChangeSignal>();
 
@@ -58,9 +44,7 @@ public static class GatewayExtensions
         services.AddSingleton<AccountCache>();
         services.AddSingleton<Organizations.OrganizationService>();
         services.AddSingleton<Usage.UsageService>();
-        services.AddOptions<Mail.EmailOptions>().Bind(config.GetSection(Mail.EmailOptions.Section))
-            .Validate(o => Mail.EmailOptions.Problem(o) is null, "Email settings are invalid: check Email:From, Email:LinkBaseUrl and Email:Smtp.")
-            .ValidateOnStart();
+        services.AddValidatedOptions<Mail.EmailOptions, Mail.EmailOptionsValidator>(config, Mail.EmailOptions.Section);
         services.AddSingleton<Mail.MailSender>();
         services.AddSingleton<Mail.MailQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<Mail.MailQueue>());
@@ -72,10 +56,7 @@ public static class GatewayExtensions
         services.AddSingleton<Http.IdempotencyKeys>();
         services.AddSingleton<Http.CursorProtector>();
         services.AddSingleton<RateLimiting.RateLimiter>();
-        services.AddOptions<Events.EventStreamOptions>().Bind(config.GetSection(Events.EventStreamOptions.Section))
-            .Validate(o => o.Heartbeat > TimeSpan.Zero && o.ConnectionBuffer >= 16 && o.RenewInterval > TimeSpan.Zero && o.RenewInterval <= TimeSpan.FromSeconds(60),
-                "Events: Heartbeat must be positive, ConnectionBuffer at least 16, RenewInterval between zero and 60 s (listener leases last 90 s).")
-            .ValidateOnStart();
+        services.AddValidatedOptions<Events.EventStreamOptions, Events.EventStreamOptionsValidator>(config, Events.EventStreamOptions.Section);
         services.AddSingleton<Events.EventStreamHub>();
 
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -121,7 +102,7 @@ public static class GatewayExtensions
         app.UseMiddleware<EnvelopeMiddleware>();
         // Next: everything after it (telemetry, the anonymous rate limit, HTTPS-only headers) sees the client as the
         // trusted proxy reported it.
-        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
+        if (app.Services.GetRequiredService<IOptions<TrustedProxyOptions>>().Value.Enabled)
         {
             app.UseMiddleware<Rfc7239ForwardedMiddleware>();
             app.UseForwardedHeaders();

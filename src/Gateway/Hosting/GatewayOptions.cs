@@ -1,4 +1,4 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.Hosting;
 
@@ -8,19 +8,15 @@ public sealed class GatewayOptions
     public const string Section = "Gateway";
 
     /// <summary>Largest accepted request body in bytes; larger ones get 413 before any grain is called.</summary>
-    [Range(256, 64 * 1024 * 1024)]
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024;
 
     /// <summary>Longest request line (method, target with query, protocol) answered normally; longer is 414.</summary>
-    [Range(1024, 1024 * 1024)]
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
 
     /// <summary>Largest total size of the request headers answered normally; larger is 431.</summary>
-    [Range(4 * 1024, 4 * 1024 * 1024)]
     public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
 
     /// <summary>Most header lines answered normally; more is 431.</summary>
-    [Range(10, 10_000)]
     public int MaxRequestHeaderCount { get; set; } = 100;
 
     /// <summary>
@@ -52,4 +48,39 @@ public sealed class GatewayOptions
 
     /// <summary>Whether the OpenAPI document and Swagger UI are served in <paramref name="environment"/>.</summary>
     public bool OpenApiExposedIn(IHostEnvironment environment) => ExposeOpenApi ?? !environment.IsProduction();
+}
+
+/// <summary>Checks <see cref="GatewayOptions"/> at start-up.</summary>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions o)
+    {
+        var errors = new List<string>();
+        if (o.MaxRequestBodyBytes is < 256 or > 64 * 1024 * 1024)
+        {
+            errors.Add("Gateway:MaxRequestBodyBytes must be from 256 to 67108864.");
+        }
+
+        if (o.MaxRequestLineBytes is < 1024 or > 1024 * 1024)
+        {
+            errors.Add("Gateway:MaxRequestLineBytes must be from 1024 to 1048576.");
+        }
+
+        if (o.MaxRequestHeadersBytes is < 4 * 1024 or > 4 * 1024 * 1024)
+        {
+            errors.Add("Gateway:MaxRequestHeadersBytes must be from 4096 to 4194304.");
+        }
+
+        if (o.MaxRequestHeaderCount is < 10 or > 10_000)
+        {
+            errors.Add("Gateway:MaxRequestHeaderCount must be from 10 to 10000.");
+        }
+
+        if (o.HstsMaxAge < TimeSpan.Zero)
+        {
+            errors.Add("Gateway:HstsMaxAge must not be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

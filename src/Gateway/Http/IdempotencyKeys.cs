@@ -85,14 +85,14 @@ public sealed class IdempotencyKeys(GrainRefs grains, IOptions<JwtOptions> jwt, 
         var hash = RequestHash(context.Request, body);
         var grain = grains.Get<IIdempotencyGrain>(caller.OwnerId + ":" + key);
         var begin = await grain.BeginAsync(hash);
-        switch (begin.Decision)
+        switch (begin.Status)
         {
-            case IdempotencyDecision.Replay:
+            case IdempotencyStatus.Replay:
                 await WriteAsync(context, begin.Response!, replayed: true);
                 return;
-            case IdempotencyDecision.Mismatch:
+            case IdempotencyStatus.Mismatch:
                 throw ApiException.Conflict($"This {Header} was already used with a different request.");
-            case IdempotencyDecision.InProgress:
+            case IdempotencyStatus.InProgress:
                 throw ApiException.Conflict($"A request with this {Header} is still in progress. Retry later.");
         }
 

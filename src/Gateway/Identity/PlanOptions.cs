@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ApiPlatform.Gateway.Identity;
 
 /// <summary>What one plan allows (configuration <c>Plans:&lt;plan&gt;:…</c>).</summary>
@@ -34,4 +36,11 @@ public sealed class PlanOptions
     public bool Exists(string plan) => Catalog.ContainsKey(plan);
 
     public PlanLimits LimitsOf(string plan) => Catalog.TryGetValue(plan, out var limits) ? limits : Catalog[Free];
+}
+
+/// <summary>Checks <see cref="PlanOptions"/> at start-up.</summary>
+public sealed class PlanOptionsValidator : IValidateOptions<PlanOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PlanOptions o) =>
+        o.Exists(o.DefaultPlan) ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail("Plans:DefaultPlan must name a plan of Plans:Catalog.");
 }

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.Options;
 using MimeKit;
 
 namespace ApiPlatform.Gateway.Mail;
 
-/// <summary>SMTP server settings (configuration section <c>Email:Smtp</c>).</summary>
-public sealed class SmtpSettings
+/// <summary>SMTP server settings (configuration section <c>Email:Smtp</c>, a part of <see cref="EmailOptions"/>, checked with it).</summary>
+public sealed class SmtpOptions
 {
     /// <summary>The SMTP server; unset: mail is written as <c>.eml</c> files to <see cref="EmailOptions.PickupDirectory"/>.</summary>
     public string? Host { get; set; }
@@ -31,7 +32,7 @@ public sealed class EmailOptions
     /// <summary>Where the links in mails point: the page (of your app) that takes the token and calls the API.</summary>
     public string LinkBaseUrl { get; set; } = "http://localhost:5000";
 
-    public SmtpSettings Smtp { get; set; } = new();
+    public SmtpOptions Smtp { get; set; } = new();
 
     /// <summary>
     /// Password-reset and verification requests per email address per hour (whether or not an account has it);
@@ -57,4 +58,11 @@ public sealed class EmailOptions
 
     /// <summary>A link to <paramref name="path"/> carrying the token.</summary>
     public string Link(string path, string token) => LinkBaseUrl.TrimEnd('/') + path + "?token=" + Uri.EscapeDataString(token);
+}
+
+/// <summary>Checks <see cref="EmailOptions"/> at start-up.</summary>
+public sealed class EmailOptionsValidator : IValidateOptions<EmailOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EmailOptions o) =>
+        EmailOptions.Problem(o) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -1,15 +1,13 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.Gateway.RateLimiting;
 
-/// <summary>One plan's request budget.</summary>
-public sealed class RateLimitSettings
+/// <summary>One plan's request budget (a part of <see cref="RateLimitOptions"/>, checked with it).</summary>
+public sealed class RateLimitBudget
 {
     /// <summary>Requests per window; 0 means unlimited (no counting, no rate-limit headers).</summary>
-    [Range(0, int.MaxValue)]
     public int Limit { get; set; }
 
-    [Range(1, 86_400)]
     public int WindowSeconds { get; set; } = 60;
 }
 
@@ -22,16 +20,28 @@ public sealed class RateLimitOptions
 {
     public const string Section = "RateLimits";
 
-    public Dictionary<string, RateLimitSettings> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    public Dictionary<string, RateLimitBudget> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["free"] = new RateLimitSettings { Limit = 60, WindowSeconds = 60 },
-        ["pro"] = new RateLimitSettings { Limit = 600, WindowSeconds = 60 },
-        ["enterprise"] = new RateLimitSettings { Limit = 6_000, WindowSeconds = 60 },
+        ["free"] = new RateLimitBudget { Limit = 60, WindowSeconds = 60 },
+        ["pro"] = new RateLimitBudget { Limit = 600, WindowSeconds = 60 },
+        ["enterprise"] = new RateLimitBudget { Limit = 6_000, WindowSeconds = 60 },
     };
 
-    public RateLimitSettings Anonymous { get; set; } = new() { Limit = 60, WindowSeconds = 60 };
+    public RateLimitBudget Anonymous { get; set; } = new() { Limit = 60, WindowSeconds = 60 };
 
     /// <summary>A plan's budget; an unconfigured plan gets the free plan's.</summary>
-    public RateLimitSettings For(string plan) =>
+    public RateLimitBudget For(string plan) =>
         Plans.TryGetValue(plan, out var settings) ? settings : Plans.TryGetValue("free", out var free) ? free : Anonymous;
+}
+
+/// <summary>Checks <see cref="RateLimitOptions"/> at start-up.</summary>
+public sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RateLimitOptions o) =>
+        o.Anonymous.Limit > 0 && Valid(o.Anonymous) && o.Plans.Values.All(Valid)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(
+                "RateLimits: Anonymous.Limit and every WindowSeconds must be positive; a plan's Limit may be 0 (unlimited).");
+
+    private static bool Valid(RateLimitBudget budget) => budget.Limit >= 0 && budget.WindowSeconds > 0;
 }

@@ -69,7 +69,7 @@ public sealed class RateLimiter : IDisposable
     /// What is left of the caller's current window, counting nothing: the grain's count plus the tokens this silo
     /// holds unspent. Null for an unlimited plan.
     /// </summary>
-    public async Task<RateLimitDecision?> PeekAsync(Caller caller)
+    public async Task<RateLimitOutcome?> PeekAsync(Caller caller)
     {
         var settings = _options.Value.For(caller.Plan);
         if (settings.Limit == 0)
@@ -155,7 +155,7 @@ public sealed class RateLimiter : IDisposable
         return new System.Net.IPAddress(bytes) + "/64";
     }
 
-    private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitSettings settings)
+    private async Task ChargeAsync(HttpContext context, string credential, string policyName, RateLimitBudget settings)
     {
         if (settings.Limit == 0)
         {
@@ -170,7 +170,7 @@ public sealed class RateLimiter : IDisposable
 
         var policy = new RateLimitPolicy(policyName, settings.Limit, settings.WindowSeconds);
         var key = credential + "|" + policyName;
-        RateLimitDecision decision;
+        RateLimitOutcome decision;
         var fromFallback = true;
         if (!_fallbacks.IsEmpty && _fallbacks.TryGetValue(key, out var fallback) && fallback.AvoidsGrain(_clock.UtcNow))
         {
@@ -235,7 +235,7 @@ public sealed class RateLimiter : IDisposable
         }
     }
 
-    private RateLimitDecision SpendFallback(FallbackBudget budget, RateLimitPolicy policy)
+    private RateLimitOutcome SpendFallback(FallbackBudget budget, RateLimitPolicy policy)
     {
         var share = Math.Max(1, (int)Math.Floor(policy.Limit * _failover.CurrentValue.RateLimitFallbackShare));
         var (allowed, left, resetAt) = budget.Spend(_clock.UtcNow, TimeSpan.FromSeconds(policy.WindowSeconds), share);
@@ -245,7 +245,7 @@ public sealed class RateLimiter : IDisposable
         }
 
         // Refused here means "unknown", not "spent": ChargeAsync answers it with 503, not 429.
-        return new RateLimitDecision(allowed, policy.Limit, left, resetAt);
+        return new RateLimitOutcome(allowed, policy.Limit, left, resetAt);
     }
 
     /// <summary>
@@ -320,7 +320,7 @@ public sealed class RateLimiter : IDisposable
         public long LastUsed = Environment.TickCount64;
     }
 
-    private async Task<RateLimitDecision> SpendLeasedAsync(string key, RateLimitPolicy policy)
+    private async Task<RateLimitOutcome> SpendLeasedAsync(string key, RateLimitPolicy policy)
     {
         var budget = _budgets.GetOrAdd(key, _ => new LocalBudget());
         while (true)
@@ -333,7 +333,7 @@ public sealed class RateLimiter : IDisposable
                 if (budget.Left > 0 && budget.Policy == policy && _clock.UtcNow < budget.ResetAt)
                 {
                     budget.Left--;
-                    return new RateLimitDecision(true, policy.Limit, budget.GrainRemaining + budget.Left, budget.ResetAt);
+                    return new RateLimitOutcome(true, policy.Limit, budget.GrainRemaining + budget.Left, budget.ResetAt);
                 }
 
                 if (budget.Refill is null)
@@ -353,7 +353,7 @@ public sealed class RateLimiter : IDisposable
             var lease = await refill;
             if (!lease.Allowed)
             {
-                return new RateLimitDecision(false, lease.Limit, 0, lease.ResetAt);
+                return new RateLimitOutcome(false, lease.Limit, 0, lease.ResetAt);
             }
 
             // Tokens arrived: take one (or, if the other waiters took them all, ask again).

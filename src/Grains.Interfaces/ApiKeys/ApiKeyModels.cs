@@ -126,7 +126,7 @@ public enum ApiKeyCheckStatus
 /// authority the key carries (it acts only while that user may).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("api-key-check.v1")]
-public sealed record ApiKeyCheck(
+public sealed record ApiKeyCheckOutcome(
     [property: Id(0)] ApiKeyCheckStatus Status,
     [property: Id(1)] string? OwnerId,
     [property: Id(2)] string? Plan,
@@ -134,7 +134,7 @@ public sealed record ApiKeyCheck(
     [property: Id(4)] DateTimeOffset? ExpiresAt = null,
     [property: Id(5)] string? CreatedBy = null)
 {
-    public static ApiKeyCheck Of(ApiKeyCheckStatus status) => new(status, null, null, []);
+    public static ApiKeyCheckOutcome Of(ApiKeyCheckStatus status) => new(status, null, null, []);
 }
 
 /// <summary>Result of rolling a key.</summary>

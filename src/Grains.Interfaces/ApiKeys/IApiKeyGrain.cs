@@ -22,7 +22,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
     /// it will be told to forget the key before the key changes.
     /// </summary>
     [Alias("VerifyAsync")]
-    Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder);
+    Task<ApiKeyCheckOutcome> VerifyAsync(string secret, IApiKeyHolder? holder);
 
     /// <summary>Revokes the key (idempotent); null when none exists.</summary>
     [Alias("RevokeAsync")]

@@ -9,7 +9,7 @@ public sealed record StoredResponse(
 
 /// <summary>What to do with a request carrying an Idempotency-Key.</summary>
 [GenerateSerializer]
-public enum IdempotencyDecision
+public enum IdempotencyStatus
 {
     /// <summary>Do the work, then <see cref="IIdempotencyGrain.CompleteAsync"/> (or abandon or interrupt it).</summary>
     Proceed,
@@ -22,14 +22,14 @@ public enum IdempotencyDecision
 }
 
 /// <summary>
-/// Outcome of <see cref="IIdempotencyGrain.BeginAsync"/>. With <see cref="IdempotencyDecision.Proceed"/>,
+/// Outcome of <see cref="IIdempotencyGrain.BeginAsync"/>. With <see cref="IdempotencyStatus.Proceed"/>,
 /// <see cref="Seed"/> is what ids created by the work derive from: the same for every attempt of this use of the key
 /// (so a redo after a crash finds what the first attempt made), new once the key's retention has passed (so a reused
 /// key makes new things). <see cref="Resumed"/> says an earlier attempt began this use and never finished.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("idempotency-begin.v1")]
-public sealed record IdempotencyBegin(
-    [property: Id(0)] IdempotencyDecision Decision,
+public sealed record IdempotencyOutcome(
+    [property: Id(0)] IdempotencyStatus Status,
     [property: Id(1)] StoredResponse? Response,
     [property: Id(2)] string? Seed = null,
     [property: Id(3)] bool Resumed = false);
@@ -44,7 +44,7 @@ public sealed record IdempotencyBegin(
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
     [Alias("BeginAsync")]
-    Task<IdempotencyBegin> BeginAsync(string requestHash);
+    Task<IdempotencyOutcome> BeginAsync(string requestHash);
 
     /// <summary>Stores the response of the request that proceeded, for the retention period.</summary>
     [Alias("CompleteAsync")]

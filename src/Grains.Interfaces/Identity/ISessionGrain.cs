@@ -85,6 +85,10 @@ public interface ISessionListWorker : IGrainWithIntegerKey
     /// <summary>The user's active sessions, most recently used first, with the exact total.</summary>
     [Alias("ListAsync")]
     Task<SessionPage> ListAsync(string userId, int offset, int limit);
+
+    /// <summary>The ids of the user's sessions that are neither revoked nor expired (to end each through its grain).</summary>
+    [Alias("ActiveIdsAsync")]
+    Task<IReadOnlyList<string>> ActiveIdsAsync(string userId);
 }
 
 /// <summary>A page of sessions with the exact total.</summary>

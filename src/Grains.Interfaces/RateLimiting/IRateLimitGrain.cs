@@ -9,7 +9,7 @@ public sealed record RateLimitPolicy(
 
 /// <summary>The verdict on one request, with what the rate-limit headers report.</summary>
 [GenerateSerializer, Immutable, Alias("rate-limit-decision.v1")]
-public sealed record RateLimitDecision(
+public sealed record RateLimitOutcome(
     [property: Id(0)] bool Allowed,
     [property: Id(1)] int Limit,
     [property: Id(2)] int Remaining,
@@ -57,7 +57,7 @@ public interface IRateLimitGrain : IGrainWithStringKey
 {
     /// <summary>Counts one request if the window has room.</summary>
     [Alias("AcquireAsync")]
-    Task<RateLimitDecision> AcquireAsync(RateLimitPolicy policy);
+    Task<RateLimitOutcome> AcquireAsync(RateLimitPolicy policy);
 
     /// <summary>
     /// Grants <paramref name="holder"/> (a gateway silo) a lease of tokens sized by <see cref="RateLimitLeasing.Size"/>,
@@ -68,7 +68,7 @@ public interface IRateLimitGrain : IGrainWithStringKey
 
     /// <summary>What is left of the current window under <paramref name="policy"/>, counting nothing.</summary>
     [Alias("PeekAsync")]
-    Task<RateLimitDecision> PeekAsync(RateLimitPolicy policy);
+    Task<RateLimitOutcome> PeekAsync(RateLimitPolicy policy);
 
     /// <summary>Takes back <paramref name="unused"/> leased tokens of the window ending at <paramref name="resetAt"/>.</summary>
     [Alias("ReleaseAsync")]

@@ -32,7 +32,7 @@ public interface IResourceGrain : IGrainWithStringKey
 /// creates, is never asked anything.
 /// </summary>
 [Alias("IResourceCreatorGrain")]
-public interface IResourceCreatorGrain : IGrainWithIntegerKey
+public interface IResourceCreatorWorker : IGrainWithIntegerKey
 {
     /// <summary>
     /// Creates resource <paramref name="id"/> unless the owner already holds <paramref name="maxResources"/>
@@ -46,7 +46,7 @@ public interface IResourceCreatorGrain : IGrainWithIntegerKey
 
 /// <summary>Runs list queries next to the data: a stateless worker on every silo, so a gateway needs no database.</summary>
 [Alias("IResourceQueryGrain")]
-public interface IResourceQueryGrain : IGrainWithIntegerKey
+public interface IResourceQueryWorker : IGrainWithIntegerKey
 {
     [Alias("QueryAsync")]
     Task<ResourcePage> QueryAsync(ResourceQuery query);

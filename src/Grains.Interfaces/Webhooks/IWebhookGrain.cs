@@ -7,7 +7,7 @@ namespace ApiPlatform.Grains.Webhooks;
 /// sender of its deliveries: it sends them in event order, a few at a time, retries on the schedule, keeps a circuit
 /// breaker, and stops every pending retry the moment it is disabled or deleted or its owner is deleted. Every method
 /// that a tenant reaches takes the caller's owner: another tenant's endpoint answers exactly as a missing one
-/// (<see cref="WebhookResult.NotFound"/>).
+/// (<see cref="WebhookStatus.NotFound"/>).
 /// </summary>
 [Alias("IWebhookGrain")]
 public interface IWebhookGrain : IGrainWithStringKey
@@ -64,7 +64,7 @@ public interface IWebhookGrain : IGrainWithStringKey
     /// <summary>The result of one attempt, reported by the task that made it.</summary>
     [OneWay]
     [Alias("AttemptDoneAsync")]
-    Task AttemptDoneAsync(AttemptResult result);
+    Task AttemptDoneAsync(AttemptOutcome result);
 
     /// <summary>What the schedule holds now: circuit state, queued and in-flight deliveries (operations and tests).</summary>
     [AlwaysInterleave]

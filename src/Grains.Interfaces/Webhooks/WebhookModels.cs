@@ -63,7 +63,7 @@ public sealed record WebhookPatch(
 
 /// <summary>What a webhook operation came to.</summary>
 [GenerateSerializer]
-public enum WebhookResult
+public enum WebhookStatus
 {
     Done,
     NotFound,
@@ -77,7 +77,7 @@ public enum WebhookResult
 /// <summary>Outcome of a webhook operation, with the webhook, the secret (creation and rotation only) or the delivery.</summary>
 [GenerateSerializer, Immutable, Alias("webhook-outcome.v1")]
 public sealed record WebhookOutcome(
-    [property: Id(0)] WebhookResult Result,
+    [property: Id(0)] WebhookStatus Status,
     [property: Id(1)] WebhookView? Webhook = null,
     [property: Id(2)] string? Secret = null,
     [property: Id(3)] DeliveryView? Delivery = null,
@@ -128,7 +128,7 @@ public sealed record QueuedDelivery(
 
 /// <summary>How one attempt ended: the HTTP status (null when none came) and, for anything but 2xx, a short error.</summary>
 [GenerateSerializer, Immutable, Alias("attempt-result.v1")]
-public sealed record AttemptResult(
+public sealed record AttemptOutcome(
     [property: Id(0)] string DeliveryId,
     [property: Id(1)] long Token,
     [property: Id(2)] int? StatusCode,

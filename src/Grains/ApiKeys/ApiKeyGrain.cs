@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.ApiKeys;
 
@@ -55,9 +56,9 @@ public sealed class ApiKeyGrain(
             PlanPinned = request.Plan is not null,
             Scopes = [.. request.Scopes],
             ExpiresAt = request.ExpiresAt,
-            SecretHash = Identity.SecretHash.Of(secret),
+            SecretHash = SecretHash.Of(secret),
             LastFour = secret[^4..],
-            CreatedAt = Resources.ResourceStore.Truncate(clock.UtcNow),
+            CreatedAt = DbTime.Truncate(clock.UtcNow),
         };
         await state.WriteStateAsync();
         await rows.UpsertAsync(View());
@@ -66,31 +67,31 @@ public sealed class ApiKeyGrain(
 
     public Task<ApiKeyView?> GetAsync() => Task.FromResult(state.State.Exists ? View() : null);
 
-    public Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder)
+    public Task<ApiKeyCheckOutcome> VerifyAsync(string secret, IApiKeyHolder? holder)
     {
         var s = state.State;
         if (!s.Exists)
         {
             // A made-up key: keep no activation (nor its empty state) for it.
             DeactivateOnIdle();
-            return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Missing));
+            return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Missing));
         }
 
-        if (!Identity.SecretHash.Matches(secret, s.SecretHash))
+        if (!SecretHash.Matches(secret, s.SecretHash))
         {
-            return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Unknown));
+            return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Unknown));
         }
 
         switch (Status())
         {
             case ApiKeyStatus.Revoked:
-                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Revoked));
+                return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Revoked));
             case ApiKeyStatus.Expired:
-                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Expired));
+                return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Expired));
         }
 
         _holders.Add(holder);
-        return Task.FromResult(new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
+        return Task.FromResult(new ApiKeyCheckOutcome(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
     }
 
     /// <summary>The <c>api_keys</c> row is written after the grain's own state; an activation writes it again.</summary>
@@ -108,7 +109,7 @@ public sealed class ApiKeyGrain(
 
         if (state.State.RevokedAt is null)
         {
-            state.State.RevokedAt = Resources.ResourceStore.Truncate(clock.UtcNow);
+            state.State.RevokedAt = DbTime.Truncate(clock.UtcNow);
             await state.WriteStateAsync();
             await rows.UpsertAsync(View());
         }
@@ -130,9 +131,9 @@ public sealed class ApiKeyGrain(
         }
 
         var secret = NewSecret();
-        state.State.SecretHash = Identity.SecretHash.Of(secret);
+        state.State.SecretHash = SecretHash.Of(secret);
         state.State.LastFour = secret[^4..];
-        state.State.RolledAt = Resources.ResourceStore.Truncate(clock.UtcNow);
+        state.State.RolledAt = DbTime.Truncate(clock.UtcNow);
         await state.WriteStateAsync();
         await rows.UpsertAsync(View());
         await ForgetEverywhereAsync();

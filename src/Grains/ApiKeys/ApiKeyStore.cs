@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.ApiKeys;
@@ -10,14 +9,14 @@ namespace ApiPlatform.Grains.ApiKeys;
 /// state and rewritten when the grain activates (which repairs a row a crash left behind). It is what lists an
 /// owner's keys, revoked ones included, and finds the keys a key made.
 /// </summary>
-public sealed class ApiKeyStore(DbDataSource dataSource)
+public sealed class ApiKeyStore(Database database)
 {
     private const string Columns =
         "id, owner_id, created_by, created_by_key, name, plan, scopes, last_four, expires_at, created_at, rolled_at, revoked_at";
 
     public async Task UpsertAsync(ApiKeyView key)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = database.CreateCommand($"""
             INSERT INTO api_keys ({Columns}, seq)
             VALUES (@id, @owner_id, @created_by, @created_by_key, @name, @plan, @scopes, @last_four, @expires_at, @created_at, @rolled_at, @revoked_at,
                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM api_keys WHERE owner_id = @owner_id))
@@ -28,7 +27,7 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
         await command.With("id", key.Id).With("owner_id", key.OwnerId).With("created_by", key.CreatedBy)
             .With("created_by_key", key.CreatedByKey).With("name", key.Name).With("plan", key.Plan)
             .With("scopes", string.Join(',', key.Scopes)).With("last_four", key.LastFour)
-            .With("expires_at", Micros(key.ExpiresAt)).With("created_at", ResourceStore.Micros(key.CreatedAt))
+            .With("expires_at", Micros(key.ExpiresAt)).With("created_at", DbTime.Micros(key.CreatedAt))
             .With("rolled_at", Micros(key.RolledAt)).With("revoked_at", Micros(key.RevokedAt))
             .ExecuteNonQueryAsync();
     }
@@ -39,7 +38,7 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
     /// </summary>
     public async Task<ApiKeyPage> ListAsync(string ownerId, DateTimeOffset now, int offset, int limit)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<ApiKeyView>();
         await using (var command = connection.Command(
             $"SELECT {Columns} FROM api_keys WHERE owner_id = @owner_id ORDER BY seq DESC LIMIT @limit OFFSET @offset")
@@ -59,7 +58,7 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
     /// <summary>The keys that <paramref name="keyId"/> made and that are not revoked.</summary>
     public async Task<IReadOnlyList<string>> ActiveChildrenAsync(string keyId)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = database.CreateCommand(
             "SELECT id FROM api_keys WHERE created_by_key = @key_id AND revoked_at IS NULL").With("key_id", keyId);
         return await ReadIdsAsync(command);
     }
@@ -70,7 +69,7 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
         var found = new HashSet<string>(StringComparer.Ordinal);
         foreach (var chunk in ids.Chunk(100))
         {
-            await using var command = dataSource.CreateCommand();
+            await using var command = database.CreateCommand();
             var names = chunk.Select((id, i) => { command.With("id" + i, id); return "@id" + i; });
             command.CommandText = $"SELECT id FROM api_keys WHERE id IN ({string.Join(", ", names)})";
             found.UnionWith(await ReadIdsAsync(command));
@@ -91,10 +90,10 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
         return ids;
     }
 
-    private static long? Micros(DateTimeOffset? value) => value is { } v ? ResourceStore.Micros(v) : null;
+    private static long? Micros(DateTimeOffset? value) => value is { } v ? DbTime.Micros(v) : null;
 
     private static DateTimeOffset? FromMicros(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : ResourceStore.FromMicros(reader.GetInt64(ordinal));
+        reader.IsDBNull(ordinal) ? null : DbTime.FromMicros(reader.GetInt64(ordinal));
 
     private static ApiKeyView Read(DbDataReader r, DateTimeOffset now)
     {
@@ -105,6 +104,6 @@ public sealed class ApiKeyStore(DbDataSource dataSource)
             : ApiKeyStatus.Active;
         return new ApiKeyView(r.GetString(0), r.GetString(1), r.GetString(4), ApiKeyTokens.Prefix, r.GetString(7), r.GetString(5),
             r.GetString(6).Split(',', StringSplitOptions.RemoveEmptyEntries), expiresAt, status,
-            ResourceStore.FromMicros(r.GetInt64(9)), FromMicros(r, 10), revokedAt, r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
+            DbTime.FromMicros(r.GetInt64(9)), FromMicros(r, 10), revokedAt, r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
     }
 }

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -14,6 +13,12 @@ public interface IEventSubscriptions
 {
     /// <summary>A SQL boolean over the owner id and event type expressions given.</summary>
     string ConditionSql(string ownerIdExpression, string typeExpression);
+
+    /// <summary>
+    /// The owner's log ended at <paramref name="finalSeq"/> (the owner was deleted): in the caller's transaction, the
+    /// owner's subscriptions stop after that event and nothing of theirs is retried. Answers the subscriptions' ids.
+    /// </summary>
+    Task<IReadOnlyList<string>> CloseOwnerAsync(DbConnection connection, DbTransaction transaction, string ownerId, long finalSeq, DateTimeOffset now);
 }
 
 /// <summary>Hands committed events to the streams (after the commit, never inside the transaction).</summary>
@@ -29,10 +34,8 @@ public interface IEventPublisher
 /// commit. Owners' numbers come from <c>event_owners</c>: its row is updated in the transaction and stays locked until
 /// the commit, so a committed number implies every smaller one committed first.
 /// </summary>
-public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscriptions = null, IEventPublisher? publisher = null)
+public sealed class EventLog(Database database, IEventSubscriptions? subscriptions = null, IEventPublisher? publisher = null)
 {
-    public SqlDialect Dialect => dialect;
-
     /// <summary>SQL true when an event of this owner and type has a consumer that must act on it (see <see cref="IEventSubscriptions"/>).</summary>
     public string DeliverCondition(string ownerIdExpression, string typeExpression) =>
         subscriptions?.ConditionSql(ownerIdExpression, typeExpression) ?? "FALSE";
@@ -73,7 +76,7 @@ public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscripti
         }
 
         var written = new Dictionary<string, (long Seq, bool Deliver)>(StringComparer.Ordinal);
-        if (dialect == SqlDialect.Postgres)
+        if (database.IsPostgres)
         {
             var sql = "WITH " + InsertCtes("""
                 SELECT * FROM unnest(@ids, @owner_ids, @types, @payloads, @created)
@@ -84,7 +87,7 @@ public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscripti
             command.Parameters.Add(Texts("owner_ids", events.Select(e => e.OwnerId)));
             command.Parameters.Add(Texts("types", events.Select(e => e.Type)));
             command.Parameters.Add(Texts("payloads", events.Select(e => e.Payload)));
-            command.Parameters.Add(new NpgsqlParameter<long[]>("created", events.Select(e => ResourceStore.Micros(e.CreatedAt)).ToArray()));
+            command.Parameters.Add(new NpgsqlParameter<long[]>("created", events.Select(e => DbTime.Micros(e.CreatedAt)).ToArray()));
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -112,7 +115,7 @@ public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscripti
                     RETURNING deliver
                     """, transaction)
                     .With("owner_id", e.OwnerId).With("seq", seq).With("id", e.Id).With("type", e.Type).With("payload", e.Payload)
-                    .With("created_at", ResourceStore.Micros(e.CreatedAt));
+                    .With("created_at", DbTime.Micros(e.CreatedAt));
                 var deliver = Convert.ToBoolean(await insert.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
                 written[e.Id] = (seq, deliver);
             }
@@ -120,6 +123,21 @@ public sealed class EventLog(SqlDialect dialect, IEventSubscriptions? subscripti
 
         return events.Select(e => written.TryGetValue(e.Id, out var w) ? e.At(w.Seq, w.Deliver) : throw new InvalidOperationException($"Event {e.Id} was not written."))
             .ToList();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="last"/>, the owner's final event, in the caller's transaction and closes the owner's
+    /// subscriptions at it (see <see cref="IEventSubscriptions.CloseOwnerAsync"/>). Answers the event as committed
+    /// (publish it after the commit) and the ids of the subscriptions closed.
+    /// </summary>
+    public async Task<(IReadOnlyList<EventEnvelope> Written, IReadOnlyList<string> Closed)> WriteLastAsync(
+        DbConnection connection, DbTransaction transaction, NewEvent last)
+    {
+        var written = await WriteAsync(connection, transaction, [last]);
+        var closed = subscriptions is null
+            ? []
+            : await subscriptions.CloseOwnerAsync(connection, transaction, last.OwnerId, written[0].Seq, last.CreatedAt);
+        return (written, closed);
     }
 
     /// <summary>

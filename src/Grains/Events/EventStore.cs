@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -13,15 +12,13 @@ namespace ApiPlatform.Grains.Events;
 /// (resume and gap filling), the acknowledgement positions, the sweep's question (whose events stayed
 /// unacknowledged) and the retention purge.
 /// </summary>
-public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
+public sealed class EventStore(Database database)
 {
     private const string Columns = "id, owner_id, seq, type, payload, created_at, deliver";
 
-    public SqlDialect Dialect => dialect;
-
     public async Task<EventPage> ListAsync(EventQuery query)
     {
-        await using var command = dataSource.CreateCommand();
+        await using var command = database.CreateCommand();
         var where = new StringBuilder("owner_id = @owner_id");
         command.With("owner_id", query.OwnerId);
         if (query.Type is not null)
@@ -33,13 +30,13 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
         if (query.CreatedAfter is { } after)
         {
             where.Append(" AND created_at > @after");
-            command.With("after", ResourceStore.Micros(after));
+            command.With("after", DbTime.Micros(after));
         }
 
         if (query.CreatedBefore is { } before)
         {
             where.Append(" AND created_at < @before");
-            command.With("before", ResourceStore.Micros(before));
+            command.With("before", DbTime.Micros(before));
         }
 
         var filtered = where.ToString();
@@ -76,7 +73,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
         if (items.Count > query.Limit)
         {
             items.RemoveAt(items.Count - 1);
-            next = new EventCursor(ResourceStore.Micros(items[^1].CreatedAt), items[^1].Seq);
+            next = new EventCursor(DbTime.Micros(items[^1].CreatedAt), items[^1].Seq);
         }
 
         return new EventPage(items, count, next);
@@ -84,7 +81,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
 
     public async Task<EventEnvelope?> GetAsync(string ownerId, string eventId)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM events WHERE id = @id AND owner_id = @owner_id");
+        await using var command = database.CreateCommand($"SELECT {Columns} FROM events WHERE id = @id AND owner_id = @owner_id");
         await using var reader = await command.With("id", eventId).With("owner_id", ownerId).ExecuteReaderAsync();
         return await reader.ReadAsync() ? Read(reader) : null;
     }
@@ -92,7 +89,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>The owner's events after <paramref name="afterSeq"/>, in log order.</summary>
     public async Task<IReadOnlyList<EventEnvelope>> ReadAfterAsync(string ownerId, long afterSeq, int limit)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = database.CreateCommand(
             $"SELECT {Columns} FROM events WHERE owner_id = @owner_id AND seq > @after ORDER BY seq LIMIT @limit");
         await using var reader = await command.With("owner_id", ownerId).With("after", afterSeq).With("limit", limit).ExecuteReaderAsync();
         var items = new List<EventEnvelope>();
@@ -107,7 +104,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>How far the owner's events were acknowledged (0: none yet).</summary>
     public async Task<long> AcknowledgedAsync(string ownerId)
     {
-        await using var command = dataSource.CreateCommand("SELECT acked_seq FROM event_acks WHERE owner_id = @owner_id");
+        await using var command = database.CreateCommand("SELECT acked_seq FROM event_acks WHERE owner_id = @owner_id");
         return await command.With("owner_id", ownerId).ExecuteScalarAsync() is { } value and not DBNull
             ? Convert.ToInt64(value, CultureInfo.InvariantCulture)
             : 0;
@@ -121,10 +118,10 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
             return;
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync();
-        if (dialect == SqlDialect.Postgres)
+        await using var connection = await database.OpenConnectionAsync();
+        if (database.IsPostgres)
         {
-            await using var command = (NpgsqlCommand)connection.Command(AcknowledgeSql(dialect, "SELECT * FROM unnest(@owners, @seqs) AS t(owner_id, acked_seq) ORDER BY owner_id"));
+            await using var command = (NpgsqlCommand)connection.Command(AcknowledgeSql(database.Dialect, "SELECT * FROM unnest(@owners, @seqs) AS t(owner_id, acked_seq) ORDER BY owner_id"));
             command.Parameters.Add(new NpgsqlParameter<string[]>("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = positions.Select(p => p.Key).ToArray() });
             command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", positions.Select(p => p.Value).ToArray()));
             await command.ExecuteNonQueryAsync();
@@ -134,7 +131,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
         await using var transaction = await connection.BeginTransactionAsync();
         foreach (var (owner, seq) in positions)
         {
-            await using var command = connection.Command(AcknowledgeSql(dialect, "SELECT @owner_id, @seq"), transaction).With("owner_id", owner).With("seq", seq);
+            await using var command = connection.Command(AcknowledgeSql(database.Dialect, "SELECT @owner_id, @seq"), transaction).With("owner_id", owner).With("seq", seq);
             await command.ExecuteNonQueryAsync();
         }
 
@@ -153,7 +150,7 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<IReadOnlyList<EventEnvelope>> UnacknowledgedAsync(int limit)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = database.CreateCommand($"""
             SELECT e.id, e.owner_id, e.seq, e.type, e.payload, e.created_at, e.deliver
             FROM event_owners o
             LEFT JOIN event_acks a ON a.owner_id = o.owner_id
@@ -175,14 +172,14 @@ public sealed class EventStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Deletes up to <paramref name="batch"/> events created before <paramref name="cutoff"/>; answers how many.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, int batch)
     {
-        var sql = dialect == SqlDialect.Postgres
+        var sql = database.IsPostgres
             ? "DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE created_at < @cutoff LIMIT @batch)"
             : "DELETE FROM events WHERE (owner_id, seq) IN (SELECT owner_id, seq FROM events WHERE created_at < @cutoff LIMIT @batch)";
-        await using var command = dataSource.CreateCommand(sql);
-        return await command.With("cutoff", ResourceStore.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
+        await using var command = database.CreateCommand(sql);
+        return await command.With("cutoff", DbTime.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
     }
 
     private static EventEnvelope Read(DbDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
-        ResourceStore.FromMicros(reader.GetInt64(5)), reader.GetBoolean(6));
+        DbTime.FromMicros(reader.GetInt64(5)), reader.GetBoolean(6));
 }

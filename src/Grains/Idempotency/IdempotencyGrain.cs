@@ -34,7 +34,7 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
         _record = await store.LoadAsync(_ownerId, _key);
     }
 
-    public async Task<IdempotencyBegin> BeginAsync(string requestHash)
+    public async Task<IdempotencyOutcome> BeginAsync(string requestHash)
     {
         var deadline = clock.UtcNow + options.Value.WaitForFirst;
         while (true)
@@ -47,13 +47,13 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
             if (_record is { Response: { } response })
             {
                 return _record.RequestHash == requestHash
-                    ? new IdempotencyBegin(IdempotencyDecision.Replay, response)
-                    : new IdempotencyBegin(IdempotencyDecision.Mismatch, null);
+                    ? new IdempotencyOutcome(IdempotencyStatus.Replay, response)
+                    : new IdempotencyOutcome(IdempotencyStatus.Mismatch, null);
             }
 
             if (_record is { } pending && pending.RequestHash != requestHash)
             {
-                return new IdempotencyBegin(IdempotencyDecision.Mismatch, null);
+                return new IdempotencyOutcome(IdempotencyStatus.Mismatch, null);
             }
 
             if (_running is null || clock.UtcNow - _running.StartedAt >= options.Value.WaitForFirst)
@@ -66,7 +66,7 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
             var wait = deadline - clock.UtcNow;
             if (wait <= TimeSpan.Zero)
             {
-                return new IdempotencyBegin(IdempotencyDecision.InProgress, null);
+                return new IdempotencyOutcome(IdempotencyStatus.InProgress, null);
             }
 
             // Wait for the first request to complete (replay) or give up (then one waiter proceeds).
@@ -76,13 +76,13 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
             }
             catch (TimeoutException)
             {
-                return new IdempotencyBegin(IdempotencyDecision.InProgress, null);
+                return new IdempotencyOutcome(IdempotencyStatus.InProgress, null);
             }
         }
     }
 
     /// <summary>Marks this request as the one running, recording its fingerprint first when this is a new use.</summary>
-    private async Task<IdempotencyBegin> StartAsync(string requestHash)
+    private async Task<IdempotencyOutcome> StartAsync(string requestHash)
     {
         var previous = _running;
         var running = new Running(requestHash, clock.UtcNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -90,7 +90,7 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
         previous?.Done.TrySetResult();
         if (_record is { } pending)
         {
-            return new IdempotencyBegin(IdempotencyDecision.Proceed, null, pending.Seed, Resumed: true);
+            return new IdempotencyOutcome(IdempotencyStatus.Proceed, null, pending.Seed, Resumed: true);
         }
 
         var record = new IdempotencyRecord(requestHash, null, clock.UtcNow, Ids.RandomToken(22));
@@ -105,7 +105,7 @@ public sealed class IdempotencyGrain(IdempotencyStore store, IOptions<Idempotenc
         }
 
         _record = record;
-        return new IdempotencyBegin(IdempotencyDecision.Proceed, null, record.Seed);
+        return new IdempotencyOutcome(IdempotencyStatus.Proceed, null, record.Seed);
     }
 
     public async Task CompleteAsync(string requestHash, StoredResponse response)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ApiPlatform.Grains.Idempotency;
 
 /// <summary>Idempotency-Key settings (configuration section <c>Idempotency</c>).</summary>
@@ -13,4 +15,13 @@ public sealed class IdempotencyOptions
 
     /// <summary>How often each silo deletes expired records.</summary>
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>Checks <see cref="IdempotencyOptions"/> at start-up.</summary>
+public sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IdempotencyOptions o) =>
+        o.Retention > TimeSpan.Zero && o.WaitForFirst >= TimeSpan.Zero && o.PurgeInterval > TimeSpan.Zero
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail("Idempotency: Retention and PurgeInterval must be positive, WaitForFirst not negative.");
 }

@@ -1,5 +1,3 @@
-using System.Data.Common;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using Orleans.Concurrency;
 
@@ -8,16 +6,16 @@ namespace ApiPlatform.Grains.Identity;
 /// <summary>
 /// The <c>account_tokens</c> table: one row per issued token (its kind, user, email, secret hash, expiry and use).
 /// </summary>
-public sealed class AccountTokenStore(DbDataSource dataSource)
+public sealed class AccountTokenStore(Database database)
 {
     public async Task IssueAsync(string id, string kind, string userId, string email, string secretHash, DateTimeOffset now, DateTimeOffset expiresAt)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         // Only the newest link works: earlier unused tokens of the kind are used up.
         await using (var retire = connection.Command(
             "UPDATE account_tokens SET used_at = @now WHERE user_id = @user_id AND kind = @kind AND used_at IS NULL", transaction)
-            .With("now", ResourceStore.Micros(now)).With("user_id", userId).With("kind", kind))
+            .With("now", DbTime.Micros(now)).With("user_id", userId).With("kind", kind))
         {
             await retire.ExecuteNonQueryAsync();
         }
@@ -27,7 +25,7 @@ public sealed class AccountTokenStore(DbDataSource dataSource)
             VALUES (@id, @kind, @user_id, @email, @secret_hash, @created_at, @expires_at, NULL)
             """, transaction)
             .With("id", id).With("kind", kind).With("user_id", userId).With("email", email).With("secret_hash", secretHash)
-            .With("created_at", ResourceStore.Micros(now)).With("expires_at", ResourceStore.Micros(expiresAt)))
+            .With("created_at", DbTime.Micros(now)).With("expires_at", DbTime.Micros(expiresAt)))
         {
             await insert.ExecuteNonQueryAsync();
         }
@@ -42,11 +40,11 @@ public sealed class AccountTokenStore(DbDataSource dataSource)
     /// </summary>
     public async Task<(string UserId, string Email)?> ConsumeAsync(string id, string kind, string secretHash, DateTimeOffset now)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             UPDATE account_tokens SET used_at = @now
             WHERE id = @id AND kind = @kind AND secret_hash = @secret_hash AND used_at IS NULL AND expires_at > @now
             RETURNING user_id, email
-            """).With("now", ResourceStore.Micros(now)).With("id", id).With("kind", kind).With("secret_hash", secretHash);
+            """).With("now", DbTime.Micros(now)).With("id", id).With("kind", kind).With("secret_hash", secretHash);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetString(0), reader.GetString(1)) : null;
     }
@@ -54,8 +52,8 @@ public sealed class AccountTokenStore(DbDataSource dataSource)
     /// <summary>Deletes tokens used or expired before <paramref name="cutoff"/>.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset cutoff)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM account_tokens WHERE used_at < @cutoff OR expires_at < @cutoff")
-            .With("cutoff", ResourceStore.Micros(cutoff));
+        await using var command = database.CreateCommand("DELETE FROM account_tokens WHERE used_at < @cutoff OR expires_at < @cutoff")
+            .With("cutoff", DbTime.Micros(cutoff));
         return await command.ExecuteNonQueryAsync();
     }
 }

@@ -1,5 +1,5 @@
-using ApiPlatform.Grains.Resources;
 using Orleans.Concurrency;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Identity;
 
@@ -175,7 +175,7 @@ public sealed class SessionGrain(
 
     private bool IsActive(SessionRow row) => row.RevokedAt is null && clock.UtcNow < row.ExpiresAt;
 
-    private DateTimeOffset Now() => ResourceStore.Truncate(clock.UtcNow);
+    private DateTimeOffset Now() => DbTime.Truncate(clock.UtcNow);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
@@ -188,4 +188,6 @@ public sealed class SessionGrain(
 public sealed class SessionListWorker(SessionStore store, ApiClock clock) : Grain, ISessionListWorker
 {
     public Task<SessionPage> ListAsync(string userId, int offset, int limit) => store.ListAsync(userId, clock.UtcNow, offset, limit);
+
+    public Task<IReadOnlyList<string>> ActiveIdsAsync(string userId) => store.ActiveIdsAsync(userId, clock.UtcNow);
 }

@@ -1,10 +1,10 @@
 using ApiPlatform.Grains.ApiKeys;
 using ApiPlatform.Grains.Identity;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Webhooks;
 using Microsoft.Extensions.Logging;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Organizations;
 
@@ -391,5 +391,5 @@ public sealed class OrganizationGrain(OrganizationStore store, ApiClock clock, I
         return new OrganizationView(o.Id, o.Name, o.Slug, o.Plan, _members.Count, o.CreatedAt, o.UpdatedAt);
     }
 
-    private DateTimeOffset Now() => ResourceStore.FromMicros(ResourceStore.Micros(clock.UtcNow));
+    private DateTimeOffset Now() => DbTime.FromMicros(DbTime.Micros(clock.UtcNow));
 }

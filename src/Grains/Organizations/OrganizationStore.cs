@@ -1,9 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using ApiPlatform.Grains.Events;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
-using ApiPlatform.Grains.Webhooks;
 
 namespace ApiPlatform.Grains.Organizations;
 
@@ -15,11 +13,11 @@ public sealed record OrganizationRow(string Id, string Name, string Slug, string
 /// one transaction with the events it publishes (written to the event log), and the queries that cross
 /// organizations (a user's organizations, who shares one with whom).
 /// </summary>
-public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
+public sealed class OrganizationStore(Database database, EventLog events)
 {
     public async Task<(OrganizationRow Organization, List<MemberView> Members)?> LoadAsync(string id)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         OrganizationRow? organization;
         await using (var command = connection.Command("SELECT id, name, slug, plan, created_at, updated_at FROM organizations WHERE id = @id").With("id", id))
         await using (var reader = await command.ExecuteReaderAsync())
@@ -38,7 +36,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
         {
             while (await reader.ReadAsync())
             {
-                members.Add(new MemberView(reader.GetString(0), reader.GetString(1), ResourceStore.FromMicros(reader.GetInt64(2))));
+                members.Add(new MemberView(reader.GetString(0), reader.GetString(1), DbTime.FromMicros(reader.GetInt64(2))));
             }
         }
 
@@ -52,7 +50,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// </summary>
     public async Task<bool> InsertAsync(OrganizationRow organization, MemberView owner, int maxOwned, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         if (connection is Npgsql.NpgsqlConnection)
         {
@@ -86,7 +84,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// <summary>How many organizations the user owns: what <c>MaxOrganizations</c> caps and <c>/v1/usage</c> reports.</summary>
     public async Task<long> CountOwnedAsync(string userId)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         return await CountOwnedAsync(connection, null, userId);
     }
 
@@ -99,7 +97,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task UpdateAsync(OrganizationRow organization, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = connection.Command(
             "UPDATE organizations SET name = @name, slug = @slug, plan = @plan, updated_at = @updated_at, version = version + 1 WHERE id = @id", transaction))
@@ -112,7 +110,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task AddMemberAsync(string orgId, MemberView member, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = InsertMember(connection, transaction, orgId, member))
         {
@@ -124,7 +122,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task SetRoleAsync(string orgId, string userId, string role, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = connection.Command("UPDATE memberships SET role = @role WHERE org_id = @org_id AND user_id = @user_id", transaction))
         {
@@ -136,7 +134,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task RemoveMemberAsync(string orgId, string userId, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = connection.Command("DELETE FROM memberships WHERE org_id = @org_id AND user_id = @user_id", transaction))
         {
@@ -154,10 +152,9 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// </summary>
     public async Task<IReadOnlyList<string>> DeleteAsync(string orgId, NewEvent deleted)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var written = await events.WriteAsync(connection, transaction, [deleted]);
-        var webhooks = await WebhookStore.CloseOwnerAsync(connection, transaction, orgId, written[0].Seq, deleted.CreatedAt);
+        var (written, webhooks) = await events.WriteLastAsync(connection, transaction, deleted);
 
         foreach (var sql in new[]
         {
@@ -183,7 +180,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>
     public async Task<(IReadOnlyList<UserOrganization> Items, long Total)> ListForUserAsync(string userId, int offset, int limit)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<UserOrganization>();
         await using (var command = connection.Command("""
             SELECT o.id, o.name, o.slug, o.plan, o.created_at, o.updated_at, m.role,
@@ -214,20 +211,20 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task InsertInvitationAsync(InvitationView invitation, string secretHash)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = database.CreateCommand($"""
             INSERT INTO invitations ({InvitationColumns}, email_normalized)
             VALUES (@id, @org_id, @email, @role, @invited_by, @created_at, @expires_at, NULL, NULL, @secret_hash, @email_normalized)
             """);
         await command.With("id", invitation.Id).With("org_id", invitation.OrganizationId).With("email", invitation.Email)
             .With("role", invitation.Role).With("invited_by", invitation.InvitedBy)
-            .With("created_at", ResourceStore.Micros(invitation.CreatedAt)).With("expires_at", ResourceStore.Micros(invitation.ExpiresAt))
+            .With("created_at", DbTime.Micros(invitation.CreatedAt)).With("expires_at", DbTime.Micros(invitation.ExpiresAt))
             .With("secret_hash", secretHash).With("email_normalized", invitation.Email.ToLowerInvariant())
             .ExecuteNonQueryAsync();
     }
 
     public async Task<InvitationRow?> LoadInvitationAsync(string orgId, string id, DateTimeOffset now)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {InvitationColumns} FROM invitations WHERE id = @id AND org_id = @org_id")
+        await using var command = database.CreateCommand($"SELECT {InvitationColumns} FROM invitations WHERE id = @id AND org_id = @org_id")
             .With("id", id).With("org_id", orgId);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadInvitation(reader, now) : null;
@@ -236,10 +233,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// <summary>Pending (neither accepted, revoked nor expired) invitations of the organization for an email, and in all.</summary>
     public async Task<(long ForEmail, long All)> CountPendingInvitationsAsync(string orgId, string email, DateTimeOffset now)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             SELECT COALESCE(SUM(CASE WHEN email_normalized = @email THEN 1 ELSE 0 END), 0), COUNT(*)
             FROM invitations WHERE org_id = @org_id AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > @now
-            """).With("org_id", orgId).With("email", email.ToLowerInvariant()).With("now", ResourceStore.Micros(now));
+            """).With("org_id", orgId).With("email", email.ToLowerInvariant()).With("now", DbTime.Micros(now));
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
@@ -247,7 +244,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task<InvitationPage> ListInvitationsAsync(string orgId, int offset, int limit, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<InvitationView>();
         await using (var command = connection.Command(
             $"SELECT {InvitationColumns} FROM invitations WHERE org_id = @org_id ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset")
@@ -266,15 +263,15 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
     public async Task RevokeInvitationAsync(string id, DateTimeOffset now)
     {
-        await using var command = dataSource.CreateCommand("UPDATE invitations SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL AND accepted_at IS NULL")
-            .With("id", id).With("now", ResourceStore.Micros(now));
+        await using var command = database.CreateCommand("UPDATE invitations SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL AND accepted_at IS NULL")
+            .With("id", id).With("now", DbTime.Micros(now));
         await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>Adds the member and marks the invitation accepted, in one transaction with the membership event.</summary>
     public async Task AcceptInvitationAsync(string orgId, string invitationId, MemberView member, params IReadOnlyList<NewEvent> changes)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = InsertMember(connection, transaction, orgId, member))
         {
@@ -283,7 +280,7 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
         await using (var command = connection.Command(
             "UPDATE invitations SET accepted_at = @now, accepted_by = @user_id WHERE id = @id", transaction)
-            .With("now", ResourceStore.Micros(member.JoinedAt)).With("user_id", member.UserId).With("id", invitationId))
+            .With("now", DbTime.Micros(member.JoinedAt)).With("user_id", member.UserId).With("id", invitationId))
         {
             await command.ExecuteNonQueryAsync();
         }
@@ -294,36 +291,36 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// <summary>Deletes invitations accepted, revoked or expired before <paramref name="cutoff"/>.</summary>
     public async Task<int> PurgeInvitationsAsync(DateTimeOffset cutoff)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = database.CreateCommand(
             "DELETE FROM invitations WHERE accepted_at < @cutoff OR revoked_at < @cutoff OR expires_at < @cutoff")
-            .With("cutoff", ResourceStore.Micros(cutoff));
+            .With("cutoff", DbTime.Micros(cutoff));
         return await command.ExecuteNonQueryAsync();
     }
 
     private static InvitationRow ReadInvitation(DbDataReader r, DateTimeOffset now)
     {
-        var expiresAt = ResourceStore.FromMicros(r.GetInt64(6));
-        DateTimeOffset? acceptedAt = r.IsDBNull(7) ? null : ResourceStore.FromMicros(r.GetInt64(7));
-        DateTimeOffset? revokedAt = r.IsDBNull(8) ? null : ResourceStore.FromMicros(r.GetInt64(8));
+        var expiresAt = DbTime.FromMicros(r.GetInt64(6));
+        DateTimeOffset? acceptedAt = r.IsDBNull(7) ? null : DbTime.FromMicros(r.GetInt64(7));
+        DateTimeOffset? revokedAt = r.IsDBNull(8) ? null : DbTime.FromMicros(r.GetInt64(8));
         var status = acceptedAt is not null ? InvitationStatus.Accepted
             : revokedAt is not null ? InvitationStatus.Revoked
             : now >= expiresAt ? InvitationStatus.Expired
             : InvitationStatus.Pending;
         return new InvitationRow(
             new InvitationView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), status,
-                ResourceStore.FromMicros(r.GetInt64(5)), expiresAt, acceptedAt),
+                DbTime.FromMicros(r.GetInt64(5)), expiresAt, acceptedAt),
             revokedAt, r.GetString(9));
     }
 
     private static DbCommand InsertMember(DbConnection connection, DbTransaction? transaction, string orgId, MemberView member) =>
         connection.Command("INSERT INTO memberships (org_id, user_id, role, joined_at) VALUES (@org_id, @user_id, @role, @joined_at)", transaction)
-            .With("org_id", orgId).With("user_id", member.UserId).With("role", member.Role).With("joined_at", ResourceStore.Micros(member.JoinedAt));
+            .With("org_id", orgId).With("user_id", member.UserId).With("role", member.Role).With("joined_at", DbTime.Micros(member.JoinedAt));
 
     private static DbCommand Bind(DbCommand command, OrganizationRow o) =>
         command.With("id", o.Id).With("name", o.Name).With("slug", o.Slug).With("plan", o.Plan)
-            .With("created_at", ResourceStore.Micros(o.CreatedAt)).With("updated_at", ResourceStore.Micros(o.UpdatedAt));
+            .With("created_at", DbTime.Micros(o.CreatedAt)).With("updated_at", DbTime.Micros(o.UpdatedAt));
 
     private static OrganizationRow ReadOrganization(DbDataReader reader, int at) => new(
         reader.GetString(at), reader.GetString(at + 1), reader.GetString(at + 2), reader.GetString(at + 3),
-        ResourceStore.FromMicros(reader.GetInt64(at + 4)), ResourceStore.FromMicros(reader.GetInt64(at + 5)));
+        DbTime.FromMicros(reader.GetInt64(at + 4)), DbTime.FromMicros(reader.GetInt64(at + 5)));
 }

@@ -20,7 +20,7 @@ public sealed class RateLimitGrain(ApiClock clock) : Grain, IRateLimitGrain
     private (int Limit, int WindowSeconds) _policy;
     private readonly HashSet<string> _holders = [];
 
-    public Task<RateLimitDecision> AcquireAsync(RateLimitPolicy policy)
+    public Task<RateLimitOutcome> AcquireAsync(RateLimitPolicy policy)
     {
         var reset = Window(policy);
         var allowed = _count < policy.Limit;
@@ -29,7 +29,7 @@ public sealed class RateLimitGrain(ApiClock clock) : Grain, IRateLimitGrain
             _count++;
         }
 
-        return Task.FromResult(new RateLimitDecision(allowed, policy.Limit, Math.Max(0, policy.Limit - _count), reset));
+        return Task.FromResult(new RateLimitOutcome(allowed, policy.Limit, Math.Max(0, policy.Limit - _count), reset));
     }
 
     public Task<RateLimitLease> LeaseAsync(RateLimitPolicy policy, string holder)
@@ -47,11 +47,11 @@ public sealed class RateLimitGrain(ApiClock clock) : Grain, IRateLimitGrain
         return Task.FromResult(new RateLimitLease(true, granted, policy.Limit, policy.Limit - _count, reset));
     }
 
-    public Task<RateLimitDecision> PeekAsync(RateLimitPolicy policy)
+    public Task<RateLimitOutcome> PeekAsync(RateLimitPolicy policy)
     {
         var reset = Window(policy);
         var remaining = Math.Max(0, policy.Limit - _count);
-        return Task.FromResult(new RateLimitDecision(remaining > 0, policy.Limit, remaining, reset));
+        return Task.FromResult(new RateLimitOutcome(remaining > 0, policy.Limit, remaining, reset));
     }
 
     public Task ReleaseAsync(RateLimitPolicy policy, DateTimeOffset resetAt, int unused)

@@ -1,5 +1,6 @@
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -66,7 +67,7 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
             return new ResourceWriteResult(ResourceWriteStatus.Done, current);
         }
 
-        var next = changed with { UpdatedAt = ResourceStore.Truncate(clock.UtcNow), Version = current.Version + 1 };
+        var next = changed with { UpdatedAt = DbTime.Truncate(clock.UtcNow), Version = current.Version + 1 };
         for (var attempt = 0; ; attempt++)
         {
             // The rules of the resulting type; after a "type changed" answer, as the type's row now has them.
@@ -113,7 +114,7 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
         }
 
         await WriteAsync(() => store.DeleteAsync(current.Id, current.Version,
-            EventBodies.ForResource(WebhookEventTypes.ResourceDeleted, current, ResourceStore.Truncate(clock.UtcNow))));
+            EventBodies.ForResource(WebhookEventTypes.ResourceDeleted, current, DbTime.Truncate(clock.UtcNow))));
         _resource = null;
         DeactivateOnIdle();
         return new ResourceWriteResult(ResourceWriteStatus.Done, current);

@@ -1,8 +1,8 @@
-using System.Data.Common;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -28,7 +28,7 @@ namespace ApiPlatform.Grains.Resources;
 /// </para>
 /// </remarks>
 public sealed class ResourceInsertBatcher(
-    DbDataSource dataSource, Func<ResourceView, long, NewEvent?, ResourceWriteGuard, Task<InsertOutcome>> insertAlone, EventLog events,
+    Database database, Func<ResourceView, long, NewEvent?, ResourceWriteGuard, Task<InsertOutcome>> insertAlone, EventLog events,
     int maxQueued = ResourceInsertBatcher.DefaultMaxQueued)
 {
     /// <summary>Creates waiting for a group on one silo at most: a few full groups, well under a second of work.</summary>
@@ -253,7 +253,7 @@ public sealed class ResourceInsertBatcher(
 
     private async Task<HashSet<string>> InsertGroupAsync(List<Pending> group)
     {
-        await using var command = (NpgsqlCommand)dataSource.CreateCommand(_groupSql);
+        await using var command = (NpgsqlCommand)database.CreateCommand(_groupSql);
         var p = command.Parameters;
         p.Add(Text("ids", group, x => x.Row.Id));
         p.Add(Text("owner_ids", group, x => x.Row.OwnerId));
@@ -262,7 +262,7 @@ public sealed class ResourceInsertBatcher(
         p.Add(Text("types", group, x => x.Row.Type));
         p.Add(Text("statuses", group, x => x.Row.Status));
         p.Add(Text("metadatas", group, x => x.Row.Metadata));
-        p.Add(new NpgsqlParameter<long[]>("created", group.Select(x => ResourceStore.Micros(x.Row.CreatedAt)).ToArray()));
+        p.Add(new NpgsqlParameter<long[]>("created", group.Select(x => DbTime.Micros(x.Row.CreatedAt)).ToArray()));
         p.Add(new NpgsqlParameter<long[]>("caps", group.Select(x => x.Cap).ToArray()));
         p.Add(Text("evt_ids", group, x => x.Event?.Id));
         p.Add(Text("evt_types", group, x => x.Event?.Type));

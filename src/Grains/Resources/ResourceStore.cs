@@ -6,13 +6,6 @@ using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Resources;
 
-/// <summary>The SQL flavours the resource store speaks.</summary>
-public enum SqlDialect
-{
-    Sqlite,
-    Postgres,
-}
-
 /// <summary>What an insert came to.</summary>
 public enum InsertOutcome
 {
@@ -60,33 +53,30 @@ public sealed record ResourceWriteGuard(IReadOnlyList<string?> Slots, long? Type
 
 /// <summary>
 /// The <c>resources</c> table: each row is a resource's document and its query columns, written in one statement
-/// so the list can never disagree with the document. Used by <see cref="ResourceCreatorGrain"/> (creates),
-/// <see cref="ResourceGrain"/> (reads and writes of one row) and <see cref="ResourceQueryGrain"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
+/// so the list can never disagree with the document. Used by <see cref="ResourceCreatorWorker"/> (creates),
+/// <see cref="ResourceGrain"/> (reads and writes of one row) and <see cref="ResourceQueryWorker"/> (lists). Exact totals come from <c>resource_counts</c>, kept by triggers.
 /// </summary>
 public sealed class ResourceStore
 {
     private const string Columns = "id, owner_id, name, description, type, status, metadata, created_at, updated_at, version";
 
-    private readonly DbDataSource _dataSource;
+    private readonly Database _database;
     private readonly EventLog _events;
     private readonly ResourceInsertBatcher? _batcher;
 
-    public ResourceStore(DbDataSource dataSource, SqlDialect dialect, EventLog? events = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
+    public ResourceStore(Database database, EventLog? events = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
     {
-        _dataSource = dataSource;
-        Dialect = dialect;
-        _events = events ?? new EventLog(dialect);
-        _batcher = dialect == SqlDialect.Postgres ? new ResourceInsertBatcher(dataSource, InsertAloneAsync, _events, maxQueuedCreates) : null;
+        _database = database;
+        _events = events ?? new EventLog(database);
+        _batcher = database.IsPostgres ? new ResourceInsertBatcher(database, InsertAloneAsync, _events, maxQueuedCreates) : null;
     }
-
-    public SqlDialect Dialect { get; }
 
     /// <summary>The group commit of creates on PostgreSQL; null on SQLite (one writer, nothing to group).</summary>
     public ResourceInsertBatcher? Batcher => _batcher;
 
     public async Task<ResourceView?> LoadAsync(string id)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
+        await using var command = _database.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
         command.With("id", id);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? Read(reader) : null;
@@ -106,7 +96,7 @@ public sealed class ResourceStore
 
     /// <summary>SQL true when the type <paramref name="type"/> of <paramref name="ownerId"/> is at version <paramref name="version"/> (null: undeclared).</summary>
     private string TypeAt(string ownerId = "@owner_id", string type = "@type", string version = "@type_version") =>
-        $"(SELECT rt.version FROM resource_types rt WHERE rt.owner_id = {ownerId} AND rt.name = {type}) {(Dialect == SqlDialect.Postgres ? "IS NOT DISTINCT FROM" : "IS")} {version}";
+        $"(SELECT rt.version FROM resource_types rt WHERE rt.owner_id = {ownerId} AND rt.name = {type}) {(_database.IsPostgres ? "IS NOT DISTINCT FROM" : "IS")} {version}";
 
     /// <summary>The shared lock of the written type (PostgreSQL), held to the end of the write's transaction.</summary>
     private const string TypeSharedLock = "SELECT pg_advisory_xact_lock_shared(hashtextextended('resource-type:' || @owner_id || '/' || @type, 0));\n";
@@ -121,7 +111,7 @@ public sealed class ResourceStore
             RETURNING id
             """;
         bool inserted;
-        if (Dialect == SqlDialect.Postgres)
+        if (_database.IsPostgres)
         {
             // One round trip, one implicit transaction (a single Sync): the per-owner lock, then the insert and its
             // event in one statement, the event written only if the row was. The insert's snapshot is taken after
@@ -133,7 +123,7 @@ public sealed class ResourceStore
                     {_events.InsertCtes("SELECT @evt_id AS id, @owner_id AS owner_id, @evt_type AS type, @evt_payload AS payload, @evt_created_at AS created_at, 1 AS ord FROM ins")}
                     SELECT ins.id, evt.seq, evt.deliver FROM ins LEFT JOIN evt ON TRUE
                     """);
-            await using var command = _dataSource.CreateCommand(sql);
+            await using var command = _database.CreateCommand(sql);
             AddRow(command, row, guard);
             command.With("cap", cap);
             if (@event is not null)
@@ -141,7 +131,7 @@ public sealed class ResourceStore
                 command.With("evt_id", @event.Id);
                 command.With("evt_type", @event.Type);
                 command.With("evt_payload", @event.Payload);
-                command.With("evt_created_at", Micros(@event.CreatedAt));
+                command.With("evt_created_at", DbTime.Micros(@event.CreatedAt));
             }
 
             EventEnvelope? committed = null;
@@ -170,7 +160,7 @@ public sealed class ResourceStore
         else
         {
             // SQLite has no data-modifying CTEs; it has one writer, so an immediate transaction is just as exact.
-            await using var connection = await _dataSource.OpenConnectionAsync();
+            await using var connection = await _database.OpenConnectionAsync();
             await using var transaction = await connection.BeginTransactionAsync();
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -196,7 +186,7 @@ public sealed class ResourceStore
 
     private async Task<bool> TypeIsAtAsync(string ownerId, string type, long? version)
     {
-        await using var command = _dataSource.CreateCommand("SELECT version FROM resource_types WHERE owner_id = @owner_id AND name = @type");
+        await using var command = _database.CreateCommand("SELECT version FROM resource_types WHERE owner_id = @owner_id AND name = @type");
         var current = await command.With("owner_id", ownerId).With("type", type).ExecuteScalarAsync();
         return (current is null or DBNull ? null : Convert.ToInt64(current, CultureInfo.InvariantCulture)) == version;
     }
@@ -208,11 +198,11 @@ public sealed class ResourceStore
     public async Task<UpdateOutcome> UpdateAsync(ResourceView row, long expectedVersion, NewEvent? @event = null, ResourceWriteGuard? guard = null)
     {
         guard ??= ResourceWriteGuard.Undeclared;
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = (Dialect == SqlDialect.Postgres ? TypeSharedLock : "") + $"""
+        command.CommandText = (_database.IsPostgres ? TypeSharedLock : "") + $"""
             UPDATE resources SET name = @name, description = @description, type = @type, status = @status,
                 metadata = @metadata, updated_at = @updated_at, version = @version,
                 ix1 = @ix1, ix2 = @ix2, ix3 = @ix3, ix4 = @ix4, ix5 = @ix5
@@ -252,7 +242,7 @@ public sealed class ResourceStore
     /// </summary>
     public async Task<bool> DeleteAsync(string id, long expectedVersion, NewEvent? @event = null)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -286,7 +276,7 @@ public sealed class ResourceStore
         var keys = query.Sort.Select(k => (Column: Column(k.Field, metadata), k.Descending)).ToList();
         keys.Add(("id", query.Sort.Count > 0 && query.Sort[^1].Descending));
 
-        await using var command = _dataSource.CreateCommand();
+        await using var command = _database.CreateCommand();
         var where = new StringBuilder("owner_id = @owner_id");
         command.With("owner_id", query.OwnerId);
         if (query.Status is not null)
@@ -414,7 +404,7 @@ public sealed class ResourceStore
     /// <summary>Exact count from the counters: a few rows per owner, however many resources.</summary>
     public async Task<long> CountAsync(string ownerId, string? status = null, string? type = null)
     {
-        await using var command = _dataSource.CreateCommand(CountSql(status, type));
+        await using var command = _database.CreateCommand(CountSql(status, type));
         command.With("owner_id", ownerId);
         if (status is not null)
         {
@@ -504,17 +494,10 @@ public sealed class ResourceStore
         "name" => row.Name,
         "type" => row.Type,
         "status" => row.Status,
-        "created_at" => Micros(row.CreatedAt).ToString(CultureInfo.InvariantCulture),
-        "updated_at" => Micros(row.UpdatedAt).ToString(CultureInfo.InvariantCulture),
+        "created_at" => DbTime.Micros(row.CreatedAt).ToString(CultureInfo.InvariantCulture),
+        "updated_at" => DbTime.Micros(row.UpdatedAt).ToString(CultureInfo.InvariantCulture),
         _ => throw new ArgumentException($"Unknown sort field '{field}'.", nameof(field)),
     };
-
-    public static long Micros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
-
-    public static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
-
-    /// <summary>The time as stored (whole microseconds), so memory matches what a reload gives.</summary>
-    public static DateTimeOffset Truncate(DateTimeOffset value) => FromMicros(Micros(value));
 
     private static void AddRow(DbCommand command, ResourceView row, ResourceWriteGuard guard)
     {
@@ -527,8 +510,8 @@ public sealed class ResourceStore
         command.With("type", row.Type);
         command.With("status", row.Status);
         command.With("metadata", row.Metadata);
-        command.With("created_at", Micros(row.CreatedAt));
-        command.With("updated_at", Micros(row.UpdatedAt));
+        command.With("created_at", DbTime.Micros(row.CreatedAt));
+        command.With("updated_at", DbTime.Micros(row.UpdatedAt));
         command.With("version", row.Version);
     }
 
@@ -540,7 +523,7 @@ public sealed class ResourceStore
         reader.GetString(4),
         reader.GetString(5),
         reader.GetString(6),
-        FromMicros(reader.GetInt64(7)),
-        FromMicros(reader.GetInt64(8)),
+        DbTime.FromMicros(reader.GetInt64(7)),
+        DbTime.FromMicros(reader.GetInt64(8)),
         reader.GetInt64(9));
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Resources;
 
@@ -174,5 +175,5 @@ public sealed class ResourceTypeGrain(ResourceTypeStore store, IOptions<Resource
         }
     }
 
-    private DateTimeOffset Now() => ResourceStore.Truncate(clock.UtcNow);
+    private DateTimeOffset Now() => DbTime.Truncate(clock.UtcNow);
 }

@@ -24,7 +24,7 @@ public enum TypeInsertOutcome
 /// that type in flight, which makes "409 while it has resources" exact. SQLite has one writer at a time, which gives
 /// the same order.
 /// </remarks>
-public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialect)
+public sealed class ResourceTypeStore(Database database)
 {
     private const string Columns = "owner_id, name, schema, max_bytes, indexes, require_if_match, index_gen, built_gen, created_at, updated_at, version";
 
@@ -35,7 +35,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
 
     public async Task<ResourceTypeView?> LoadAsync(string ownerId, string name)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM resource_types WHERE owner_id = @owner_id AND name = @name");
+        await using var command = database.CreateCommand($"SELECT {Columns} FROM resource_types WHERE owner_id = @owner_id AND name = @name");
         await using var reader = await command.With("owner_id", ownerId).With("name", name).ExecuteReaderAsync();
         return await reader.ReadAsync() ? Read(reader) : null;
     }
@@ -47,9 +47,9 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
     /// </summary>
     public async Task<(TypeInsertOutcome Outcome, ResourceTypeView? Stored)> InsertAsync(ResourceTypeView row, long cap)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        if (dialect == SqlDialect.Postgres)
+        if (database.IsPostgres)
         {
             await ExecuteAsync(connection, transaction,
                 "SELECT pg_advisory_xact_lock(hashtextextended('resource-types:' || @owner_id, 0)); SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))",
@@ -89,7 +89,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
     /// </summary>
     public async Task<ResourceTypeView?> UpdateAsync(ResourceTypeView row, long expectedVersion)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await LockAsync(connection, transaction, row.OwnerId, row.Name);
         var inUse = await InUseAsync(connection, transaction, row.OwnerId, row.Name);
@@ -125,7 +125,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
     /// <summary>Deletes the type unless resources still have it: (deleted, how many have it).</summary>
     public async Task<(bool Deleted, long InUse)> DeleteAsync(string ownerId, string name)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await LockAsync(connection, transaction, ownerId, name);
         // A fresh statement after the lock: it sees every write of this type that committed before the lock was granted.
@@ -146,7 +146,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
     /// <summary>The owner's types by name, one page, with the exact total.</summary>
     public async Task<(List<ResourceTypeView> Items, long Total)> ListAsync(string ownerId, int offset, int limit)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<ResourceTypeView>();
         await using (var command = connection.Command(
             $"SELECT {Columns} FROM resource_types WHERE owner_id = @owner_id ORDER BY name LIMIT @limit OFFSET @offset")
@@ -172,14 +172,14 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
     /// </summary>
     public async Task<(bool Worked, ResourceTypeView? Finished)> BuildNextAsync(int batchSize, Func<string, ResourceTypeView, string?[]> compute)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         ResourceTypeView type;
         long? afterCreated;
         string? afterId;
         await using (var claim = connection.Command($"""
             SELECT {Columns}, build_created_at, build_id FROM resource_types WHERE built_gen < index_gen
-            ORDER BY updated_at LIMIT 1{(dialect == SqlDialect.Postgres ? " FOR NO KEY UPDATE SKIP LOCKED" : "")}
+            ORDER BY updated_at LIMIT 1{(database.IsPostgres ? " FOR NO KEY UPDATE SKIP LOCKED" : "")}
             """, transaction))
         await using (var reader = await claim.ExecuteReaderAsync())
         {
@@ -213,7 +213,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             }
         }
 
-        if (dialect == SqlDialect.Postgres && rows.Count > 0)
+        if (database.IsPostgres && rows.Count > 0)
         {
             // One statement for the batch: the rows' ids, versions and slot values as arrays.
             await using var update = (Npgsql.NpgsqlCommand)connection.Command("""
@@ -236,7 +236,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
             await update.ExecuteNonQueryAsync();
         }
 
-        foreach (var row in dialect == SqlDialect.Postgres ? [] : rows)
+        foreach (var row in database.IsPostgres ? [] : rows)
         {
             // SQLite: one statement per row on the connection already open (one writer, no round trips).
             await using var update = connection.Command("""
@@ -280,7 +280,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
 
     private async Task LockAsync(DbConnection connection, DbTransaction transaction, string ownerId, string name)
     {
-        if (dialect == SqlDialect.Postgres)
+        if (database.IsPostgres)
         {
             await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))",
                 c => c.With("lock", LockKey(ownerId, name)));
@@ -313,8 +313,8 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
         .With("indexes", JsonSerializer.Serialize(row.Indexes, IndexJson))
         .With("require_if_match", row.RequireIfMatch)
         .With("index_gen", row.IndexGen)
-        .With("created_at", ResourceStore.Micros(row.CreatedAt))
-        .With("updated_at", ResourceStore.Micros(row.UpdatedAt))
+        .With("created_at", DbTime.Micros(row.CreatedAt))
+        .With("updated_at", DbTime.Micros(row.UpdatedAt))
         .With("version", row.Version);
 
     private static ResourceTypeView Read(DbDataReader reader) => new(
@@ -326,7 +326,7 @@ public sealed class ResourceTypeStore(DbDataSource dataSource, SqlDialect dialec
         reader.GetBoolean(5),
         reader.GetInt64(6),
         reader.GetInt64(7),
-        ResourceStore.FromMicros(reader.GetInt64(8)),
-        ResourceStore.FromMicros(reader.GetInt64(9)),
+        DbTime.FromMicros(reader.GetInt64(8)),
+        DbTime.FromMicros(reader.GetInt64(9)),
         reader.GetInt64(10));
 }

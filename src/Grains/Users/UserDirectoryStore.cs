@@ -1,20 +1,19 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Users;
 
 /// <summary>The <c>users_directory</c> table behind <c>GET /v1/users</c>.</summary>
-public sealed class UserDirectoryStore(DbDataSource dataSource)
+public sealed class UserDirectoryStore(Database database)
 {
     private const string Columns = "id, email, username, first_name, last_name, avatar_url, role, plan, created_at, updated_at, email_verified, disabled";
 
     public async Task UpsertAsync(UserView user)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = database.CreateCommand($"""
             INSERT INTO users_directory ({Columns})
             VALUES (@id, @email, @username, @first_name, @last_name, @avatar_url, @role, @plan, @created_at, @updated_at, @email_verified, @disabled)
             ON CONFLICT (id) DO UPDATE SET email = excluded.email, username = excluded.username,
@@ -25,7 +24,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
         await command.With("id", user.Id).With("email", user.Email).With("username", user.Username)
             .With("first_name", user.Profile.FirstName).With("last_name", user.Profile.LastName).With("avatar_url", user.Profile.AvatarUrl)
             .With("role", user.Role).With("plan", user.Plan)
-            .With("created_at", ResourceStore.Micros(user.CreatedAt)).With("updated_at", ResourceStore.Micros(user.UpdatedAt))
+            .With("created_at", DbTime.Micros(user.CreatedAt)).With("updated_at", DbTime.Micros(user.UpdatedAt))
             .With("email_verified", user.EmailVerified).With("disabled", user.Disabled)
             .ExecuteNonQueryAsync();
     }
@@ -36,7 +35,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
     /// </summary>
     public async Task<(IReadOnlyList<UserView> Items, long Total)> QueryAsync(DirectoryQuery query)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var from = new StringBuilder("users_directory u");
         var where = new StringBuilder("1 = 1");
         var parameters = new List<(string, object?)>();
@@ -83,7 +82,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
             {
                 items.Add(new UserView(reader.GetString(0), reader.GetString(1), reader.GetString(2),
                     new UserProfile(NullableString(reader, 3), NullableString(reader, 4), NullableString(reader, 5)),
-                    reader.GetString(6), reader.GetString(7), ResourceStore.FromMicros(reader.GetInt64(8)), ResourceStore.FromMicros(reader.GetInt64(9)),
+                    reader.GetString(6), reader.GetString(7), DbTime.FromMicros(reader.GetInt64(8)), DbTime.FromMicros(reader.GetInt64(9)),
                     reader.GetBoolean(10), reader.GetBoolean(11)));
             }
         }
@@ -100,7 +99,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
     /// <summary>The users the directory lists as administrators (their grains are the truth; this finds them).</summary>
     public async Task<IReadOnlyList<string>> AdministratorIdsAsync()
     {
-        await using var command = dataSource.CreateCommand("SELECT id FROM users_directory WHERE role = @role").With("role", SystemRoles.Admin);
+        await using var command = database.CreateCommand("SELECT id FROM users_directory WHERE role = @role").With("role", SystemRoles.Admin);
         await using var reader = await command.ExecuteReaderAsync();
         var ids = new List<string>();
         while (await reader.ReadAsync())
@@ -114,7 +113,7 @@ public sealed class UserDirectoryStore(DbDataSource dataSource)
     /// <summary>True when the two users are members of one organization.</summary>
     public async Task<bool> ShareAnOrganizationAsync(string userId, string otherId)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             SELECT 1 FROM memberships mine JOIN memberships peer ON peer.org_id = mine.org_id
             WHERE mine.user_id = @user_id AND peer.user_id = @other_id LIMIT 1
             """).With("user_id", userId).With("other_id", otherId);

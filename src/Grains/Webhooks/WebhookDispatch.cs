@@ -1,3 +1,4 @@
+using System.Data.Common;
 using ApiPlatform.Grains.Events;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,6 +10,9 @@ public sealed class WebhookSubscriptions : IEventSubscriptions
 {
     public string ConditionSql(string ownerIdExpression, string typeExpression) =>
         $"EXISTS (SELECT 1 FROM webhooks w WHERE w.owner_id = {ownerIdExpression} AND w.enabled AND {WebhookStore.SubscribesSql("w.events", typeExpression)})";
+
+    public Task<IReadOnlyList<string>> CloseOwnerAsync(DbConnection connection, DbTransaction transaction, string ownerId, long finalSeq, DateTimeOffset now) =>
+        WebhookStore.CloseOwnerAsync(connection, transaction, ownerId, finalSeq, now);
 }
 
 /// <summary>

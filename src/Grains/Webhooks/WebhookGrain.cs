@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using ApiPlatform.Grains.Events;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Webhooks;
 
@@ -80,7 +80,7 @@ public sealed partial class WebhookGrain(
 
         if (await urls.CheckAsync(draft.Url) is { } error)
         {
-            return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
+            return new WebhookOutcome(WebhookStatus.InvalidUrl, Error: error);
         }
 
         var now = Now();
@@ -90,11 +90,11 @@ public sealed partial class WebhookGrain(
         if (!await store.InsertAsync(row, maxWebhooks))
         {
             DeactivateOnIdle();
-            return new WebhookOutcome(WebhookResult.PlanLimitReached);
+            return new WebhookOutcome(WebhookStatus.PlanLimitReached);
         }
 
         _row = row;
-        return new WebhookOutcome(WebhookResult.Done, row.View(), secret);
+        return new WebhookOutcome(WebhookStatus.Done, row.View(), secret);
     }
 
     public Task<WebhookView?> GetAsync(string ownerId) => Task.FromResult(Visible(ownerId)?.View());
@@ -103,13 +103,13 @@ public sealed partial class WebhookGrain(
     {
         if (Visible(ownerId) is not { } current)
         {
-            return new WebhookOutcome(WebhookResult.NotFound);
+            return new WebhookOutcome(WebhookStatus.NotFound);
         }
 
         // The check resolves the host on the thread pool with a short cache; only this endpoint waits for it.
         if (patch.Url is { } url && url != current.Url && await urls.CheckAsync(url) is { } error)
         {
-            return new WebhookOutcome(WebhookResult.InvalidUrl, Error: error);
+            return new WebhookOutcome(WebhookStatus.InvalidUrl, Error: error);
         }
 
         return await WriteAsync(ownerId, row =>
@@ -149,19 +149,19 @@ public sealed partial class WebhookGrain(
             PreviousSecret = row.Secret,
             PreviousSecretExpiresAt = Now() + options.Value.SecretRotationOverlap,
         });
-        return outcome.Result == WebhookResult.Done ? outcome with { Secret = secret } : outcome;
+        return outcome.Status == WebhookStatus.Done ? outcome with { Secret = secret } : outcome;
     }
 
     public async Task<WebhookOutcome> SendTestAsync(string ownerId)
     {
         if (Visible(ownerId) is null)
         {
-            return new WebhookOutcome(WebhookResult.NotFound);
+            return new WebhookOutcome(WebhookStatus.NotFound);
         }
 
         if (SpendManual() is { } retryAfter)
         {
-            return new WebhookOutcome(WebhookResult.RateLimited, RetryAfter: retryAfter);
+            return new WebhookOutcome(WebhookStatus.RateLimited, RetryAfter: retryAfter);
         }
 
         var now = Now();
@@ -175,7 +175,7 @@ public sealed partial class WebhookGrain(
 
         Add(delivery);
         await PumpAsync();
-        return new WebhookOutcome(WebhookResult.Done, Delivery: Pending(delivery));
+        return new WebhookOutcome(WebhookStatus.Done, Delivery: Pending(delivery));
     }
 
     public async Task<DeliveryList?> ListDeliveriesAsync(string ownerId, int offset, int limit)
@@ -193,18 +193,18 @@ public sealed partial class WebhookGrain(
     {
         if (Visible(ownerId) is null || await store.LoadDeliveryEventAsync(Id, deliveryId) is not { } e)
         {
-            return new WebhookOutcome(WebhookResult.NotFound);
+            return new WebhookOutcome(WebhookStatus.NotFound);
         }
 
         if (SpendManual() is { } retryAfter)
         {
-            return new WebhookOutcome(WebhookResult.RateLimited, RetryAfter: retryAfter);
+            return new WebhookOutcome(WebhookStatus.RateLimited, RetryAfter: retryAfter);
         }
 
         var delivery = await store.InsertDeliveryAsync(Id, ownerId, e.EventId, e.Type, e.Payload, e.Seq, deliveryId, Now());
         Add(delivery);
         await PumpAsync();
-        return new WebhookOutcome(WebhookResult.Done, Delivery: Pending(delivery));
+        return new WebhookOutcome(WebhookStatus.Done, Delivery: Pending(delivery));
     }
 
     public async Task EnqueueAsync(IReadOnlyList<QueuedDelivery> deliveries)
@@ -248,7 +248,7 @@ public sealed partial class WebhookGrain(
         await PumpAsync();
     }
 
-    public async Task AttemptDoneAsync(AttemptResult result)
+    public async Task AttemptDoneAsync(AttemptOutcome result)
     {
         if (!_inFlight.TryGetValue(result.DeliveryId, out var attempt) || attempt.Token != result.Token)
         {
@@ -447,7 +447,7 @@ public sealed partial class WebhookGrain(
 
         try
         {
-            await self.AttemptDoneAsync(new AttemptResult(delivery.Id, token, statusCode, error, recorded));
+            await self.AttemptDoneAsync(new AttemptOutcome(delivery.Id, token, statusCode, error, recorded));
         }
         catch (Exception e)
         {
@@ -542,13 +542,13 @@ public sealed partial class WebhookGrain(
         {
             if (Visible(ownerId) is not { } current)
             {
-                return new WebhookOutcome(WebhookResult.NotFound);
+                return new WebhookOutcome(WebhookStatus.NotFound);
             }
 
             var changed = change(current);
             if (Same(changed, current))
             {
-                return new WebhookOutcome(WebhookResult.Done, current.View());
+                return new WebhookOutcome(WebhookStatus.Done, current.View());
             }
 
             var now = Now();
@@ -569,7 +569,7 @@ public sealed partial class WebhookGrain(
                 }
 
                 await PumpAsync();
-                return new WebhookOutcome(WebhookResult.Done, next.View());
+                return new WebhookOutcome(WebhookStatus.Done, next.View());
             }
 
             _row = await store.LoadAsync(Id);
@@ -609,7 +609,7 @@ public sealed partial class WebhookGrain(
 
     private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    private DateTimeOffset Now() => ResourceStore.Truncate(clock.UtcNow);
+    private DateTimeOffset Now() => DbTime.Truncate(clock.UtcNow);
 
     /// <summary>Send order: due first, then the event's place in the owner's log, then age.</summary>
     private sealed class EntryOrder : IComparer<Entry>

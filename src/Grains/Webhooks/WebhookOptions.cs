@@ -110,6 +110,11 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add("Webhooks:UrlCheckCacheDuration must not be negative.");
         }
 
+        if ((o.AllowedPorts ?? []).Any(p => p is < 1 or > 65535))
+        {
+            errors.Add("Webhooks: AllowedPorts must be 1-65535.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using ApiPlatform.Grains.Events;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -28,7 +27,7 @@ public sealed record WebhookRow(
 /// The <c>webhooks</c> and <c>webhook_deliveries</c> tables: the endpoints' configuration (written by their grains),
 /// the fan-out of events to deliveries, the attempts' results (fenced by attempt number), and the sweep's queries.
 /// </summary>
-public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
+public sealed class WebhookStore(Database database)
 {
     /// <summary>Why the deliveries of an endpoint stop; shown as the deliveries' <c>last_error</c>.</summary>
     public const string NotAttemptedDisabled = "not attempted: the webhook was disabled";
@@ -47,9 +46,9 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Inserts the webhook unless the owner holds <paramref name="cap"/> already (exact: advisory lock on PostgreSQL).</summary>
     public async Task<bool> InsertAsync(WebhookRow row, long cap)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        if (dialect == SqlDialect.Postgres)
+        if (database.IsPostgres)
         {
             await using var lockCommand = connection.Command("SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || @owner_id, 0))", transaction)
                 .With("owner_id", row.OwnerId);
@@ -69,14 +68,14 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
 
     public async Task<WebhookRow?> LoadAsync(string id)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {WebhookColumns} FROM webhooks WHERE id = @id");
+        await using var command = database.CreateCommand($"SELECT {WebhookColumns} FROM webhooks WHERE id = @id");
         await using var reader = await command.With("id", id).ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadWebhook(reader) : null;
     }
 
     public async Task<(List<WebhookRow> Items, long Total)> ListAsync(string ownerId, int offset, int limit)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<WebhookRow>();
         await using (var command = connection.Command(
             $"SELECT {WebhookColumns} FROM webhooks WHERE owner_id = @owner_id ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset")
@@ -99,7 +98,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<bool> UpdateAsync(WebhookRow row, long expectedVersion, string? failPendingWith = null, DateTimeOffset? now = null)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = connection.Command("""
             UPDATE webhooks SET url = @url, events = @events, description = @description, secret = @secret,
@@ -127,7 +126,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Deletes the webhook and its deliveries (pending ones are dropped) in one transaction.</summary>
     public async Task<bool> DeleteAsync(string ownerId, string id)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         int deleted;
         await using (var command = connection.Command("DELETE FROM webhooks WHERE id = @id AND owner_id = @owner_id", transaction)
@@ -152,14 +151,14 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<WebhookRow?> DisableAsync(string webhookId, string reason, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var command = connection.Command("""
             UPDATE webhooks SET enabled = FALSE, disabled_reason = @reason, updated_at = @now, version = version + 1
             WHERE id = @id AND enabled
             """, transaction))
         {
-            await command.With("reason", reason).With("now", ResourceStore.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
+            await command.With("reason", reason).With("now", DbTime.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
         }
 
         await FailPendingAsync(connection, transaction, webhookId, NotAttemptedDisabled, now, onlyRetries: false);
@@ -181,7 +180,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
                 updated_at = @now, version = version + 1
             WHERE owner_id = @owner_id
             RETURNING id
-            """, transaction).With("owner_id", ownerId).With("final_seq", finalSeq).With("now", ResourceStore.Micros(now)))
+            """, transaction).With("owner_id", ownerId).With("final_seq", finalSeq).With("now", DbTime.Micros(now)))
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
@@ -194,7 +193,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             UPDATE webhook_deliveries SET status = 'failed', last_error = 'not attempted again: the organization was deleted',
                 next_attempt_at = NULL, updated_at = @now
             WHERE owner_id = @owner_id AND status = 'pending' AND attempts > 0
-            """, transaction).With("owner_id", ownerId).With("now", ResourceStore.Micros(now)))
+            """, transaction).With("owner_id", ownerId).With("now", DbTime.Micros(now)))
         {
             await command.ExecuteNonQueryAsync();
         }
@@ -209,13 +208,13 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             UPDATE webhook_deliveries SET status = 'failed', last_error = @error, next_attempt_at = NULL, updated_at = @now
             WHERE webhook_id = @id AND status = 'pending'{(onlyRetries ? " AND attempts > 0" : "")}
             """, transaction);
-        await command.With("error", error).With("now", ResourceStore.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
+        await command.With("error", error).With("now", DbTime.Micros(now)).With("id", webhookId).ExecuteNonQueryAsync();
     }
 
     /// <summary>The endpoint's pending deliveries in the order they go out, at most <paramref name="limit"/>.</summary>
     public async Task<List<QueuedDelivery>> LoadPendingAsync(string webhookId, int limit)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = database.CreateCommand($"""
             SELECT {QueuedColumns} FROM webhook_deliveries
             WHERE webhook_id = @id AND status = 'pending'
             ORDER BY next_attempt_at, event_seq, created_at, id
@@ -236,21 +235,21 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         long? eventSeq, string? redeliveryOf, DateTimeOffset now)
     {
         var id = Ids.New(Ids.Delivery);
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
                 last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
             VALUES (@id, @webhook_id, @owner_id, @event_id, @event_type, @payload, @event_seq, 'pending', 0, NULL, NULL, @now, @redelivery_of, @now, @now)
             """);
         await command.With("id", id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", eventId)
             .With("event_type", eventType).With("payload", payload).With("event_seq", eventSeq).With("redelivery_of", redeliveryOf)
-            .With("now", ResourceStore.Micros(now)).ExecuteNonQueryAsync();
+            .With("now", DbTime.Micros(now)).ExecuteNonQueryAsync();
         return new QueuedDelivery(id, eventId, eventType, payload, eventSeq, 0, now, now);
     }
 
     /// <summary>A delivery of the webhook, with its event (for a redelivery): id, type, body and position.</summary>
     public async Task<(string EventId, string Type, string Payload, long? Seq)?> LoadDeliveryEventAsync(string webhookId, string deliveryId)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = database.CreateCommand(
             "SELECT event_id, event_type, payload, event_seq FROM webhook_deliveries WHERE id = @id AND webhook_id = @webhook_id");
         await using var reader = await command.With("id", deliveryId).With("webhook_id", webhookId).ExecuteReaderAsync();
         return await reader.ReadAsync()
@@ -260,7 +259,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
 
     public async Task<(List<DeliveryView> Items, long Total)> ListDeliveriesAsync(string webhookId, int offset, int limit)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         var items = new List<DeliveryView>();
         await using (var command = connection.Command(
             $"SELECT {DeliveryColumns} FROM webhook_deliveries WHERE webhook_id = @webhook_id ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset")
@@ -273,8 +272,8 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
                     Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
                     reader.IsDBNull(6) ? null : Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture),
                     reader.IsDBNull(7) ? null : reader.GetString(7),
-                    reader.IsDBNull(8) ? null : ResourceStore.FromMicros(reader.GetInt64(8)),
-                    ResourceStore.FromMicros(reader.GetInt64(9)), ResourceStore.FromMicros(reader.GetInt64(10))));
+                    reader.IsDBNull(8) ? null : DbTime.FromMicros(reader.GetInt64(8)),
+                    DbTime.FromMicros(reader.GetInt64(9)), DbTime.FromMicros(reader.GetInt64(10))));
             }
         }
 
@@ -291,7 +290,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// </summary>
     public async Task<(long Outbox, long PendingDeliveries)> CountBacklogAsync()
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
         await using var command = connection.Command($"""
             SELECT (SELECT COALESCE(SUM(o.last_seq - COALESCE(a.acked_seq, 0)), 0)
                     FROM event_owners o LEFT JOIN event_acks a ON a.owner_id = o.owner_id WHERE o.last_seq > COALESCE(a.acked_seq, 0)),
@@ -311,13 +310,13 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     public async Task<bool> CompleteAttemptAsync(string deliveryId, int attemptsBefore, string status, int? statusCode, string? error,
         DateTimeOffset? nextAttemptAt, DateTimeOffset now)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             UPDATE webhook_deliveries SET status = @status, attempts = @attempts, last_status_code = @code, last_error = @error,
                 next_attempt_at = @next, updated_at = @now
             WHERE id = @id AND status = 'pending' AND attempts = @before
             """);
         return await command.With("status", status).With("attempts", attemptsBefore + 1).With("code", (long?)statusCode).With("error", error)
-            .With("next", nextAttemptAt is { } next ? ResourceStore.Micros(next) : null).With("now", ResourceStore.Micros(now))
+            .With("next", nextAttemptAt is { } next ? DbTime.Micros(next) : null).With("now", DbTime.Micros(now))
             .With("id", deliveryId).With("before", attemptsBefore).ExecuteNonQueryAsync() == 1;
     }
 
@@ -331,7 +330,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     public async Task<List<(string WebhookId, QueuedDelivery Delivery)>> FanOutAsync(string ownerId, IReadOnlyList<EventEnvelope> events,
         long acknowledgeThrough, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.OpenConnectionAsync();
 
         // The candidates: the owner's endpoints as they are now (the insert below checks them again, row by row).
         var endpoints = new List<WebhookRow>();
@@ -361,7 +360,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         }
 
         var created = new HashSet<string>(StringComparer.Ordinal);
-        if (dialect == SqlDialect.Postgres)
+        if (database.IsPostgres)
         {
             // One statement, so one implicit transaction: the deliveries and the acknowledgement commit together.
             await using var command = (NpgsqlCommand)connection.Command($"""
@@ -374,7 +373,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
                     ON CONFLICT DO NOTHING
                     RETURNING id
                 ),
-                ack AS ({EventStore.AcknowledgeSql(dialect, "VALUES (@owner_id, @ack)")})
+                ack AS ({EventStore.AcknowledgeSql(database.Dialect, "VALUES (@owner_id, @ack)")})
                 SELECT id FROM ins
                 """);
             command.Parameters.Add(Texts("ids", planned.Select(p => p.Delivery.Id)));
@@ -383,7 +382,7 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
             command.Parameters.Add(Texts("event_types", planned.Select(p => p.Delivery.EventType)));
             command.Parameters.Add(Texts("payloads", planned.Select(p => p.Delivery.Payload)));
             command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", planned.Select(p => p.Delivery.EventSeq ?? 0).ToArray()));
-            command.With("owner_id", ownerId).With("now", ResourceStore.Micros(now)).With("ack", acknowledgeThrough);
+            command.With("owner_id", ownerId).With("now", DbTime.Micros(now)).With("ack", acknowledgeThrough);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -403,14 +402,14 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
                     ON CONFLICT DO NOTHING
                     """, transaction)
                     .With("id", d.Id).With("webhook_id", webhookId).With("owner_id", ownerId).With("event_id", d.EventId)
-                    .With("event_type", d.EventType).With("payload", d.Payload).With("event_seq", d.EventSeq ?? 0).With("now", ResourceStore.Micros(now));
+                    .With("event_type", d.EventType).With("payload", d.Payload).With("event_seq", d.EventSeq ?? 0).With("now", DbTime.Micros(now));
                 if (await command.ExecuteNonQueryAsync() == 1)
                 {
                     created.Add(d.Id);
                 }
             }
 
-            await using var ack = connection.Command(EventStore.AcknowledgeSql(dialect, "SELECT @owner_id, @ack"), transaction)
+            await using var ack = connection.Command(EventStore.AcknowledgeSql(database.Dialect, "SELECT @owner_id, @ack"), transaction)
                 .With("owner_id", ownerId).With("ack", acknowledgeThrough);
             await ack.ExecuteNonQueryAsync();
             await transaction.CommitAsync();
@@ -422,10 +421,10 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Endpoints with a pending delivery due before <paramref name="horizon"/> (at most <paramref name="limit"/>).</summary>
     public async Task<List<string>> DueEndpointsAsync(DateTimeOffset horizon, int limit)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             SELECT DISTINCT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @horizon LIMIT @limit
             """);
-        await using var reader = await command.With("horizon", ResourceStore.Micros(horizon)).With("limit", limit).ExecuteReaderAsync();
+        await using var reader = await command.With("horizon", DbTime.Micros(horizon)).With("limit", limit).ExecuteReaderAsync();
         var ids = new List<string>();
         while (await reader.ReadAsync())
         {
@@ -438,11 +437,11 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>Deletes up to <paramref name="batch"/> finished deliveries last changed before <paramref name="cutoff"/>.</summary>
     public async Task<int> PurgeDeliveriesAsync(DateTimeOffset cutoff, int batch)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = database.CreateCommand("""
             DELETE FROM webhook_deliveries WHERE id IN (
                 SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < @cutoff LIMIT @batch)
             """);
-        return await command.With("cutoff", ResourceStore.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
+        return await command.With("cutoff", DbTime.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
     }
 
     private static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
@@ -451,9 +450,9 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
     private static DbCommand Bind(DbCommand command, WebhookRow row) =>
         command.With("id", row.Id).With("owner_id", row.OwnerId).With("url", row.Url).With("events", JsonSerializer.Serialize(row.Events))
             .With("description", row.Description).With("secret", row.Secret).With("previous_secret", row.PreviousSecret)
-            .With("previous_secret_expires_at", row.PreviousSecretExpiresAt is { } expires ? ResourceStore.Micros(expires) : null)
+            .With("previous_secret_expires_at", row.PreviousSecretExpiresAt is { } expires ? DbTime.Micros(expires) : null)
             .With("enabled", row.Enabled).With("disabled_reason", row.DisabledReason)
-            .With("created_at", ResourceStore.Micros(row.CreatedAt)).With("updated_at", ResourceStore.Micros(row.UpdatedAt))
+            .With("created_at", DbTime.Micros(row.CreatedAt)).With("updated_at", DbTime.Micros(row.UpdatedAt))
             .With("version", row.Version);
 
     private static WebhookRow ReadWebhook(DbDataReader reader) => new(
@@ -462,16 +461,16 @@ public sealed class WebhookStore(DbDataSource dataSource, SqlDialect dialect)
         reader.IsDBNull(4) ? null : reader.GetString(4),
         reader.GetString(5),
         reader.IsDBNull(6) ? null : reader.GetString(6),
-        reader.IsDBNull(7) ? null : ResourceStore.FromMicros(reader.GetInt64(7)),
+        reader.IsDBNull(7) ? null : DbTime.FromMicros(reader.GetInt64(7)),
         reader.GetBoolean(8),
         reader.IsDBNull(9) ? null : reader.GetString(9),
-        ResourceStore.FromMicros(reader.GetInt64(10)), ResourceStore.FromMicros(reader.GetInt64(11)), reader.GetInt64(12),
+        DbTime.FromMicros(reader.GetInt64(10)), DbTime.FromMicros(reader.GetInt64(11)), reader.GetInt64(12),
         reader.IsDBNull(13) ? null : reader.GetInt64(13));
 
     private static QueuedDelivery ReadQueued(DbDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
         reader.IsDBNull(4) ? null : reader.GetInt64(4),
         Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
-        reader.IsDBNull(6) ? ResourceStore.FromMicros(reader.GetInt64(7)) : ResourceStore.FromMicros(reader.GetInt64(6)),
-        ResourceStore.FromMicros(reader.GetInt64(7)));
+        reader.IsDBNull(6) ? DbTime.FromMicros(reader.GetInt64(7)) : DbTime.FromMicros(reader.GetInt64(6)),
+        DbTime.FromMicros(reader.GetInt64(7)));
 }

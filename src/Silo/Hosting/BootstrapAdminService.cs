@@ -23,17 +23,10 @@ public sealed class BootstrapAdminService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        if (string.IsNullOrWhiteSpace(o.AdminEmail))
+        // The settings were checked at start-up (BootstrapOptionsValidator): with an email comes a usable password.
+        if (string.IsNullOrWhiteSpace(o.AdminEmail) || o.AdminPassword is null)
         {
             return;
-        }
-
-        if (!Validation.IsEmail(o.AdminEmail.Trim())
-            || o.AdminPassword is not { Length: >= Validation.PasswordMinLength and <= Validation.PasswordMaxLength }
-            || !Validation.IsUsername(o.AdminUsername))
-        {
-            throw new InvalidOperationException(
-                $"Bootstrap:AdminEmail must be an email, Bootstrap:AdminPassword {Validation.PasswordMinLength}-{Validation.PasswordMaxLength} characters, Bootstrap:AdminUsername a valid username.");
         }
 
         if (await grains.GetGrain<IUniqueIndexGrain>(UniqueKeys.Email(o.AdminEmail)).GetOwnerAsync() is not null)

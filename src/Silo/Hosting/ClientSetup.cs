@@ -1,3 +1,4 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -13,7 +14,7 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class ClientSetup
 {
-    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing)
+    public static WebApplicationBuilder AddPlatformClient(this WebApplicationBuilder builder, StorageMode mode, OrleansClusterOptions cluster, bool tracing)
     {
         builder.Services.TryAddSingleton(ApiClock.System);
         // Grains answer with the database failures they met; the client must read them as the silos wrote them.
@@ -27,7 +28,7 @@ internal static class ClientSetup
             });
             var responseTimeout = FailureDetection.ResponseTimeout(builder.Configuration);
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
-            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            var tls = builder.Configuration.ReadValidated<OrleansTlsOptions, OrleansTlsOptionsValidator>(OrleansTlsOptions.Section);
             if (tls.Enabled)
             {
                 var certificate = tls.LoadCertificate();

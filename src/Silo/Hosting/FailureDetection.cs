@@ -35,8 +35,8 @@ namespace ApiPlatform.Silo.Hosting;
 /// </remarks>
 public static class FailureDetection
 {
-    public const string MembershipSection = ClusterSettings.Section + ":Membership";
-    public const string ResponseTimeoutKey = ClusterSettings.Section + ":ResponseTimeout";
+    public const string MembershipSection = OrleansClusterOptions.Section + ":Membership";
+    public const string ResponseTimeoutKey = OrleansClusterOptions.Section + ":ResponseTimeout";
 
     /// <summary>Orleans' own default; every grain call answers or fails within it.</summary>
     public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(30);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Net;
 using ApiPlatform.Gateway.Dashboard;
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
 using System.Data.Common;
 using ApiPlatform.Grains.Idempotency;
@@ -23,27 +24,22 @@ namespace ApiPlatform.Silo.Hosting;
 /// </summary>
 internal static class OrleansSetup
 {
-    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, ClusterSettings cluster, bool tracing,
+    public static WebApplicationBuilder AddPlatformSilo(this WebApplicationBuilder builder, StorageMode mode, OrleansClusterOptions cluster, bool tracing,
         AdminDashboardOptions dashboard)
     {
         builder.Services.AddSingleton(mode);
         builder.Services.AddSingleton<Gateway.Failover.IClusterChangeSignal, MembershipChangeSignal>();
         builder.Services.AddDatabaseExceptionSerialization();
         builder.Services.TryAddSingleton(ApiClock.System);
-        builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
-            .Validate(o => o.MaxFailures > 0 && o.Window > TimeSpan.Zero && o.LockoutDuration > TimeSpan.Zero
-                && o.Window <= TimeSpan.FromHours(1) && o.LockoutDuration <= TimeSpan.FromHours(1),
-                "Auth:Lockout needs MaxFailures > 0, and Window and LockoutDuration between zero and one hour (the throttle lives in memory).")
-            .ValidateOnStart();
-
-        builder.Services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section));
+        builder.Services.AddValidatedOptions<LoginThrottleOptions, LoginThrottleOptionsValidator>(builder.Configuration, LoginThrottleOptions.Section);
+        builder.Services.AddValidatedOptions<IdempotencyOptions, IdempotencyOptionsValidator>(builder.Configuration, IdempotencyOptions.Section);
         // The project's own tables (resources, counters, idempotency keys) live in the same database as grain state.
         builder.Services.AddSingleton<DbDataSource>(_ => mode.IsPostgres
             ? NpgsqlDataSource.Create(ProjectConnectionString(mode.PostgresConnectionString!))
             : SqliteFactory.Instance.CreateDataSource(mode.SqliteConnectionString));
-        builder.Services.AddSingleton(sp => new ResourceStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite,
-            sp.GetRequiredService<EventLog>()));
-        builder.Services.AddSingleton(sp => new ResourceTypeStore(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
+        builder.Services.AddSingleton(sp => new Database(sp.GetRequiredService<DbDataSource>(), mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite));
+        builder.Services.AddSingleton<ResourceStore>();
+        builder.Services.AddSingleton<ResourceTypeStore>();
         builder.Services.AddSingleton<ResourceSchemas>();
         builder.Services.AddSingleton<ResourceWritePolicy>();
         builder.Services.AddSingleton<ResourceIndexSignal>();
@@ -53,9 +49,7 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<Grains.ApiKeys.ApiKeyStore>();
         builder.Services.AddSingleton<AccountTokenStore>();
-        builder.Services.AddOptions<AccountRetentionOptions>().Bind(builder.Configuration.GetSection(AccountRetentionOptions.Section))
-            .Validate(AccountRetentionOptions.IsValid, "Accounts: PurgeInterval must be positive and EndedRetention not negative.")
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<AccountRetentionOptions, AccountRetentionOptionsValidator>(builder.Configuration, AccountRetentionOptions.Section);
         builder.Services.AddSingleton<UniqueClaimStore>();
 
         // Registered before UseOrleans: hosted services start in order, and the silo needs the schema.
@@ -91,7 +85,7 @@ internal static class OrleansSetup
                 silo.AddPlatformDashboard(dashboard);
             }
 
-            var tls = builder.Configuration.GetSection(OrleansTlsOptions.Section).Get<OrleansTlsOptions>() ?? new OrleansTlsOptions();
+            var tls = builder.Configuration.ReadValidated<OrleansTlsOptions, OrleansTlsOptionsValidator>(OrleansTlsOptions.Section);
             if (tls.Enabled)
             {
                 var certificate = tls.LoadCertificate();
@@ -139,7 +133,7 @@ internal static class OrleansSetup
         // Re-indexes resources after a type's indexes change: after the silo, since it tells the type's grain.
         builder.Services.AddHostedService<ResourceIndexBuilder>();
         // The event log, streams, webhook delivery and the recovery sweep's start: after the schema migration.
-        builder.AddEventPath(mode);
+        builder.AddEventPath();
         builder.Services.AddHealthChecks()
             .AddCheck<SiloReadinessCheck>("silo", tags: [Gateway.Endpoints.HealthApi.ReadyTag])
             .AddCheck<StorageReadinessCheck>("storage", tags: [Gateway.Endpoints.HealthApi.ReadyTag]);

@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
 using Orleans.Connections.Security;
 
 namespace ApiPlatform.Silo.Hosting;
@@ -75,8 +76,7 @@ public sealed class OrleansTlsOptions
     {
         tls.LocalCertificate = certificate;
         tls.RemoteCertificateMode = RequireClientCertificate ? RemoteCertificateMode.RequireCertificate : RemoteCertificateMode.AllowCertificate;
-        var pinned = TrustedThumbprints.Select(t => t.Replace(" ", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal))
-            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var pinned = TrustedThumbprints.Select(Normalized).ToHashSet(StringComparer.OrdinalIgnoreCase);
         tls.RemoteCertificateValidation = (remote, _, errors) =>
             pinned.Count > 0
                 // Pinned: the certificate itself is the trust; name and chain do not matter.
@@ -87,4 +87,20 @@ public sealed class OrleansTlsOptions
             tls.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = host;
         }
     }
+
+    /// <summary>A thumbprint as certificates report it: hex digits only, without the spaces or colons tools print.</summary>
+    public static string Normalized(string thumbprint) =>
+        thumbprint.Replace(" ", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal);
+}
+
+/// <summary>
+/// Checks <see cref="OrleansTlsOptions"/> at start-up: a pinned thumbprint that is not one (40 hex digits) would never
+/// match, and every peer would be refused without a word about why.
+/// </summary>
+public sealed class OrleansTlsOptionsValidator : IValidateOptions<OrleansTlsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OrleansTlsOptions o) =>
+        o.TrustedThumbprints.Select(OrleansTlsOptions.Normalized).FirstOrDefault(t => t.Length != 40 || !t.All(char.IsAsciiHexDigit)) is { } bad
+            ? ValidateOptionsResult.Fail($"Orleans:Tls:TrustedThumbprints entry '{bad}' is not a SHA-1 thumbprint (40 hex digits).")
+            : ValidateOptionsResult.Success;
 }

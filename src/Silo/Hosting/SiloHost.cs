@@ -18,7 +18,7 @@ public static class SiloHost
         // Without an SMTP host, account mail is written as files next to the data.
         builder.Configuration["Email:PickupDirectory"] ??= Path.Combine(mode.DataDirectory, "mail");
 
-        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var cluster = builder.Configuration.ReadValidated<OrleansClusterOptions, OrleansClusterOptionsValidator>(OrleansClusterOptions.Section);
         var tracing = TelemetryOptions.From(builder.Configuration).TracingEnabled(builder.Configuration);
         var dashboard = DashboardSetup.Options(builder.Configuration);
         builder.AddTelemetry(cluster);

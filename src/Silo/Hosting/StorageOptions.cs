@@ -1,3 +1,6 @@
+using ApiPlatform.Gateway.Hosting;
+using Microsoft.Extensions.Options;
+
 namespace ApiPlatform.Silo.Hosting;
 
 /// <summary>Where data lives (configuration section <c>Storage</c>, plus <c>ConnectionStrings:Postgres</c>).</summary>
@@ -9,37 +12,11 @@ public sealed class StorageOptions
     public string DataDirectory { get; set; } = "./data";
 }
 
-/// <summary>Orleans cluster identity and endpoints (configuration section <c>Orleans</c>).</summary>
-public sealed class ClusterSettings
+/// <summary>Checks <see cref="StorageOptions"/> at start-up.</summary>
+public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {
-    public const string Section = "Orleans";
-
-    /// <summary>Silos with the same cluster id form one cluster.</summary>
-    public string ClusterId { get; set; } = "api-platform";
-
-    /// <summary>Stable across deployments: grain state and reminders are keyed by it.</summary>
-    public string ServiceId { get; set; } = "api-platform";
-
-    public int SiloPort { get; set; } = 11111;
-
-    public int GatewayPort { get; set; } = 30000;
-
-    /// <summary>The address other silos reach this one at (a pod's IP on Kubernetes). Defaults to loopback.</summary>
-    public string? AdvertisedIPAddress { get; set; }
-
-    /// <summary>Name of this silo in the membership table (a pod's name on Kubernetes).</summary>
-    public string? SiloName { get; set; }
-
-    /// <summary>
-    /// <c>Silo</c> (default): an Orleans silo with the HTTP API co-hosted. <c>Gateway</c>: the same HTTP API as an
-    /// Orleans client of a cluster, to scale the stateless HTTP tier apart from the silos.
-    /// </summary>
-    public string Role { get; set; } = SiloRole;
-
-    public const string SiloRole = "Silo";
-    public const string GatewayRole = "Gateway";
-
-    public bool IsGatewayOnly => string.Equals(Role, GatewayRole, StringComparison.OrdinalIgnoreCase);
+    public ValidateOptionsResult Validate(string? name, StorageOptions o) =>
+        string.IsNullOrWhiteSpace(o.DataDirectory) ? ValidateOptionsResult.Fail("Storage:DataDirectory must not be empty.") : ValidateOptionsResult.Success;
 }
 
 /// <summary>Which storage the process runs on, decided once at start-up.</summary>
@@ -55,7 +32,7 @@ public sealed record StorageMode(string? PostgresConnectionString, string DataDi
     public static StorageMode From(IConfiguration configuration)
     {
         var postgres = configuration.GetConnectionString("Postgres");
-        var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var options = configuration.ReadValidated<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
         return new StorageMode(string.IsNullOrWhiteSpace(postgres) ? null : postgres, Path.GetFullPath(options.DataDirectory));
     }
 }

@@ -69,7 +69,7 @@ internal static class TelemetrySetup
     /// </summary>
     private static readonly double[] DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, ClusterSettings cluster)
+    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, OrleansClusterOptions cluster)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;

@@ -1,7 +1,6 @@
+using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains.Events;
-using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Webhooks;
-using ApiPlatform.Silo.Hosting;
 using Orleans.Streams;
 
 namespace ApiPlatform.Silo.Webhooks;
@@ -12,14 +11,13 @@ namespace ApiPlatform.Silo.Webhooks;
 /// </summary>
 internal static class WebhookSetup
 {
-    public static WebApplicationBuilder AddEventPath(this WebApplicationBuilder builder, StorageMode mode)
+    public static WebApplicationBuilder AddEventPath(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EventOptions>().Bind(builder.Configuration.GetSection(EventOptions.Section)).ValidateOnStart();
-        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section))
-            .Validate(o => (o.AllowedPorts ?? []).All(p => p is > 0 and <= 65535), "Webhooks: AllowedPorts must be 1-65535.")
-            .ValidateOnStart();
-        services.AddEventPath(mode.IsPostgres ? SqlDialect.Postgres : SqlDialect.Sqlite);
+        services.AddValidatedOptions<EventOptions, EventOptionsValidator>(builder.Configuration, EventOptions.Section);
+        services.AddValidatedOptions<WebhookOptions, WebhookOptionsValidator>(builder.Configuration, WebhookOptions.Section);
+        services.AddEventPath();
+        services.AddWebhooks();
         services.AddHostedService<EventSweepStarter>();
         services.AddHostedService<WebhookBacklogSampler>();
         return builder;

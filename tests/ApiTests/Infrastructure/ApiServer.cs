@@ -31,7 +31,7 @@ public abstract class ApiServer : IAsyncLifetime
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "api-tests-" + Guid.NewGuid().ToString("N"));
 
     /// <summary>The product's own database, to check what it stored.</summary>
-    public System.Data.Common.DbDataSource Database => Services.GetRequiredService<System.Data.Common.DbDataSource>();
+    public ApiPlatform.Grains.Storage.Database Database => Services.GetRequiredService<ApiPlatform.Grains.Storage.Database>();
 
     /// <summary>Servers with the same cluster id and database form one cluster.</summary>
     public virtual string ClusterId { get; } = "test-" + Guid.NewGuid().ToString("N")[..8];

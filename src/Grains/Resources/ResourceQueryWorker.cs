@@ -2,12 +2,12 @@ using Orleans.Concurrency;
 
 namespace ApiPlatform.Grains.Resources;
 
-/// <inheritdoc cref="IResourceQueryGrain"/>
+/// <inheritdoc cref="IResourceQueryWorker"/>
 // Reentrant: the queries are pure I/O, so one activation serves many at once instead of capping a silo at
 // one query per core (the stateless-worker default).
 [StatelessWorker]
 [Reentrant]
-public sealed class ResourceQueryGrain(ResourceStore store, ResourceTypeStore types) : Grain, IResourceQueryGrain
+public sealed class ResourceQueryWorker(ResourceStore store, ResourceTypeStore types) : Grain, IResourceQueryWorker
 {
     public Task<ResourcePage> QueryAsync(ResourceQuery query) => store.QueryAsync(query);
 

@@ -3,12 +3,12 @@ using Orleans.Concurrency;
 
 namespace ApiPlatform.Grains.Organizations;
 
-/// <inheritdoc cref="IDirectoryGrain"/>
+/// <inheritdoc cref="IDirectoryWorker"/>
 // Reentrant: the queries are pure I/O, so one activation serves many at once instead of capping a silo at
 // one query per core (the stateless-worker default).
 [StatelessWorker]
 [Reentrant]
-public sealed class DirectoryGrain(UserDirectoryStore users, OrganizationStore organizations) : Grain, IDirectoryGrain
+public sealed class DirectoryWorker(UserDirectoryStore users, OrganizationStore organizations) : Grain, IDirectoryWorker
 {
     public async Task<Page<UserView>> QueryUsersAsync(DirectoryQuery query)
     {

@@ -1,10 +1,11 @@
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
 using Orleans.Concurrency;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Resources;
 
-/// <inheritdoc cref="IResourceCreatorGrain"/>
+/// <inheritdoc cref="IResourceCreatorWorker"/>
 /// <remarks>
 /// A resource has one writer from the moment it exists: its <see cref="ResourceGrain"/>, which loads the row on first
 /// use. Before that there is nothing to guard. The insert itself decides between "created", "already exists" and "cap
@@ -14,7 +15,7 @@ namespace ApiPlatform.Grains.Resources;
 /// </remarks>
 [StatelessWorker]
 [Reentrant]
-public sealed class ResourceCreatorGrain(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceCreatorGrain
+public sealed class ResourceCreatorWorker(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceCreatorWorker
 {
     public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default)
     {
@@ -23,7 +24,7 @@ public sealed class ResourceCreatorGrain(ResourceStore store, ResourceWritePolic
             throw new ArgumentException($"'{id}' is not a resource id.", nameof(id));
         }
 
-        var now = ResourceStore.Truncate(clock.UtcNow);
+        var now = DbTime.Truncate(clock.UtcNow);
         var row = new ResourceView(id, draft.OwnerId, draft.Name, draft.Description, draft.Type, draft.Status, draft.Metadata, now, now, 1);
         var typeGrain = GrainFactory.GetGrain<IResourceTypeGrain>(ResourceTypeRules.Key(draft.OwnerId, draft.Type));
         for (var attempt = 0; ; attempt++)

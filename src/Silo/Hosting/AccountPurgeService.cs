@@ -1,34 +1,16 @@
+using ApiPlatform.Grains;
+using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace ApiPlatform.Grains.Identity;
-
-/// <summary>Account housekeeping (configuration section <c>Accounts</c>).</summary>
-public sealed class AccountRetentionOptions
-{
-    public const string Section = "Accounts";
-
-    /// <summary>How often each silo deletes what ended.</summary>
-    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>
-    /// How long an ended or expired session, a used or expired mail token and an accepted, revoked or expired invitation
-    /// are kept before they are deleted. Until then a reused refresh token of an ended session is still recognised as
-    /// reuse (and logged), and an invitation still shows its outcome in its organization's list.
-    /// </summary>
-    public TimeSpan EndedRetention { get; set; } = TimeSpan.FromDays(1);
-
-    /// <summary>Checks the settings at start-up.</summary>
-    public static bool IsValid(AccountRetentionOptions o) => o.PurgeInterval > TimeSpan.Zero && o.EndedRetention >= TimeSpan.Zero;
-}
+namespace ApiPlatform.Silo.Hosting;
 
 /// <summary>
 /// Deletes sessions that ended (logout, password change, reuse, disable) or expired, used or expired mail tokens, and
 /// settled invitations, once they are older than <see cref="AccountRetentionOptions.EndedRetention"/>: the tables hold
 /// what is live, not every login ever made. Runs on every silo; the deletes are idempotent, so overlapping runs are
-/// harmless.
+/// harmless. It lives in the host because it spans two features' tables (Identity's sessions and tokens,
+/// Organizations' invitations), which never reach into each other's stores.
 /// </summary>
 public sealed class AccountPurgeService(
     SessionStore sessions,

@@ -3,9 +3,9 @@ using ApiPlatform.Grains.Resources;
 
 namespace ApiPlatform.GrainTests;
 
-public sealed class ResourceQueryGrainTests(ClusterFixture fixture)
+public sealed class ResourceQueryWorkerTests(ClusterFixture fixture)
 {
-    private IResourceQueryGrain Queries => fixture.Grains.GetGrain<IResourceQueryGrain>(0);
+    private IResourceQueryWorker Queries => fixture.Grains.GetGrain<IResourceQueryWorker>(0);
 
     /// <summary>
     /// A small tenant: seven resources with repeated names, types and statuses, two created at the same instant (so
@@ -36,7 +36,7 @@ public sealed class ResourceQueryGrainTests(ClusterFixture fixture)
             }
 
             var id = Ids.New(Ids.Resource);
-            var creator = fixture.Grains.GetGrain<IResourceCreatorGrain>(0);
+            var creator = fixture.Grains.GetGrain<IResourceCreatorWorker>(0);
             var result = await creator.CreateAsync(id, new ResourceDraft(owner, spec.Name, null, spec.Type, spec.Status, "{}"), 100);
             Assert.Equal(ResourceWriteStatus.Done, result.Status);
             ids.Add(id);

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace ApiPlatform.Grains.Identity;
+namespace ApiPlatform.Grains.Storage;
 
 /// <summary>
-/// SHA-256 for high-entropy machine secrets (API keys, refresh tokens). Unlike passwords these carry 200+ random
+/// The stored form of a secret: SHA-256 for high-entropy machine secrets (API keys, refresh tokens). Unlike passwords these carry 200+ random
 /// bits, so a fast hash is safe and keeps per-request verification cheap.
 /// </summary>
 public static class SecretHash

@@ -28,7 +28,7 @@ public sealed record Page<T>(
 
 /// <summary>Queries across users and organizations, run next to the data (a stateless worker on every silo).</summary>
 [Alias("IDirectoryGrain")]
-public interface IDirectoryGrain : IGrainWithIntegerKey
+public interface IDirectoryWorker : IGrainWithIntegerKey
 {
     [Alias("QueryUsersAsync")]
     Task<Page<UserView>> QueryUsersAsync(DirectoryQuery query);

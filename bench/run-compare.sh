@@ -333,10 +333,12 @@ targets = {"get_one": ("GET /v1/resources/{id}", 3.0, None), "list_first": ("GET
 lines = ["| endpoint | service | req/s | p50 ms | p99 ms | p99.9 ms | errors | SQL stmts/req | xacts/req | CPU ms/req service / PG / loadgen | CPU ms/req total | other load (cores) |",
          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
 verdicts = []
+csv_rows = ["scenario,service,rps,p50,p99,p999"]
 for label, (title, ratio_target, p99_target) in targets.items():
     have = {s: os.path.exists(f"{run}/{label}.{s}.rows") for s in ("product", "baseline")}
     for name in (s for s in ("product", "baseline") if have[s]):
         r = row(label, name)
+        csv_rows.append(f"{title.split(' (')[0].replace('?per_page=20', ' first page')},{name},{r['rps']:.0f},{r['p50']:.2f},{r['p99']:.2f},{r['p999']}")
         lines.append(f"| {title} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']} | {r['errors']} | {r['stmts']} | {r['xacts']} | {r['cpu']} | {r['cpu_total']:.2f} | {r['other']} |")
     if not (have["product"] and have["baseline"]):
         continue
@@ -356,7 +358,7 @@ startup_text = ", ".join(s + " s (" + c + ")" for s, c in zip(starts, cpus))
 with open(out, "w") as f:
     f.write(f"# Product vs. plain ASP.NET Core + {'Microsoft.Data.Sqlite (embedded)' if embedded else 'Npgsql'}: latest run\n\n")
     f.write("Written by \`bench/run-compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); see bench/COMPARE.md for what it means.\n\n")
-    f.write("- Product: commit ${COMMIT:0:7} (clean export of HEAD), {'embedded default (SQLite, no PostgreSQL)' if embedded else 'PostgreSQL mode'}, API key of plan \`bench\`, rate limiter on${CMP_PRODUCT_ENV:+; extra settings: $CMP_PRODUCT_ENV}\n")
+    f.write(f"- Product: commit ${COMMIT:0:7} (clean export of HEAD), {'embedded default (SQLite, no PostgreSQL)' if embedded else 'PostgreSQL mode'}, API key of plan \`bench\`, rate limiter on${CMP_PRODUCT_ENV:+; extra settings: $CMP_PRODUCT_ENV}\n")
     f.write("- Machine: $(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load generator, product, baseline and PostgreSQL; load average before: $LOADAVG\n")
     f.write("- .NET SDK $(dotnet --version), " + ("SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL, both services)" if embedded else "PostgreSQL ${PG_VERSION:-} (${PG_SETTINGS:-})") + "\n")
     f.write("- $COUNT resources in one tenant of each; $CONC connections; warm-up ${WARMUP} s, measured ${DURATION} s per row\n\n")
@@ -367,7 +369,11 @@ with open(out, "w") as f:
       f.write(f"| product RSS with {$COUNT:,} resource grains active | VmRSS {rss_mib:.0f} MiB (peak VmHWM {$HWM_AFTER / 1024:.0f} MiB; {$RSS_BEFORE / 1024:.0f} MiB before activation; baseline {$B_RSS / 1024:.0f} MiB); activation: $ACTIVATE_OUT | {'met' if rss_mib < 1024 and 'skipped=0' in '$ACTIVATE_OUT' and 'failed=0' in '$ACTIVATE_OUT' else 'MISSED'} (target < 1 GiB) |\n")
     if starts:
       f.write(f"| embedded default start-up to /health/ready 200 | {startup_text} | {'met' if len(nums) == len(starts) and max(nums) < (2 if embedded else 5) else 'MISSED'} (target {'≤ 2' if embedded else '< 5'} s) |\n")
+open(out[:-3] + ".csv", "w").write("\n".join(csv_rows) + "\n")
 print(open(out).read())
 PY
+# The charts (issue 19): throughput and p99 per endpoint and service, from the CSV just written.
+"$BENCH_DIR/plot.sh" "${OUT%.md}.csv" "${OUT%.md}" "$([[ $EMBEDDED == 1 ]] && echo "embedded (SQLite)" || echo PostgreSQL), $COUNT rows, $CONC connections" ||
+  echo "!! plotting failed (the tables above stand)" >&2
 say "done; results in ${OUT#"$ROOT"/}"
 [[ $FAILED == 0 ]] || die "some steps had errors (see above)"

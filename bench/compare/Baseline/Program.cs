@@ -185,6 +185,18 @@ internal static class Api
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = category });
         }
         await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+        if (!await WritePageAsync(context, reader, page, perPage, 1))
+        {
+            await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+        }
+    }
+
+    /// <summary>
+    /// Answers 200 with a list whose rows carry the total at <paramref name="totalAt"/> and the resource right after it
+    /// (null columns for an owner without rows: the LEFT JOIN's lone row); false, having written nothing, for no row at all.
+    /// </summary>
+    internal static async Task<bool> WritePageAsync(HttpContext context, DbDataReader reader, int page, int perPage, int totalAt)
+    {
         var buffer = new ArrayBufferWriter<byte>(8192);
         long total = 0;
         var found = false;
@@ -197,21 +209,20 @@ internal static class Api
             while (await reader.ReadAsync(context.RequestAborted))
             {
                 found = true;
-                total = reader.GetInt64(1);
-                if (await reader.IsDBNullAsync(2, context.RequestAborted))
+                total = reader.GetInt64(totalAt);
+                if (await reader.IsDBNullAsync(totalAt + 1, context.RequestAborted))
                 {
                     continue; // an owner without rows (or a page past the end): the LEFT JOIN's lone null row
                 }
 
-                WriteResource(w, reader, 2);
-                lastId = reader.GetString(2);
-                lastCreated = Stamp(reader, 8);
+                WriteResource(w, reader, totalAt + 1);
+                lastId = reader.GetString(totalAt + 1);
+                lastCreated = Stamp(reader, totalAt + 7);
             }
 
             if (!found)
             {
-                await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
-                return;
+                return false;
             }
 
             WriteEnd(w, page, perPage, total, lastId, lastCreated);
@@ -219,6 +230,7 @@ internal static class Api
 
         context.Response.Headers.CacheControl = "no-store";
         await SendAsync(context.Response, 200, buffer);
+        return true;
     }
 
     /// <summary>Closes a list's data array and writes its meta (same shape as the product's).</summary>

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 /// <summary>
@@ -130,32 +128,7 @@ internal static class SqliteApi
         command.Parameters.AddWithValue("$limit", perPage);
         command.Parameters.AddWithValue("$offset", (long)(page - 1) * perPage);
         await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-        var buffer = new ArrayBufferWriter<byte>(8192);
-        long total = 0;
-        string? lastId = null;
-        DateTime lastCreated = default;
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("data");
-            while (await reader.ReadAsync(context.RequestAborted))
-            {
-                total = reader.GetInt64(0);
-                if (reader.IsDBNull(1))
-                {
-                    continue; // an owner without rows (or a page past the end): the LEFT JOIN's lone null row
-                }
-
-                Api.WriteResource(w, reader, 1);
-                lastId = reader.GetString(1);
-                lastCreated = Api.Stamp(reader, 7);
-            }
-
-            Api.WriteEnd(w, page, perPage, total, lastId, lastCreated);
-        }
-
-        context.Response.Headers.CacheControl = "no-store";
-        await Api.SendAsync(context.Response, 200, buffer);
+        await Api.WritePageAsync(context, reader, page, perPage, 0); // always a row: the LEFT JOIN of (SELECT 1)
     }
 
     private static async Task CreateAsync(HttpContext context, string connectionString)

@@ -95,7 +95,8 @@ start_postgres() {
   PG_SETTINGS=$(psql -XAtq -F= -c "SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections') ORDER BY name" | paste -sd' ')
 }
 
-# start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode on free loopback ports, with a fresh
+# start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode (database DB; DB=embedded:DIR: the
+# embedded default, SQLite in DIR) on free loopback ports, with a fresh
 # signing key, the bench admin (ADMIN_EMAIL / ADMIN_PASSWORD) and the extra settings given; waits until it is ready.
 # One signing key for every product process of a run: the silos of one cluster must accept each other's tokens.
 BENCH_JWT_KEY=${BENCH_JWT_KEY:-$(head -c 48 /dev/urandom | base64 -w0)}
@@ -109,7 +110,13 @@ start_product() {
   say "start the product on $PRODUCT"
   (
     cd "$bin" || exit 1
-    export ConnectionStrings__Postgres="$CS;Database=$db" ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
+    if [[ $db == embedded:* ]]; then
+      unset ConnectionStrings__Postgres   # the embedded default: SQLite in this directory
+      export Storage__DataDirectory=${db#embedded:}
+    else
+      export ConnectionStrings__Postgres="$CS;Database=$db"
+    fi
+    export ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
     export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD
     export Jwt__SigningKey Orleans__SiloPort Orleans__GatewayPort Orleans__ClusterId=bench-$$ Management__Urls=$MANAGEMENT
     Jwt__SigningKey=$BENCH_JWT_KEY

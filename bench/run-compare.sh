@@ -28,14 +28,21 @@
 # create. See bench/compare/telemetry.sh; results in bench/compare/results-telemetry-latest.md.
 #
 # Environment: CMP_RESOURCES (100000), CMP_CONCURRENCY (32), CMP_WARMUP (10 s), CMP_DURATION (10 s), CMP_SETTLE (11 s),
-# CMP_ACTIVATE_MAX (150 s), CMP_STARTS (3), CMP_NO_BUILD=1.
+# CMP_ACTIVATE_MAX (150 s; 0 skips the activation step), CMP_STARTS (3; 0 skips the start-up step), CMP_NO_BUILD=1,
+# CMP_ENDPOINTS (subset of "get_one list_first create"), CMP_SERVICES ("product baseline"; "product" alone for A/B runs
+# of the product's settings), CMP_PRODUCT_ENV (extra NAME=VALUE settings for the product, space-separated: e.g.
+# DOTNET_gcServer=0), CMP_OBSERVE=1 (bench/compare/observe.sh during each measured window of the product: runtime
+# counters and pg_stat_activity waits), CMP_OUT (the results file).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 CMP=$BENCH_DIR/compare
 RUN=$CMP/.run
-OUT=$CMP/results-latest.md
+OUT=${CMP_OUT:-$CMP/results-latest.md}
+ENDPOINTS=${CMP_ENDPOINTS:-get_one list_first create}
+SERVICES=${CMP_SERVICES:-product baseline}
+read -r -a PRODUCT_ENV <<<"${CMP_PRODUCT_ENV:-}"
 COUNT=${CMP_RESOURCES:-100000}
 CONC=${CMP_CONCURRENCY:-32}
 WARMUP=${CMP_WARMUP:-10}
@@ -47,7 +54,14 @@ ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 
 TELEMETRY=0
+EMBEDDED=0
 if [[ "${1:-}" == --telemetry ]]; then TELEMETRY=1; fi
+if [[ "${1:-}" == --embedded ]]; then
+  # Issue 19: the embedded default (SQLite, no PostgreSQL) against the Baseline on Microsoft.Data.Sqlite.
+  EMBEDDED=1
+  OUT=${CMP_OUT:-$CMP/results-embedded-latest.md}
+  ACTIVATE_MAX=${CMP_ACTIVATE_MAX:-0}
+fi
 
 BENCH_NAME=run-compare.sh
 # shellcheck source=bench/lib.sh
@@ -75,19 +89,40 @@ loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ PostgreSQL
-say "start PostgreSQL"
 if [[ $TELEMETRY == 1 ]]; then
+  say "start PostgreSQL"
   start_postgres "$RUN/postgres"
   # shellcheck source=bench/compare/telemetry.sh
   source "$CMP/telemetry.sh"   # runs the telemetry comparison and exits
 fi
-start_postgres "$RUN/postgres" product baseline
+if [[ $EMBEDDED == 1 ]]; then
+  PG_PID=
+  rm -rf "$RUN/embedded-data" "$RUN/baseline.db"*
+  PRODUCT_DB=embedded:$RUN/embedded-data
+  BASELINE_CS="ConnectionStrings__BaselineSqlite=Data Source=$RUN/baseline.db;Pooling=True;Default Timeout=30"
+else
+  say "start PostgreSQL"
+  start_postgres "$RUN/postgres" product baseline
+  PRODUCT_DB=product
+  BASELINE_CS="ConnectionStrings__Baseline=$CS;Database=baseline"
+fi
+# The product's database (PostgreSQL) or file (SQLite) and the baseline's, for statements the seed runs in both.
+sql_in() { # product|baseline, SQL on stdin with :'owner' and :'key' (psql variables; replaced for sqlite3)
+  if [[ $EMBEDDED == 1 ]]; then
+    local file=$RUN/baseline.db
+    [[ $1 == product ]] && file=$RUN/embedded-data/platform.db
+    sed -e "s/:'owner'/'$OWNER'/g" -e "s/:'key'/'$KEY'/g" | sqlite3 -bail -cmd '.timeout 30000' "$file" >/dev/null
+  else
+    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 -v owner="$OWNER" -v key="$KEY" >/dev/null
+  fi
+}
 
-# ------------------------------------------------------------------ the product (PostgreSQL mode)
+# ------------------------------------------------------------------ the product
 # A plan whose limit never refuses: every request is still charged (the limiter stays on).
-start_product "$SILO_BIN" product "$RUN/product.log" \
+start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/product.log" \
   RateLimits__Plans__bench__Limit=100000000 RateLimits__Plans__bench__WindowSeconds=60 \
-  Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100
+  Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100 \
+  "${PRODUCT_ENV[@]}"
 
 ACCESS=$(admin_access_token) || die "admin login failed"
 OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
@@ -101,19 +136,42 @@ say "admin $OWNER, API key ${KEY:0:6}… of plan bench"
 B_PORT=$(free_port)
 BASELINE=http://127.0.0.1:$B_PORT
 say "start the baseline on $BASELINE"
-ConnectionStrings__Baseline="$CS;Database=baseline" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
+env "$BASELINE_CS" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
   dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
 B_PID=$!
 PIDS+=("$B_PID")
 wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
-psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v key="$KEY" -v owner="$OWNER" >/dev/null <<'SQL'
-INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');
-SQL
+if [[ $EMBEDDED == 1 ]]; then
+  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (x'$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)', :'owner');"
+else
+  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');"
+fi
 
 # ------------------------------------------------------------------ seed the same rows into both
 say "seed $COUNT resources into each (SQL)"
 T_BASE=$(( $(date +%s) * 1000000 ))
 # Same ids, fields and timestamps (µs since the epoch, 1 ms apart, the newest "now") in both.
+if [[ $EMBEDDED == 1 ]]; then
+  # SQLite: the rows from a recursive CTE; the product's triggers keep resource_counts as the rows go in.
+  ROWS_SQL="WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < $COUNT)
+  SELECT 'res_' || printf('%022x', g) AS id, 'seed-' || printf('%07d', g) AS name, 'benchmark resource ' || g AS description,
+         CASE g % 4 WHEN 0 THEN 'standard' WHEN 1 THEN 'document' WHEN 2 THEN 'dataset' ELSE 'model' END AS type,
+         CASE g % 5 WHEN 3 THEN 'inactive' WHEN 4 THEN 'archived' ELSE 'active' END AS status,
+         '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
+         $T_BASE - ($COUNT - g) * 1000 AS t
+  FROM n"
+  sql_in product <<SQL
+INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
+ANALYZE;
+SQL
+  sql_in baseline <<SQL
+INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
+ANALYZE;
+SQL
+  sqlite3 -cmd '.timeout 30000' "$RUN/embedded-data/platform.db" "SELECT id FROM resources WHERE owner_id = '$OWNER' ORDER BY id" >"$RUN/ids.txt"
+else
 ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::text, 7, '0') AS name,
        'benchmark resource ' || g AS description,
        (ARRAY['standard','document','dataset','model'])[1 + g % 4] AS type,
@@ -123,7 +181,7 @@ ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::te
 FROM generate_series(1, $COUNT) g"
 # The product: its row triggers keep resource_counts; with replication role the bulk insert skips them and the counters
 # are written once from the same rows (same result, 100,000 trigger calls faster).
-psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
+sql_in product <<SQL
 BEGIN;
 SET LOCAL session_replication_role = replica;
 INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
@@ -135,13 +193,14 @@ COMMIT;
 VACUUM (ANALYZE) resources;
 VACUUM (ANALYZE) resource_counts;
 SQL
-psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
+sql_in baseline <<SQL
 INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
 SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond', timestamptz 'epoch' + t * interval '1 microsecond', 1
 FROM ($ROWS_SQL) s;
 VACUUM (ANALYZE) baseline_resources;
 SQL
 psql -XAtq -d product -c "SELECT id FROM resources WHERE owner_id = '$OWNER' ORDER BY id" >"$RUN/ids.txt"
+fi
 
 # Both must answer the same: the total, the first page's ids and one resource's JSON.
 ONE_ID=res_$(printf '%022x' $(( COUNT / 2 )))
@@ -168,20 +227,33 @@ bench() { # svc-name base-url pid db table label path [extra LoadGen args]
   local name=$1 base=$2 pid=$3 db=$4 table=$5 label=$6 path=$7
   shift 7
   say "$label: $name"
+  if [[ ${CMP_OBSERVE:-0} == 1 && $name == product && -n $PG_PID ]]; then
+    # The measured window starts after the warm-up and the settle LoadGen waits for the first snapshot.
+    PGDATABASE=$db "$CMP/observe.sh" "$RUN/$label.$name" "$pid" "$((WARMUP + SETTLE + 1))" "$((DURATION - 1))" "$db" &
+    OBSERVE_PID=$!
+  fi
   CMP_PID=$pid CMP_PG_PID=$PG_PID CMP_TABLE=$table PGDATABASE=$db \
     loadgen run --base-url "$base" --name "$name" --path "$path" --concurrency "$CONC" --warmup "$WARMUP" \
       --duration "$DURATION" --snapshot-cmd "$CMP/snapshot.sh" --settle "$SETTLE" --results "$RUN/$label.$name.rows" "$@" \
     | tee "$RUN/$label.$name.out" | tee -a "$RUN/bench.log" >&2 || { FAILED=1; echo "!! $label: $name had errors" >&2; }
+  if [[ -n ${OBSERVE_PID:-} ]]; then
+    wait "$OBSERVE_PID" || true
+    OBSERVE_PID=
+    tee -a "$RUN/bench.log" <"$RUN/$label.$name.summary.txt" >&2
+  fi
 }
 FAILED=0
+DB_PRODUCT=product DB_BASELINE=baseline
+[[ $EMBEDDED == 0 ]] || DB_PRODUCT= DB_BASELINE=
 for spec in "get_one|/v1/resources/$ONE_ID|GET" "list_first|$FIRST|GET" "create|/v1/resources|POST"; do
   IFS='|' read -r label path method <<<"$spec"
-  bench product "$PRODUCT" "$P_PID" product resources "$label" "$path" --method "$method"
-  bench baseline "$BASELINE" "$B_PID" baseline baseline_resources "$label" "$path" --method "$method"
+  [[ " $ENDPOINTS " == *" $label "* ]] || continue
+  [[ " $SERVICES " != *" product "* ]] || bench product "$PRODUCT" "$P_PID" "$DB_PRODUCT" resources "$label" "$path" --method "$method"
+  [[ " $SERVICES " != *" baseline "* ]] || bench baseline "$BASELINE" "$B_PID" "$DB_BASELINE" baseline_resources "$label" "$path" --method "$method"
 done
 
 # What each database executed over the three benchmarks (warm-ups included), most frequent first.
-for db in product baseline; do
+for db in $([[ $EMBEDDED == 1 ]] || echo product baseline); do
   psql -XAq -d "$db" -F ' | ' -P footer=off -c "
     SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 200) AS query
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -192,10 +264,14 @@ done
 rss() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # pid VmRSS|VmHWM -> kB
 RSS_BEFORE=$(rss "$P_PID" VmRSS)
 B_RSS=$(rss "$B_PID" VmRSS)
-say "activate every seeded resource on the product (GET each id once, at most $ACTIVATE_MAX s); VmRSS now $((RSS_BEFORE / 1024)) MiB"
-ACTIVATE_OUT=$(dotnet "$ACTIVATE_DLL" "$PRODUCT" "$RUN/ids.txt" "$CONC" "$ACTIVATE_MAX" 2> >(tee -a "$RUN/bench.log" >&2)) || FAILED=1
-echo "activate: $ACTIVATE_OUT" | tee -a "$RUN/bench.log" >&2
-sleep 2
+if (( ACTIVATE_MAX > 0 )); then
+  say "activate every seeded resource on the product (GET each id once, at most $ACTIVATE_MAX s); VmRSS now $((RSS_BEFORE / 1024)) MiB"
+  ACTIVATE_OUT=$(dotnet "$ACTIVATE_DLL" "$PRODUCT" "$RUN/ids.txt" "$CONC" "$ACTIVATE_MAX" 2> >(tee -a "$RUN/bench.log" >&2)) || FAILED=1
+  echo "activate: $ACTIVATE_OUT" | tee -a "$RUN/bench.log" >&2
+  sleep 2
+else
+  ACTIVATE_OUT=skipped
+fi
 RSS_AFTER=$(rss "$P_PID" VmRSS)
 HWM_AFTER=$(rss "$P_PID" VmHWM)
 say "product VmRSS $((RSS_AFTER / 1024)) MiB (peak $((HWM_AFTER / 1024)) MiB) after activation"
@@ -239,7 +315,7 @@ done
 # ------------------------------------------------------------------ report
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 python3 - "$RUN" "$OUT" <<PY
-import re, sys
+import os, re, sys
 run, out = sys.argv[1], sys.argv[2]
 def row(label, svc):
     cells = [c.strip() for c in open(f"{run}/{label}.{svc}.rows").read().strip().split("|")[1:-1]]
@@ -247,18 +323,26 @@ def row(label, svc):
     m = re.search(r"database \+(\d+) transactions", text)
     n = int(cells[2].replace(",", ""))
     return dict(req=n, errors=int(cells[3]), rps=float(cells[4]), p50=float(cells[5]), p99=float(cells[7]),
+                p999=cells[13] if len(cells) > 13 else "–",
                 stmts=cells[9], cpu=cells[11], other=cells[12] if len(cells) > 12 else "–",
                 cpu_total=sum(float(x) for x in cells[11].split("/")),
                 xacts=f"{int(m.group(1)) / max(1, n):.2f}" if m else "–")
-targets = {"get_one": ("GET /v1/resources/{id}", 3.0, None), "list_first": ("GET /v1/resources?per_page=20 (exact total)", 20.0, 50.0),
+embedded = $EMBEDDED == 1
+targets = {"get_one": ("GET /v1/resources/{id}", 3.0, None), "list_first": ("GET /v1/resources?per_page=20 (exact total)", 10.0 if embedded else 20.0, None if embedded else 50.0),
            "create": ("POST /v1/resources", 1.0, None)}
-lines = ["| endpoint | service | req/s | p50 ms | p99 ms | errors | SQL stmts/req | xacts/req | CPU ms/req service / PG / loadgen | CPU ms/req total | other load (cores) |",
-         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+lines = ["| endpoint | service | req/s | p50 ms | p99 ms | p99.9 ms | errors | SQL stmts/req | xacts/req | CPU ms/req service / PG / loadgen | CPU ms/req total | other load (cores) |",
+         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
 verdicts = []
+csv_rows = ["scenario,service,rps,p50,p99,p999"]
 for label, (title, ratio_target, p99_target) in targets.items():
+    have = {s: os.path.exists(f"{run}/{label}.{s}.rows") for s in ("product", "baseline")}
+    for name in (s for s in ("product", "baseline") if have[s]):
+        r = row(label, name)
+        csv_rows.append(f"{title.split(' (')[0].replace('?per_page=20', ' first page')},{name},{r['rps']:.0f},{r['p50']:.2f},{r['p99']:.2f},{r['p999']}")
+        lines.append(f"| {title} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']} | {r['errors']} | {r['stmts']} | {r['xacts']} | {r['cpu']} | {r['cpu_total']:.2f} | {r['other']} |")
+    if not (have["product"] and have["baseline"]):
+        continue
     p, b = row(label, "product"), row(label, "baseline")
-    for name, r in (("product", p), ("baseline", b)):
-        lines.append(f"| {title} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['stmts']} | {r['xacts']} | {r['cpu']} | {r['cpu_total']:.2f} | {r['other']} |")
     ratio = p["rps"] / b["rps"] if b["rps"] else float("nan")
     ok = ratio >= ratio_target and (p99_target is None or p["p99"] <= p99_target)
     extra = f", product p99 {p['p99']:.1f} ms (target ≤ {p99_target:.0f} ms)" if p99_target else ""
@@ -272,18 +356,24 @@ cpus = """$(printf '%s\n' "${STARTUP_CPU[@]}")""".splitlines()
 nums = [float(s) for s in starts if s != "failed"]
 startup_text = ", ".join(s + " s (" + c + ")" for s, c in zip(starts, cpus))
 with open(out, "w") as f:
-    f.write("# Product vs. plain ASP.NET Core + Npgsql: latest run\n\n")
+    f.write(f"# Product vs. plain ASP.NET Core + {'Microsoft.Data.Sqlite (embedded)' if embedded else 'Npgsql'}: latest run\n\n")
     f.write("Written by \`bench/run-compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); see bench/COMPARE.md for what it means.\n\n")
-    f.write("- Product: commit ${COMMIT:0:7} (clean export of HEAD), PostgreSQL mode, API key of plan \`bench\`, rate limiter on\n")
+    f.write(f"- Product: commit ${COMMIT:0:7} (clean export of HEAD), {'embedded default (SQLite, no PostgreSQL)' if embedded else 'PostgreSQL mode'}, API key of plan \`bench\`, rate limiter on${CMP_PRODUCT_ENV:+; extra settings: $CMP_PRODUCT_ENV}\n")
     f.write("- Machine: $(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load generator, product, baseline and PostgreSQL; load average before: $LOADAVG\n")
-    f.write("- .NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)\n")
+    f.write("- .NET SDK $(dotnet --version), " + ("SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL, both services)" if embedded else "PostgreSQL ${PG_VERSION:-} (${PG_SETTINGS:-})") + "\n")
     f.write("- $COUNT resources in one tenant of each; $CONC connections; warm-up ${WARMUP} s, measured ${DURATION} s per row\n\n")
     f.write("\n".join(lines) + "\n\n")
     f.write("| target | measured | verdict |\n| --- | --- | --- |\n")
     f.write("\n".join(verdicts) + "\n")
-    f.write(f"| product RSS with {$COUNT:,} resource grains active | VmRSS {rss_mib:.0f} MiB (peak VmHWM {$HWM_AFTER / 1024:.0f} MiB; {$RSS_BEFORE / 1024:.0f} MiB before activation; baseline {$B_RSS / 1024:.0f} MiB); activation: $ACTIVATE_OUT | {'met' if rss_mib < 1024 and 'skipped=0' in '$ACTIVATE_OUT' and 'failed=0' in '$ACTIVATE_OUT' else 'MISSED'} (target < 1 GiB) |\n")
-    f.write(f"| embedded default start-up to /health/ready 200 | {startup_text} | {'met' if len(nums) == len(starts) and max(nums) < 5 else 'MISSED'} (target < 5 s) |\n")
+    if "$ACTIVATE_OUT" != "skipped":
+      f.write(f"| product RSS with {$COUNT:,} resource grains active | VmRSS {rss_mib:.0f} MiB (peak VmHWM {$HWM_AFTER / 1024:.0f} MiB; {$RSS_BEFORE / 1024:.0f} MiB before activation; baseline {$B_RSS / 1024:.0f} MiB); activation: $ACTIVATE_OUT | {'met' if rss_mib < 1024 and 'skipped=0' in '$ACTIVATE_OUT' and 'failed=0' in '$ACTIVATE_OUT' else 'MISSED'} (target < 1 GiB) |\n")
+    if starts:
+      f.write(f"| embedded default start-up to /health/ready 200 | {startup_text} | {'met' if len(nums) == len(starts) and max(nums) < (2 if embedded else 5) else 'MISSED'} (target {'≤ 2' if embedded else '< 5'} s) |\n")
+open(out[:-3] + ".csv", "w").write("\n".join(csv_rows) + "\n")
 print(open(out).read())
 PY
+# The charts (issue 19): throughput and p99 per endpoint and service, from the CSV just written.
+"$BENCH_DIR/plot.sh" "${OUT%.md}.csv" "${OUT%.md}" "$([[ $EMBEDDED == 1 ]] && echo "embedded (SQLite)" || echo PostgreSQL), $COUNT rows, $CONC connections" ||
+  echo "!! plotting failed (the tables above stand)" >&2
 say "done; results in ${OUT#"$ROOT"/}"
 [[ $FAILED == 0 ]] || die "some steps had errors (see above)"

@@ -315,8 +315,8 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "- .NET SDK $(dotnet --version), PostgreSQL $PG_VERSION (fsync=off, synchronous_commit=off, shared_buffers=128MB: scripts/postgres.sh)"
   echo "- One tenant, $(printf "%'d" "$COUNT") resources, seeded by $SEED_MODE; per_page=$PER_PAGE; warm-up ${WARMUP} s, measured ${DURATION} s per row"
   echo
-  echo "| benchmark | clients | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | SQL stmts/req | on \`resources\`/req | CPU ms/req silo / PG / loadgen | other load (cores) |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+  echo "| benchmark | clients | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | SQL stmts/req | on \`resources\`/req | CPU ms/req silo / PG / loadgen | other load (cores) | p99.9 ms |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
   cat "$ROWS"
   echo
   echo "## Log"

@@ -289,7 +289,7 @@ internal static class Program
         var total = Math.Min(Interlocked.Read(ref issued), maxRequests);
         var codes = string.Join(", ", statuses.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}×{s.Value}"));
         Console.WriteLine(Inv(
-            $"{name}: c={concurrency} {stats.Count:N0} req in {window.TotalSeconds:F1} s = {stats.Rps:F0} req/s; p50 {stats.P50:F2} ms, p90 {stats.P90:F2} ms, p99 {stats.P99:F2} ms, max {stats.Max:F2} ms; errors {failures} [{codes}]; sent incl. warm-up {total:N0} (warm-up {warmupSent:N0})"));
+            $"{name}: c={concurrency} {stats.Count:N0} req in {window.TotalSeconds:F1} s = {stats.Rps:F0} req/s; p50 {stats.P50:F2} ms, p90 {stats.P90:F2} ms, p99 {stats.P99:F2} ms, p99.9 {stats.P999:F2} ms, max {stats.Max:F2} ms; errors {failures} [{codes}]; sent incl. warm-up {total:N0} (warm-up {warmupSent:N0})"));
 
         var extra = Inv($" – | – | – / – / {loadGenCpu.TotalMilliseconds / Math.Max(1, stats.Count):F2} | – |");
         if (before is not null)
@@ -321,7 +321,8 @@ internal static class Program
         var results = o.Optional("results");
         if (results is not null)
         {
-            File.AppendAllText(results, stats.Row(name, concurrency, failures) + extra + "\n");
+            // p99.9 goes last so the columns the scripts already read keep their places.
+            File.AppendAllText(results, stats.Row(name, concurrency, failures) + extra + Inv($" {stats.P999:F2} |") + "\n");
         }
 
         return stats.Count > 0 && failures == 0 ? 0 : 1;
@@ -510,7 +511,7 @@ internal sealed class Counters(Dictionary<string, double> values)
 }
 
 /// <summary>Percentiles (nearest rank) over every measured request, in milliseconds.</summary>
-internal sealed record LatencyStats(long Count, double Rps, double P50, double P90, double P99, double Max)
+internal sealed record LatencyStats(long Count, double Rps, double P50, double P90, double P99, double P999, double Max)
 {
     public static LatencyStats From(IEnumerable<List<long>?> perWorker, TimeSpan window)
     {
@@ -518,7 +519,7 @@ internal sealed record LatencyStats(long Count, double Rps, double P50, double P
         Array.Sort(all);
         double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         double Pct(double p) => all.Length == 0 ? double.NaN : Ms(all[Math.Clamp((int)Math.Ceiling(p / 100 * all.Length) - 1, 0, all.Length - 1)]);
-        return new LatencyStats(all.Length, all.Length / window.TotalSeconds, Pct(50), Pct(90), Pct(99), all.Length == 0 ? double.NaN : Ms(all[^1]));
+        return new LatencyStats(all.Length, all.Length / window.TotalSeconds, Pct(50), Pct(90), Pct(99), Pct(99.9), all.Length == 0 ? double.NaN : Ms(all[^1]));
     }
 
     /// <summary>A markdown table row: benchmark, clients, requests, errors, req/s, p50, p90, p99, max.</summary>

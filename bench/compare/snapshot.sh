@@ -6,8 +6,10 @@
 #   silo_cpu_ms        user+system CPU of the service under test ($CMP_PID: the product's silo OR the baseline)
 #   pg_cpu_ms          CPU of the PostgreSQL postmaster ($CMP_PG_PID), its children and reaped children
 #   busy_cpu_ms        whole machine busy CPU (/proc/stat)
-# Read-only. Needs PGHOST, PGPORT, PGUSER, PGDATABASE, CMP_TABLE, CMP_PID, CMP_PG_PID.
+# Read-only. Needs CMP_PID, and for PostgreSQL PGHOST, PGPORT, PGUSER, PGDATABASE, CMP_TABLE, CMP_PG_PID (empty: none).
 set -euo pipefail
+stmts=0 res_stmts=0 xacts=0 tup_returned=0 tup_fetched=0 res_scans=0 res_rows=0
+if [[ -n ${CMP_PG_PID:-} ]]; then  # empty in bench/run-compare.sh --embedded: no PostgreSQL
 read -r stmts res_stmts xacts tup_returned tup_fetched res_scans res_rows < <(psql -XAtq -F' ' -v t="$CMP_TABLE" <<'SQL'
 WITH s AS (SELECT calls, query FROM pg_stat_statements
            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat%')
@@ -18,6 +20,7 @@ FROM pg_stat_database d LEFT JOIN pg_stat_user_tables t ON t.relname = :'t'
 WHERE d.datname = current_database();
 SQL
 )
+fi
 tck=$(getconf CLK_TCK)
 ticks() { # pid; WITH_CHILDREN=1 adds reaped children
   local rest
@@ -27,8 +30,11 @@ ticks() { # pid; WITH_CHILDREN=1 adds reaped children
   if [[ "${WITH_CHILDREN:-0}" == 1 ]]; then echo $(( ${12} + ${13} + ${14} + ${15} )); else echo $(( ${12} + ${13} )); fi
 }
 svc=$(ticks "$CMP_PID")
-pg=$(WITH_CHILDREN=1 ticks "$CMP_PG_PID")
-for child in $(pgrep -P "$CMP_PG_PID" || true); do pg=$(( pg + $(ticks "$child") )); done
+pg=0
+if [[ -n ${CMP_PG_PID:-} ]]; then
+  pg=$(WITH_CHILDREN=1 ticks "$CMP_PG_PID")
+  for child in $(pgrep -P "$CMP_PG_PID" || true); do pg=$(( pg + $(ticks "$child") )); done
+fi
 read -r _ u n sy _ _ irq sirq st _ </proc/stat
 echo "busy_cpu_ms=$(( (u + n + sy + irq + sirq + st) * 1000 / tck ))" \
   "stmts=$stmts res_stmts=$res_stmts xacts=$xacts tup_returned=$tup_returned tup_fetched=$tup_fetched res_scans=$res_scans res_rows=$res_rows" \

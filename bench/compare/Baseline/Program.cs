@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,22 +12,28 @@ using NpgsqlTypes;
 // is joined into the request's statement), SHA-256 of the key looked up per request, count(*) for list totals,
 // autocommit INSERT (committed before 201). No cache, no rate limiter, no plan caps, no idempotency keys, no scopes:
 // bench/COMPARE.md says what that leaves out. Configuration: ConnectionStrings__Baseline, ASPNETCORE_URLS.
+// With ConnectionStrings__BaselineSqlite instead (issue 19), the same endpoints on one SQLite file: SqliteApi.cs.
 var builder = WebApplication.CreateBuilder(args);
-var connectionString = builder.Configuration.GetConnectionString("Baseline")
-    ?? throw new InvalidOperationException("ConnectionStrings__Baseline is required");
-builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
 var app = builder.Build();
-var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+app.MapGet("/health", () => Results.Text("ok"));
+if (builder.Configuration.GetConnectionString("BaselineSqlite") is { Length: > 0 } sqlite)
+{
+    await SqliteApi.MapAsync(app, sqlite);
+    app.Run();
+    return;
+}
 
-await using (var schema = db.CreateCommand(Sql.Schema))
+var connectionString = builder.Configuration.GetConnectionString("Baseline")
+    ?? throw new InvalidOperationException("ConnectionStrings__Baseline (or ConnectionStrings__BaselineSqlite) is required");
+await using var dataSource = NpgsqlDataSource.Create(connectionString);
+await using (var schema = dataSource.CreateCommand(Sql.Schema))
 {
     await schema.ExecuteNonQueryAsync();
 }
 
-app.MapGet("/health", () => Results.Text("ok"));
-app.MapGet("/v1/resources/{id}", Api.GetOneAsync);
-app.MapGet("/v1/resources", Api.ListAsync);
-app.MapPost("/v1/resources", Api.CreateAsync);
+app.MapGet("/v1/resources/{id}", (HttpContext context, string id) => Api.GetOneAsync(context, dataSource, id));
+app.MapGet("/v1/resources", (HttpContext context) => Api.ListAsync(context, dataSource));
+app.MapPost("/v1/resources", (HttpContext context) => Api.CreateAsync(context, dataSource));
 app.Run();
 
 internal static class Sql
@@ -106,8 +113,8 @@ internal static class Sql
 
 internal static class Api
 {
-    private const int MaxBody = 8192;
-    private static readonly string[] Statuses = ["active", "inactive", "archived"];
+    internal const int MaxBody = 8192;
+    internal static readonly string[] Statuses = ["active", "inactive", "archived"];
 
     public static async Task GetOneAsync(HttpContext context, NpgsqlDataSource db, string id)
     {
@@ -178,6 +185,18 @@ internal static class Api
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = category });
         }
         await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+        if (!await WritePageAsync(context, reader, page, perPage, 1))
+        {
+            await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+        }
+    }
+
+    /// <summary>
+    /// Answers 200 with a list whose rows carry the total at <paramref name="totalAt"/> and the resource right after it
+    /// (null columns for an owner without rows: the LEFT JOIN's lone row); false, having written nothing, for no row at all.
+    /// </summary>
+    internal static async Task<bool> WritePageAsync(HttpContext context, DbDataReader reader, int page, int perPage, int totalAt)
+    {
         var buffer = new ArrayBufferWriter<byte>(8192);
         long total = 0;
         var found = false;
@@ -190,89 +209,61 @@ internal static class Api
             while (await reader.ReadAsync(context.RequestAborted))
             {
                 found = true;
-                total = reader.GetInt64(1);
-                if (await reader.IsDBNullAsync(2, context.RequestAborted))
+                total = reader.GetInt64(totalAt);
+                if (await reader.IsDBNullAsync(totalAt + 1, context.RequestAborted))
                 {
                     continue; // an owner without rows (or a page past the end): the LEFT JOIN's lone null row
                 }
 
-                WriteResource(w, reader, 2);
-                lastId = reader.GetString(2);
-                lastCreated = reader.GetFieldValue<DateTime>(8);
+                WriteResource(w, reader, totalAt + 1);
+                lastId = reader.GetString(totalAt + 1);
+                lastCreated = Stamp(reader, totalAt + 7);
             }
 
             if (!found)
             {
-                await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
-                return;
+                return false;
             }
 
-            w.WriteEndArray();
-            w.WriteStartObject("meta");
-            w.WriteNumber("page", page);
-            w.WriteNumber("per_page", perPage);
-            w.WriteNumber("total", total);
-            w.WriteNumber("total_pages", (total + perPage - 1) / perPage);
-            if ((long)page * perPage < total && lastId is not null)
-            {
-                // Same shape as the product's meta; this service does not implement cursor paging.
-                var key = string.Create(CultureInfo.InvariantCulture, $"{{\"K\":[{lastCreated.Ticks},\"{lastId}\"]}}");
-                w.WriteString("next_cursor", Convert.ToBase64String(Encoding.UTF8.GetBytes(key)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
-            }
-            else
-            {
-                w.WriteNull("next_cursor");
-            }
-
-            w.WriteEndObject();
-            w.WriteEndObject();
+            WriteEnd(w, page, perPage, total, lastId, lastCreated);
         }
 
         context.Response.Headers.CacheControl = "no-store";
         await SendAsync(context.Response, 200, buffer);
+        return true;
+    }
+
+    /// <summary>Closes a list's data array and writes its meta (same shape as the product's).</summary>
+    internal static void WriteEnd(Utf8JsonWriter w, int page, int perPage, long total, string? lastId, DateTime lastCreated)
+    {
+        w.WriteEndArray();
+        w.WriteStartObject("meta");
+        w.WriteNumber("page", page);
+        w.WriteNumber("per_page", perPage);
+        w.WriteNumber("total", total);
+        w.WriteNumber("total_pages", (total + perPage - 1) / perPage);
+        if ((long)page * perPage < total && lastId is not null)
+        {
+            // Same shape as the product's meta; this service does not implement cursor paging.
+            var key = string.Create(CultureInfo.InvariantCulture, $"{{\"K\":[{lastCreated.Ticks},\"{lastId}\"]}}");
+            w.WriteString("next_cursor", Convert.ToBase64String(Encoding.UTF8.GetBytes(key)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+        }
+        else
+        {
+            w.WriteNull("next_cursor");
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
     }
 
     public static async Task CreateAsync(HttpContext context, NpgsqlDataSource db)
     {
-        if (KeyHash(context.Request) is not { } hash)
+        if (await ReadCreateAsync(context) is not (var hash, var draft, var id, var now))
         {
-            await ProblemAsync(context.Response, 401, "authentication_required", "Send an API key.");
             return;
         }
 
-        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            await ProblemAsync(context.Response, 415, "unsupported_media_type", "Send application/json.");
-            return;
-        }
-
-        if (context.Request.ContentLength > MaxBody)
-        {
-            await ProblemAsync(context.Response, 413, "payload_too_large", "The body is too large.");
-            return;
-        }
-
-        Draft draft;
-        try
-        {
-            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-            if (Draft.Read(doc.RootElement) is not { } valid)
-            {
-                await ProblemAsync(context.Response, 400, "validation_failed", "name (1-200), description (<= 2000 or null), type (1-64), status (active|inactive|archived), metadata (object).");
-                return;
-            }
-
-            draft = valid;
-        }
-        catch (JsonException)
-        {
-            await ProblemAsync(context.Response, 400, "invalid_json", "The body is not valid JSON.");
-            return;
-        }
-
-        var id = "res_" + new string(RandomNumberGenerator.GetItems<char>("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 22));
-        var now = DateTime.UtcNow;
-        now = new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc); // PostgreSQL keeps microseconds
         await using (var command = db.CreateCommand(Sql.Create))
         {
             command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = hash });
@@ -290,10 +281,61 @@ internal static class Api
             }
         }
 
-        context.Response.Headers.Location = "/v1/resources/" + id;
-        context.Response.Headers.ETag = Etag(1);
+        await CreatedAsync(context.Response, id, draft, now);
+    }
+
+    /// <summary>A create's key hash, valid body, new id and time (µs precision); null once a problem is answered.</summary>
+    internal static async Task<(byte[] Hash, Draft Draft, string Id, DateTime Now)?> ReadCreateAsync(HttpContext context)
+    {
+        if (KeyHash(context.Request) is not { } hash)
+        {
+            await ProblemAsync(context.Response, 401, "authentication_required", "Send an API key.");
+            return null;
+        }
+
+        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await ProblemAsync(context.Response, 415, "unsupported_media_type", "Send application/json.");
+            return null;
+        }
+
+        if (context.Request.ContentLength > MaxBody)
+        {
+            await ProblemAsync(context.Response, 413, "payload_too_large", "The body is too large.");
+            return null;
+        }
+
+        Draft draft;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (Draft.Read(doc.RootElement) is not { } valid)
+            {
+                await ProblemAsync(context.Response, 400, "validation_failed", "name (1-200), description (<= 2000 or null), type (1-64), status (active|inactive|archived), metadata (object).");
+                return null;
+            }
+
+            draft = valid;
+        }
+        catch (JsonException)
+        {
+            await ProblemAsync(context.Response, 400, "invalid_json", "The body is not valid JSON.");
+            return null;
+        }
+
+        var id = "res_" + new string(RandomNumberGenerator.GetItems<char>("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 22));
+        var now = DateTime.UtcNow;
+        now = new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc); // both databases keep microseconds
+        return (hash, draft, id, now);
+    }
+
+    /// <summary>The 201 of a committed create.</summary>
+    internal static Task CreatedAsync(HttpResponse response, string id, Draft draft, DateTime now)
+    {
+        response.Headers.Location = "/v1/resources/" + id;
+        response.Headers.ETag = Etag(1);
         var stamp = Format(now);
-        await WriteAsync(context.Response, 201, w =>
+        return WriteAsync(response, 201, w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("data");
@@ -320,7 +362,7 @@ internal static class Api
     }
 
     /// <summary>SHA-256 of the key from <c>x-api-key</c> or <c>Authorization: Bearer sk_…</c>; null without one.</summary>
-    private static byte[]? KeyHash(HttpRequest request)
+    internal static byte[]? KeyHash(HttpRequest request)
     {
         string? key = request.Headers["x-api-key"];
         if (string.IsNullOrEmpty(key))
@@ -337,7 +379,7 @@ internal static class Api
             : SHA256.HashData(Encoding.UTF8.GetBytes(key));
     }
 
-    private static bool TryQueryInt(HttpRequest request, string name, int fallback, int min, int max, out int value)
+    internal static bool TryQueryInt(HttpRequest request, string name, int fallback, int min, int max, out int value)
     {
         var values = request.Query[name];
         value = fallback;
@@ -345,7 +387,7 @@ internal static class Api
             || (values.Count == 1 && int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
 
-    private static void WriteResource(Utf8JsonWriter w, NpgsqlDataReader r, int o)
+    internal static void WriteResource(Utf8JsonWriter w, DbDataReader r, int o)
     {
         w.WriteStartObject();
         w.WriteString("id", r.GetString(o));
@@ -363,16 +405,20 @@ internal static class Api
         w.WriteString("status", r.GetString(o + 4));
         w.WritePropertyName("metadata");
         w.WriteRawValue(r.GetString(o + 5), skipInputValidation: true);
-        w.WriteString("created_at", Format(r.GetFieldValue<DateTime>(o + 6)));
-        w.WriteString("updated_at", Format(r.GetFieldValue<DateTime>(o + 7)));
+        w.WriteString("created_at", Format(Stamp(r, o + 6)));
+        w.WriteString("updated_at", Format(Stamp(r, o + 7)));
         w.WriteEndObject();
     }
 
-    private static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    // PostgreSQL: timestamptz; SQLite (as the product stores it there): microseconds since the epoch.
+    internal static DateTime Stamp(DbDataReader r, int i) =>
+        r is NpgsqlDataReader ? r.GetFieldValue<DateTime>(i) : DateTime.UnixEpoch.AddTicks(r.GetInt64(i) * 10);
 
-    private static string Etag(long version) => string.Create(CultureInfo.InvariantCulture, $"\"{version}\"");
+    internal static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static Task WriteAsync(HttpResponse response, int status, Action<Utf8JsonWriter> write)
+    internal static string Etag(long version) => string.Create(CultureInfo.InvariantCulture, $"\"{version}\"");
+
+    internal static Task WriteAsync(HttpResponse response, int status, Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var w = new Utf8JsonWriter(buffer))
@@ -383,7 +429,7 @@ internal static class Api
         return SendAsync(response, status, buffer);
     }
 
-    private static async Task SendAsync(HttpResponse response, int status, ArrayBufferWriter<byte> buffer, string contentType = "application/json; charset=utf-8")
+    internal static async Task SendAsync(HttpResponse response, int status, ArrayBufferWriter<byte> buffer, string contentType = "application/json; charset=utf-8")
     {
         response.StatusCode = status;
         response.ContentType = contentType;
@@ -391,7 +437,7 @@ internal static class Api
         await response.Body.WriteAsync(buffer.WrittenMemory);
     }
 
-    private static Task ProblemAsync(HttpResponse response, int status, string code, string detail)
+    internal static Task ProblemAsync(HttpResponse response, int status, string code, string detail)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
@@ -407,7 +453,7 @@ internal static class Api
         return SendAsync(response, status, buffer, "application/problem+json");
     }
 
-    private sealed record Draft(string Name, string? Description, string Type, string Status, string Metadata)
+    internal sealed record Draft(string Name, string? Description, string Type, string Status, string Metadata)
     {
         public static Draft? Read(JsonElement body)
         {

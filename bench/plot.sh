@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Charts for bench/README.md from a harness's own CSV (issue 19, item 7):
+#
+#   bench/plot.sh CSV OUT_PREFIX "TITLE"
+#
+# CSV: header `scenario,service,rps,p50,p99,p999`, one line per scenario and service (bench/run-compare.sh writes one
+# next to each results file). Writes OUT_PREFIX-throughput.png and OUT_PREFIX-p99.png: one group of bars per scenario,
+# one bar per service. The plotting tool is gnuplot (Debian's gnuplot-nox), installed here with apt-get when missing.
+set -euo pipefail
+csv=$1 out=$2 title=$3
+if ! command -v gnuplot >/dev/null; then
+  echo "plot.sh: installing gnuplot-nox (apt-get)" >&2
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null; }
+  else
+    sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null
+  fi
+fi
+# One data block per metric: rows = scenarios, columns = services (in the CSV's order of first appearance).
+data=$(mktemp)
+trap 'rm -f "$data"' EXIT
+python3 - "$csv" "$data" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+services = list(dict.fromkeys(r["service"] for r in rows))
+cell = {(r["scenario"], r["service"]): r for r in rows}
+with open(sys.argv[2], "w") as f:
+    for metric in ("rps", "p99"):
+        f.write("scenario " + " ".join(f'"{s}"' for s in services) + "\n")
+        for sc in scenarios:
+            f.write(f'"{sc}" ' + " ".join(cell[(sc, s)][metric] if (sc, s) in cell else "NaN" for s in services) + "\n")
+        f.write("\n\n")
+PY
+services=$(python3 -c 'import csv, sys; print(len(dict.fromkeys(r["service"] for r in csv.DictReader(open(sys.argv[1])))))' "$csv")
+plot() { # index ylabel file label
+  gnuplot <<GP
+set terminal pngcairo size 900,480 font "sans,10"
+set output "$3"
+set title "$title: $4"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key top left autotitle columnhead
+set ylabel "$2"
+set yrange [0:*]
+set grid ytics
+set xtics noenhanced
+set key noenhanced
+plot for [c=2:$((services + 1))] "$data" index $1 using c:xtic(1) title columnhead(c)
+GP
+}
+plot 0 "requests/s" "$out-throughput.png" "throughput (higher is better)"
+plot 1 "p99 latency, ms" "$out-p99.png" "p99 latency (lower is better)"
+echo "plot.sh: wrote $out-throughput.png and $out-p99.png" >&2

@@ -315,10 +315,17 @@ public sealed class ResourceStore
         var order = string.Join(", ", keys.Select(k => k.Column + (k.Descending ? " DESC" : " ASC")));
         var columns = metadata is null ? Columns : Columns + ", ix1, ix2, ix3, ix4, ix5";
         // One row more than asked tells whether another page follows; the exact total comes in the same round trip.
-        command.CommandText = $"SELECT {columns} FROM resources WHERE {where} ORDER BY {order} LIMIT @limit OFFSET @offset;\n"
+        // The limit is written into the statement, and OFFSET only when there is one: with either as a parameter,
+        // PostgreSQL costs a generic plan as if it read a tenth of the rows, so a prepared statement would be planned
+        // afresh on every execution; as a constant, the cached generic plan is used (page sizes are few).
+        var offset = query.After is null ? query.Offset : 0;
+        command.CommandText = $"SELECT {columns} FROM resources WHERE {where} ORDER BY {order} LIMIT {(query.Limit + 1).ToString(CultureInfo.InvariantCulture)}"
+            + (offset > 0 ? " OFFSET @offset" : "") + ";\n"
             + (metadata is { Filters.Count: > 0 } ? MetadataCountSql(metadata, query.Status, filtered) : CountSql(query.Status, query.Type));
-        command.With("limit", query.Limit + 1);
-        command.With("offset", query.After is null ? query.Offset : 0);
+        if (offset > 0)
+        {
+            command.With("offset", offset);
+        }
 
         var items = new List<ResourceView>(query.Limit + 1);
         string?[]? lastSlots = null;

@@ -141,7 +141,7 @@ internal static class OrleansSetup
     }
 
     /// <summary>The connection settings of the project's own SQL (what the connection string sets explicitly wins).</summary>
-    private static string ProjectConnectionString(string connectionString)
+    internal static string ProjectConnectionString(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -150,13 +150,15 @@ internal static class OrleansSetup
             NoResetOnClose = true,
         };
         // The same few statements run again and again with new parameters: prepared once per connection, later calls
-        // skip PostgreSQL's parse and plan.
-        if (!builder.ContainsKey("Max Auto Prepare"))
+        // skip PostgreSQL's parse and plan. What the text sets is read from the text: NpgsqlConnectionStringBuilder's
+        // ContainsKey answers whether a keyword exists at all (always true here), which had left auto-prepare off.
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare"))
         {
             builder.MaxAutoPrepare = 64;
         }
 
-        if (!builder.ContainsKey("Auto Prepare Min Usages"))
+        if (!given.ContainsKey("Auto Prepare Min Usages"))
         {
             builder.AutoPrepareMinUsages = 2;
         }

@@ -14,7 +14,7 @@ public sealed class StatementPreparationTests(PostgresServer server) : ApiTestBa
     [Fact]
     public void The_servers_statements_are_auto_prepared()
     {
-        var settings = new NpgsqlConnectionStringBuilder(((NpgsqlDataSource)Server.Database).ConnectionString);
+        var settings = new NpgsqlConnectionStringBuilder(((NpgsqlDataSource)Server.Database.DataSource).ConnectionString);
         Assert.Equal(64, settings.MaxAutoPrepare);
         Assert.Equal(2, settings.AutoPrepareMinUsages);
         Assert.True(settings.NoResetOnClose);

@@ -5,9 +5,10 @@
 #   off      Telemetry__Metrics=false, no management listener, no Orleans Dashboard, no OTLP: no meter provider, no
 #            spans, the product's instruments disabled.
 #   metrics  the default: meters on, /metrics on the management listener scraped every 5 s (as Prometheus would),
-#            the Orleans Dashboard registered (its grain-call filter in place).
+#            the Orleans Dashboard registered (nobody looking at it: its profiling and counters idle).
 #   otlp     metrics as above, plus OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local sink (bench/compare/otlp-sink.py):
-#            every request traced (sample ratio 1.0), metrics and logs exported over OTLP/HTTP.
+#            traces at the default sampling (parent-based, a tenth of requests), metrics and logs over OTLP/HTTP.
+#   otlp-all every request traced (OTEL_TRACES_SAMPLER_ARG=1): an experiment, run with CMP_TEL_CONFIGS.
 # Target (issue 16): GET one and create lose at most 10 % throughput with telemetry on.
 # Results: bench/compare/results-telemetry-latest.md. Environment: CMP_TEL_ROUNDS (1: each configuration once, in
 # order off, metrics, otlp; 2+ repeats the sequence and reports the best round per configuration), CMP_TEL_CONFIGS
@@ -26,10 +27,11 @@ declare -A SETTINGS=(
   [nodashboard]="Dashboard__Enabled=false"
   [otlp]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_BSP_SCHEDULE_DELAY=1000"
 )
+SETTINGS[otlp-all]="${SETTINGS[otlp]} OTEL_TRACES_SAMPLER_ARG=1"
 FAILED=0
 for round in $(seq 1 "$ROUNDS"); do
   for config in ${CMP_TEL_CONFIGS:-off metrics otlp}; do
-    db=tel_${config}_$round
+    db=tel_${config//-/_}_$round
     psql -XAtq -c "CREATE DATABASE $db" >/dev/null
     psql -XAtq -d "$db" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
     # shellcheck disable=SC2086 # the settings are words
@@ -99,7 +101,7 @@ with open(out, "w") as f:
     f.write("Written by \`bench/run-compare.sh --telemetry\` on $(date -u '+%Y-%m-%d %H:%M UTC'); see bench/compare/telemetry.sh for the configurations.\n\n")
     f.write("- Product: commit ${COMMIT:0:7} (clean export of HEAD), PostgreSQL mode, API key of plan \`bench\`, rate limiter on\n")
     f.write("- Machine: $(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load generator, product and PostgreSQL; load average before: $LOADAVG\n")
-    f.write("- .NET SDK $(dotnet --version), PostgreSQL $PG_VERSION; $CONC connections; warm-up ${WARMUP} s, measured ${DURATION} s per row; best of {rounds} round(s)\n")
+    f.write(f"- .NET SDK $(dotnet --version), PostgreSQL $PG_VERSION; $CONC connections; warm-up ${WARMUP} s, measured ${DURATION} s per row; best of {rounds} round(s)\n")
     f.write(f"- OTLP sink received: {sink}\n\n")
     f.write("\n".join(lines) + "\n\n| comparison | measured | verdict |\n| --- | --- | --- |\n" + "\n".join(verdicts) + "\n")
 print(open(out).read())

@@ -88,6 +88,26 @@ public abstract class DashboardTests(ApiServer server) : ApiTestBase(server)
     }
 
     [Fact]
+    public async Task While_the_dashboard_is_open_it_profiles_grain_calls_and_collects_the_silo_counters()
+    {
+        // Profiling and counter collection run only while a dashboard polls (DashboardProfilingGate); polling its
+        // data as the page does switches them on, and the calls made meanwhile show up in its figures.
+        var management = Credential.Bearer(ApiServer.ManagementToken);
+        var user = await Client.RegisterAsync("profiled");
+        var seen = "";
+        await Eventually.HoldsAsync(async () =>
+        {
+            var counters = (await Client.GetAsync("/dashboard/DashboardCounters", management)).AssertStatus(HttpStatusCode.OK).Json;
+            (await Client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
+            var top = (await Client.GetAsync("/dashboard/TopGrainMethods", management)).AssertStatus(HttpStatusCode.OK).Body;
+            var silo = (string)counters["hosts"]![0]!["siloAddress"]!;
+            var siloCounters = (await Client.GetAsync("/dashboard/SiloCounters/" + silo, management)).AssertStatus(HttpStatusCode.OK).Body;
+            seen = top + "\n" + siloCounters[..Math.Min(300, siloCounters.Length)];
+            return top.Contains("UserGrain", StringComparison.Ordinal) && siloCounters.Contains("orleans-", StringComparison.Ordinal);
+        }, "the user grain's calls among the dashboard's top methods and Orleans' counters on its silo page", describe: () => seen);
+    }
+
+    [Fact]
     public async Task The_management_token_opens_the_dashboard_and_a_wrong_one_does_not()
     {
         var management = Credential.Bearer(ApiServer.ManagementToken);

@@ -27,6 +27,8 @@ public abstract class TracingTests
         }
 
         server.Overrides["Telemetry:Tracing"] = "true";
+        // Every trace, not the default tenth: each test follows one request or delivery.
+        server.Overrides["Telemetry:TraceSampleRatio"] = "1";
         server.ConfigureHost = builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans));
         await server.InitializeAsync();
         return server;

@@ -19,6 +19,9 @@ public sealed class TracedCluster : IAsyncLifetime
             // The standard variables alone turn tracing and OTLP export on.
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Receiver.BaseAddress.ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            // Every request traced (the default samples a tenth), through the standard sampler variables.
+            ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio",
+            ["OTEL_TRACES_SAMPLER_ARG"] = "1",
             // Export soon rather than every 5 s (spans) and 60 s (metrics), so the test waits less.
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
             ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",

@@ -13,9 +13,16 @@ internal static class DashboardSetup
     public static AdminDashboardOptions Options(IConfiguration configuration) =>
         configuration.GetSection(AdminDashboardOptions.Section).Get<AdminDashboardOptions>() ?? new AdminDashboardOptions();
 
-    /// <summary>The silo's part: its grain profiler and statistics grains.</summary>
-    public static ISiloBuilder AddPlatformDashboard(this ISiloBuilder silo, AdminDashboardOptions options) =>
+    /// <summary>
+    /// The silo's part: its grain profiler and statistics grains. Its grain-call profiling and counter collection run
+    /// only while a dashboard is being looked at (<see cref="DashboardProfilingGate"/>).
+    /// </summary>
+    public static ISiloBuilder AddPlatformDashboard(this ISiloBuilder silo, AdminDashboardOptions options)
+    {
         silo.AddDashboard(o => o.HideTrace = options.HideTrace);
+        DashboardProfilingGate.Install(silo.Services);
+        return silo;
+    }
 
     public static WebApplicationBuilder AddDashboardAccess(this WebApplicationBuilder builder)
     {

@@ -31,23 +31,83 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool Metrics { get; set; } = true;
 
-    /// <summary>Share of requests (and webhook deliveries) that start a recorded trace; a caller's sampled <c>traceparent</c> is always followed.</summary>
-    public double TraceSampleRatio { get; set; } = 1.0;
+    /// <summary>
+    /// Share of requests (and webhook deliveries) that start a recorded trace; a caller's sampled <c>traceparent</c> is
+    /// always followed. Unset: <c>OTEL_TRACES_SAMPLER_ARG</c>, else <see cref="DefaultTraceSampleRatio"/>.
+    /// </summary>
+    public double? TraceSampleRatio { get; set; }
+
+    /// <summary>
+    /// The share traced when nothing says otherwise: one request in ten. Every request traced costs a cheap read about
+    /// a third of its throughput (bench/README.md, "What telemetry costs"); a tenth keeps enough traces to find a slow
+    /// path and keeps the cost within the 10 % budget.
+    /// </summary>
+    public const double DefaultTraceSampleRatio = 0.1;
+
+    /// <summary>The standard sampler variables (the OpenTelemetry SDK environment specification).</summary>
+    public const string SamplerVariable = "OTEL_TRACES_SAMPLER";
+    public const string SamplerArgVariable = "OTEL_TRACES_SAMPLER_ARG";
 
     public bool TracingEnabled(IConfiguration configuration) =>
         Tracing ?? !string.IsNullOrWhiteSpace(configuration[OtlpEndpointVariable]);
+
+    /// <summary>
+    /// The sampler the configuration asks for: <c>OTEL_TRACES_SAMPLER</c> (<c>always_on</c>, <c>always_off</c>,
+    /// <c>traceidratio</c> and their <c>parentbased_</c> forms) with <c>OTEL_TRACES_SAMPLER_ARG</c> as the ratio; unset,
+    /// <c>parentbased_traceidratio</c> at <see cref="TraceSampleRatio"/> (default <see cref="DefaultTraceSampleRatio"/>).
+    /// Null with the reason when a value is not understood.
+    /// </summary>
+    public (bool ParentBased, double Ratio)? Sampler(IConfiguration configuration, out string? error)
+    {
+        error = null;
+        var ratio = TraceSampleRatio ?? DefaultTraceSampleRatio;
+        if (configuration[SamplerArgVariable] is { Length: > 0 } arg)
+        {
+            if (!double.TryParse(arg, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                || parsed is < 0 or > 1)
+            {
+                error = $"{SamplerArgVariable} must be a ratio between 0 and 1.";
+                return null;
+            }
+
+            ratio = TraceSampleRatio ?? parsed;
+        }
+
+        var name = configuration[SamplerVariable]?.Trim().ToLowerInvariant();
+        (bool, double)? sampler = name switch
+        {
+            null or "" or "parentbased_traceidratio" => (true, ratio),
+            "traceidratio" => (false, ratio),
+            "parentbased_always_on" => (true, 1),
+            "always_on" => (false, 1),
+            "parentbased_always_off" => (true, 0),
+            "always_off" => (false, 0),
+            _ => null,
+        };
+        if (sampler is null)
+        {
+            error = $"{SamplerVariable}={name} is not supported: use always_on, always_off, traceidratio or their parentbased_ forms.";
+        }
+
+        return sampler;
+    }
 
     public static TelemetryOptions From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
 }
 
 /// <summary>Validates <see cref="TelemetryOptions"/> at start-up.</summary>
-public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>
+public sealed class TelemetryOptionsValidator(IConfiguration configuration) : IValidateOptions<TelemetryOptions>
 {
-    public ValidateOptionsResult Validate(string? name, TelemetryOptions options) =>
-        options.TraceSampleRatio is >= 0 and <= 1
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("Telemetry:TraceSampleRatio must be between 0 and 1.");
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
+    {
+        if (options.TraceSampleRatio is < 0 or > 1)
+        {
+            return ValidateOptionsResult.Fail("Telemetry:TraceSampleRatio must be between 0 and 1.");
+        }
+
+        return options.Sampler(configuration, out var error) is null ? ValidateOptionsResult.Fail(error!) : ValidateOptionsResult.Success;
+    }
 }
 
 /// <summary>
@@ -77,6 +137,8 @@ internal static class TelemetrySetup
         services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
         var options = TelemetryOptions.From(configuration);
         var tracing = options.TracingEnabled(configuration);
+        // An invalid sampler fails start-up through the validator; until then, the default.
+        var (parentBased, ratio) = options.Sampler(configuration, out _) ?? (true, TelemetryOptions.DefaultTraceSampleRatio);
         var otlp = !string.IsNullOrWhiteSpace(configuration[TelemetryOptions.OtlpEndpointVariable]);
 
         // Every log line carries the current trace and span; the JSON formatter also writes the scopes, which is
@@ -121,7 +183,7 @@ internal static class TelemetrySetup
             // and webhook receivers must get none (WebhookSetup turns the handler's off).
             Sdk.SetDefaultTextMapPropagator(new TraceContextPropagator());
             telemetry.WithTracing(traces => traces
-                .SetSampler(new ParentBasedSampler(new ProductRootSampler(options.TraceSampleRatio)))
+                .SetSampler(parentBased ? new ParentBasedSampler(new ProductRootSampler(ratio)) : new ProductRootSampler(ratio, sampleChildren: true))
                 .AddAspNetCoreInstrumentation(o =>
                 {
                     o.Filter = IsTracedRequest;
@@ -152,13 +214,21 @@ internal static class TelemetrySetup
     /// a name in the process: without this, the management listener's own ASP.NET Core meters (a second host in the
     /// process) would feed the API's HTTP series, and when one host's meters go (a test process runs many hosts) the
     /// series they share would go with them. So: process-wide meters (scope null: the product's, the runtime's,
-    /// Npgsql's) and this host's own; other hosts' dropped. Request durations get sub-millisecond buckets.
+    /// Npgsql's) and this host's own; other hosts' dropped, and the <see cref="Unasked"/>. Request durations get
+    /// sub-millisecond buckets.
     /// </summary>
     private static Func<Instrument, MetricStreamConfiguration?> OwnInstruments(IMeterFactory own) => instrument =>
         instrument.Meter.Scope is not null && !ReferenceEquals(instrument.Meter.Scope, own) ? MetricStreamConfiguration.Drop
+        : Unasked.Contains(instrument.Name) ? MetricStreamConfiguration.Drop
         : instrument.Name is "http.server.request.duration" or "http.client.request.duration"
             ? new ExplicitBucketHistogramConfiguration { Boundaries = DurationBuckets }
             : null;
+
+    /// <summary>
+    /// Instruments recorded on every request that no dashboard, document or alert uses: each costs a tag lookup per
+    /// request. Routing's match attempts repeat what <c>http.server.request.duration</c> already counts by route.
+    /// </summary>
+    private static readonly HashSet<string> Unasked = new(StringComparer.Ordinal) { "aspnetcore.routing.match_attempts" };
 
     /// <summary>Health probes, the dashboard's polling and the documentation pages are not worth a trace each.</summary>
     private static bool IsTracedRequest(HttpContext context)
@@ -171,15 +241,22 @@ internal static class TelemetrySetup
     /// <summary>
     /// Decides for spans without a parent: an HTTP request or a product operation starts a trace (at the configured
     /// ratio); anything else without a parent (Orleans' own membership and directory traffic, background SQL polls)
-    /// is dropped, so traces show the work a user caused rather than the cluster's heartbeat.
+    /// is dropped, so traces show the work a user caused rather than the cluster's heartbeat. Wrapped in a
+    /// <see cref="ParentBasedSampler"/> for the <c>parentbased_</c> samplers; for the others (<paramref name="sampleChildren"/>)
+    /// a span with a parent is kept by the ratio of its trace id, as the standard <c>traceidratio</c> does.
     /// </summary>
-    private sealed class ProductRootSampler(double ratio) : Sampler
+    private sealed class ProductRootSampler(double ratio, bool sampleChildren = false) : Sampler
     {
         private const string HttpRequestActivity = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
         private readonly TraceIdRatioBasedSampler _ratio = new(ratio);
 
         public override SamplingResult ShouldSample(in SamplingParameters samplingParameters)
         {
+            if (sampleChildren && samplingParameters.ParentContext.TraceId != default)
+            {
+                return _ratio.ShouldSample(samplingParameters);
+            }
+
             var name = samplingParameters.Name;
             var isRoot = name == HttpRequestActivity || ApiTelemetry.RootSpanNames.Contains(name);
             return isRoot ? _ratio.ShouldSample(samplingParameters) : new SamplingResult(SamplingDecision.Drop);

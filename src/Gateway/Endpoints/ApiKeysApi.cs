@@ -156,9 +156,12 @@ public static class ApiKeysApi
         var keyId = idempotency.NewId(context, Ids.ApiKey, caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxApiKeys;
         var outcome = await grains.Get<IApiKeyRegistryGrain>(caller.OwnerId).CreateAsync(keyId, request, cap);
-        if (outcome.Status == ApiKeyCreateStatus.PlanLimitReached)
+        switch (outcome.Status)
         {
-            throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} active API keys. Revoke one or upgrade.");
+            case ApiKeyCreateStatus.PlanLimitReached:
+                throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} active API keys. Revoke one or upgrade.");
+            case ApiKeyCreateStatus.OwnerDeleted:
+                throw ApiException.NotFound("The organization");
         }
 
         return TypedResults.Created($"/v1/api-keys/{keyId}",

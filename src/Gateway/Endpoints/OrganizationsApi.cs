@@ -7,7 +7,6 @@ using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Gateway.Organizations;
 using ApiPlatform.Grains;
-using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -175,7 +174,7 @@ public static partial class OrganizationsApi
     }
 
     private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(
-        HttpContext context, OrganizationService organizations, IdempotencyKeys idempotency)
+        HttpContext context, GrainRefs grains, AccountCache accounts, IOptions<PlanOptions> plans, IdempotencyKeys idempotency)
     {
         var caller = context.GetCaller();
         var userId = caller.RequireUser();
@@ -190,7 +189,15 @@ public static partial class OrganizationsApi
         body.ThrowIfInvalid();
 
         var id = idempotency.NewId(context, Ids.Organization, caller.OwnerId);
-        var view = await organizations.CreateAsync(id, userId, name!, slug!);
+        var userPlan = (await accounts.GetAsync(userId)).Plan;
+        var cap = plans.Value.LimitsOf(userPlan).MaxOrganizations;
+        var outcome = await grains.Get<IOrganizationGrain>(id).CreateAsync(name!, slug!, plans.Value.DefaultPlan, userId, cap);
+        if (outcome.Status == OrganizationStatus.PlanLimitReached)
+        {
+            throw ApiException.PlanLimit($"The '{userPlan}' plan allows owning {cap} organizations. Delete one, hand one over, or upgrade.");
+        }
+
+        var view = Succeeded(outcome).Organization!;
         return TypedResults.Created($"/v1/organizations/{id}", new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view, OrgRoles.Owner)));
     }
 
@@ -198,13 +205,12 @@ public static partial class OrganizationsApi
     {
         var userId = context.GetCaller().RequireUser();
         var outcome = Succeeded(await Organization(grains, id).GetAsync(userId));
-        var role = (await Organization(grains, id).GetMembershipAsync(userId))?.Role;
-        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, role)));
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, outcome.Member?.Role)));
     }
 
     /// <summary>
     /// Name and slug are the owners' to change; the plan is the system administrators' (who need not be members).
-    /// Every permission is checked before anything changes.
+    /// Every permission is checked before anything changes; the grain claims a new slug and frees the old.
     /// </summary>
     private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(
         string id, HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
@@ -234,53 +240,8 @@ public static partial class OrganizationsApi
             throw ApiException.Forbidden("Only a system administrator can change an organization's plan.");
         }
 
-        // Without a plan this is the owners' PATCH as ever (an empty one too: it answers the organization).
-        OrganizationView? view = null;
-        if (name is not null || slug is not null || plan is null)
-        {
-            view = await RenameAsync(grains, organization, id, userId, name, slug);
-        }
-
-        if (plan is not null)
-        {
-            var changed = await organization.SetPlanAsync(plan);
-            view = changed.Result == OrgResult.Done ? changed.Organization! : throw ApiException.NotFound("The organization");
-        }
-
-        var role = (await organization.GetMembershipAsync(userId))?.Role;
-        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view!, role)));
-    }
-
-    /// <summary>Renames and/or re-slugs (owners only): the new slug is reserved before it is taken, the old one freed after.</summary>
-    private static async Task<OrganizationView> RenameAsync(
-        GrainRefs grains, IOrganizationGrain organization, string id, string userId, string? name, string? slug)
-    {
-        var current = Succeeded(await organization.GetAsync(userId)).Organization!;
-        var newSlug = slug is not null && slug != current.Slug ? slug : null;
-        var reservation = newSlug is null ? null : grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
-        if (reservation is not null && !await reservation.TryClaimAsync(id))
-        {
-            throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
-        }
-
-        var outcome = await organization.UpdateAsync(userId, name, newSlug);
-        if (outcome.Result != OrgResult.Done)
-        {
-            if (reservation is not null)
-            {
-                await reservation.ReleaseAsync(id);
-            }
-
-            Succeeded(outcome);
-        }
-
-        if (reservation is not null)
-        {
-            await reservation.ConfirmAsync(id);
-            await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
-        }
-
-        return outcome.Organization!;
+        var outcome = Succeeded(await organization.UpdateAsync(userId, new OrganizationUpdate(name, slug, plan)));
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, outcome.Member?.Role)));
     }
 
     /// <summary>
@@ -322,12 +283,12 @@ public static partial class OrganizationsApi
         }
 
         var outcome = await organization.AddMemberAsync(actor, user.Id, role);
-        if (outcome.Result == OrgResult.AlreadyMember && context.Features.Get<IdempotencyAttempt>() is { Resumed: true } && outcome.Member!.Role == role)
+        if (outcome.Status == OrganizationStatus.AlreadyMember && context.Features.Get<IdempotencyAttempt>() is { Resumed: true } && outcome.Member!.Role == role)
         {
             // A retry of an add whose first answer was lost: the member is there, as asked.
-            outcome = outcome with { Result = OrgResult.Done };
+            outcome = outcome with { Status = OrganizationStatus.Done };
         }
-        else if (outcome.Result == OrgResult.AlreadyMember)
+        else if (outcome.Status == OrganizationStatus.AlreadyMember)
         {
             throw ApiException.AlreadyExists("user_id", "The user is a member already; change the role with PATCH.");
         }
@@ -365,14 +326,15 @@ public static partial class OrganizationsApi
     private static IOrganizationGrain Organization(GrainRefs grains, string id) =>
         Ids.IsValid(id, Ids.Organization) ? grains.Get<IOrganizationGrain>(id) : throw ApiException.NotFound("The organization");
 
-    private static OrgOutcome Succeeded(OrgOutcome outcome) => outcome.Result switch
+    private static OrganizationOutcome Succeeded(OrganizationOutcome outcome) => outcome.Status switch
     {
-        OrgResult.Done => outcome,
-        OrgResult.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
-        OrgResult.NotMember => throw ApiException.NotFound("The member"),
-        OrgResult.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
-        OrgResult.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
-        OrgResult.PlanLimitReached => throw ApiException.PlanLimit("The plan's limit is reached."),
+        OrganizationStatus.Done => outcome,
+        OrganizationStatus.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
+        OrganizationStatus.NotMember => throw ApiException.NotFound("The member"),
+        OrganizationStatus.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
+        OrganizationStatus.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
+        OrganizationStatus.PlanLimitReached => throw ApiException.PlanLimit("The plan's limit is reached."),
+        OrganizationStatus.SlugTaken => throw ApiException.AlreadyExists("slug", "An organization with this slug already exists."),
         _ => throw ApiException.NotFound("The organization"),
     };
 

@@ -56,7 +56,6 @@ public static class GatewayExtensions
         services.AddSingleton<GrainRefs>();
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<AccountCache>();
-        services.AddSingleton<Organizations.OrganizationService>();
         services.AddSingleton<Usage.UsageService>();
         services.AddOptions<Mail.EmailOptions>().Bind(config.GetSection(Mail.EmailOptions.Section))
             .Validate(o => Mail.EmailOptions.Problem(o) is null, "Email settings are invalid: check Email:From, Email:LinkBaseUrl and Email:Smtp.")

@@ -159,6 +159,8 @@ public enum ApiKeyCreateStatus
     Created,
     /// <summary>The owner holds as many active keys as the plan allows.</summary>
     PlanLimitReached,
+    /// <summary>The owner (an organization) was deleted.</summary>
+    OwnerDeleted,
 }
 
 /// <summary>Outcome of <see cref="IApiKeyRegistryGrain.CreateAsync"/>.</summary>

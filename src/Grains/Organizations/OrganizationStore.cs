@@ -150,14 +150,14 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
     /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources, their
     /// counters and types, idempotency records) in one transaction: nothing of it stays reachable. <paramref name="deleted"/>
     /// is the last event of its log; its webhooks are disabled in the same transaction but still receive the
-    /// organization's events up to that one (once each), and every retry pending now stops. Answers the webhooks' ids.
+    /// organization's events up to that one (once each), and every retry pending now stops.
     /// </summary>
-    public async Task<IReadOnlyList<string>> DeleteAsync(string orgId, NewEvent deleted)
+    public async Task DeleteAsync(string orgId, NewEvent deleted)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         var written = await events.WriteAsync(connection, transaction, [deleted]);
-        var webhooks = await WebhookStore.CloseOwnerAsync(connection, transaction, orgId, written[0].Seq, deleted.CreatedAt);
+        await WebhookStore.CloseOwnerAsync(connection, transaction, orgId, written[0].Seq, deleted.CreatedAt);
 
         foreach (var sql in new[]
         {
@@ -177,7 +177,20 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
 
         await transaction.CommitAsync();
         events.Published(written);
-        return webhooks;
+    }
+
+    /// <summary>The ids of the organization's webhooks (a deleted organization's stay, disabled, with their history).</summary>
+    public async Task<IReadOnlyList<string>> WebhooksOfAsync(string orgId)
+    {
+        await using var command = dataSource.CreateCommand("SELECT id FROM webhooks WHERE owner_id = @owner_id").With("owner_id", orgId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>

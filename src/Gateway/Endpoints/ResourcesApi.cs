@@ -157,7 +157,7 @@ public static class ResourcesApi
     private static async Task<Ok<DataEnvelope<ResourceResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
+        var grain = Grain(grains, id);
         var body = await JsonBody.ReadAsync(context.Request);
         string? name = null;
         if (body.Has("name"))
@@ -172,9 +172,9 @@ public static class ResourcesApi
         var metadataPatch = body.IsNull("metadata") ? "null" : ReadMetadata(body);
         body.ThrowIfInvalid();
 
-        var precondition = await PreconditionAsync(context, grain, caller);
+        var precondition = Precondition(context);
         var result = await grain.UpdateAsync(caller.OwnerId, new ResourcePatch(name, description, clearDescription, type, status, metadataPatch), precondition);
-        var resource = Written(result);
+        var resource = Written(result, precondition);
         context.Response.Headers.ETag = ETags.Format(resource.Version);
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
@@ -186,11 +186,11 @@ public static class ResourcesApi
     private static async Task<Ok<DataEnvelope<ResourceResponse>>> ReplaceAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
+        var grain = Grain(grains, id);
         var body = await JsonBody.ReadAsync(context.Request);
         var draft = ReadDraft(body, caller.OwnerId);
-        var precondition = await PreconditionAsync(context, grain, caller);
-        var resource = Written(await grain.UpdateAsync(caller.OwnerId, ResourcePatch.Replacing(draft), precondition));
+        var precondition = Precondition(context);
+        var resource = Written(await grain.UpdateAsync(caller.OwnerId, ResourcePatch.Replacing(draft), precondition), precondition);
         context.Response.Headers.ETag = ETags.Format(resource.Version);
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
@@ -210,17 +210,18 @@ public static class ResourcesApi
     private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
-        var precondition = await PreconditionAsync(context, grain, caller);
-        Written(await grain.DeleteAsync(caller.OwnerId, precondition));
+        var precondition = Precondition(context);
+        Written(await Grain(grains, id).DeleteAsync(caller.OwnerId, precondition), precondition);
         return TypedResults.NoContent();
     }
 
-    private static ResourceView Written(ResourceWriteResult result) => result.Status switch
+    private static ResourceView Written(ResourceWriteResult result, ResourcePrecondition precondition) => result.Status switch
     {
         ResourceWriteStatus.Done => result.Resource!,
         ResourceWriteStatus.PreconditionFailed => throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
-            $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."),
+            precondition.AnyOf is null
+                ? $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."
+                : $"If-Match does not name the current ETag {ETags.Format(result.Resource!.Version)}."),
         ResourceWriteStatus.PreconditionRequired => throw new ApiException(StatusCodes.Status428PreconditionRequired, ProblemCodes.PreconditionRequired,
             result.Detail ?? "If-Match is required."),
         ResourceWriteStatus.Invalid or ResourceWriteStatus.TooLarge => throw Refusal(result),
@@ -234,38 +235,22 @@ public static class ResourcesApi
             "Validation failed: " + string.Join("; ", result.Errors!.Select(e => $"'{e.Key}' {e.Value[0]}")) + ".", result.Errors);
 
     /// <summary>
-    /// What <c>If-Match</c> asks, checked by the grain in the same turn as the write: nothing without the header, any
-    /// version with <c>*</c>. A list of several tags is resolved against the current version here.
+    /// What <c>If-Match</c> asks, sent with the write and checked by the grain in the same turn: nothing without the
+    /// header, any version with <c>*</c>, else one of the versions it names.
     /// </summary>
-    private static async Task<ResourcePrecondition> PreconditionAsync(HttpContext context, IResourceGrain grain, Caller caller)
-    {
-        var versions = ETags.Parse(context.Request, HeaderNames.IfMatch, out var any);
-        switch (versions)
-        {
-            case null:
-                return any ? new ResourcePrecondition(null, IfMatchSent: true) : ResourcePrecondition.None;
-            case [var single]:
-                return ResourcePrecondition.At(single);
-        }
-
-        var current = await grain.GetAsync(caller.OwnerId) ?? throw ApiException.NotFound("The resource");
-        return versions.Contains(current.Version)
-            ? ResourcePrecondition.At(current.Version)
-            : throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
-                $"If-Match does not name the current ETag {ETags.Format(current.Version)}.");
-    }
+    private static ResourcePrecondition Precondition(HttpContext context) =>
+        ETags.Parse(context.Request, HeaderNames.IfMatch, out var any) is { } versions
+            ? ResourcePrecondition.OneOf(versions)
+            : any ? new ResourcePrecondition(null, IfMatchSent: true) : ResourcePrecondition.None;
 
     private static async Task<ResourceView> FindAsync(GrainRefs grains, Caller caller, string id) =>
         Ids.IsValid(id, Ids.Resource) && await grains.Get<IResourceGrain>(id).GetAsync(caller.OwnerId) is { } resource
             ? resource
             : throw ApiException.NotFound("The resource");
 
-    /// <summary>The grain of a resource the caller can see; 404 before the body is even read otherwise.</summary>
-    private static async Task<IResourceGrain> ExistingAsync(GrainRefs grains, Caller caller, string id)
-    {
-        await FindAsync(grains, caller, id);
-        return grains.Get<IResourceGrain>(id);
-    }
+    /// <summary>The resource's grain; 404 for an id that cannot name one, before the body is even read.</summary>
+    private static IResourceGrain Grain(GrainRefs grains, string id) =>
+        Ids.IsValid(id, Ids.Resource) ? grains.Get<IResourceGrain>(id) : throw ApiException.NotFound("The resource");
 
     private static string? ReadType(BodyReader body)
     {

@@ -57,20 +57,30 @@ public sealed record ResourcePatch(
 }
 
 /// <summary>
-/// What <c>If-Match</c> asked of a write: the version it must still be at (null: any), and whether the header was sent
-/// at all (a type may require it).
+/// What <c>If-Match</c> asked of a write: the version it must still be at (null: any), whether the header was sent at
+/// all (a type may require it), and, for a header naming several tags, the versions of which it must be at one
+/// (<see cref="AnyOf"/>). It travels with the write, so the grain checks it in the same turn and call.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("resource-precondition.v1")]
 public sealed record ResourcePrecondition(
     [property: Id(0)] long? ExpectedVersion,
-    [property: Id(1)] bool IfMatchSent)
+    [property: Id(1)] bool IfMatchSent,
+    [property: Id(2)] IReadOnlyList<long>? AnyOf = null)
 {
     public static readonly ResourcePrecondition None = new(null, false);
 
     public static ResourcePrecondition At(long version) => new(version, true);
 
+    /// <summary>If-Match naming these versions (one or several).</summary>
+    public static ResourcePrecondition OneOf(IReadOnlyList<long> versions) =>
+        versions.Count == 1 ? At(versions[0]) : new(null, true, versions);
+
     /// <summary>If-Match naming one version.</summary>
     public static implicit operator ResourcePrecondition(long version) => At(version);
+
+    /// <summary>True when a resource at <paramref name="version"/> meets the precondition.</summary>
+    public bool Admits(long version) =>
+        AnyOf is { } any ? any.Contains(version) : ExpectedVersion is not { } expected || expected == version;
 }
 
 /// <summary>What a write to a resource came to.</summary>

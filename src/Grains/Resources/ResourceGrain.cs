@@ -141,9 +141,7 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
             }
         }
 
-        return precondition.ExpectedVersion is { } expected && expected != current.Version
-            ? new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current)
-            : null;
+        return precondition.Admits(current.Version) ? null : new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current);
     }
 
     /// <summary>The new metadata; the current text itself when it is the same object (whitespace aside).</summary>

@@ -16,7 +16,7 @@ public sealed class ApiKeyCacheTests
     // The grain factory is only needed for the cache's own reference, which these tests never ask for.
     public ApiKeyCacheTests() => _cache = new ApiKeyCache(null!, new ApiClock(_time));
 
-    private static ApiKeyCheck Check(DateTimeOffset? expiresAt = null) =>
+    private static ApiKeyCheckOutcome Check(DateTimeOffset? expiresAt = null) =>
         new(ApiKeyCheckStatus.Valid, "usr_owner", "pro", [ApiKeyScopes.Read], expiresAt, "usr_owner");
 
     private bool Has(string presented = Presented) => _cache.TryGet(KeyId, presented, out _);

@@ -19,7 +19,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
     private readonly Lock _referenceGate = new();
     private IApiKeyHolder? _reference;
 
-    public sealed record Entry(byte[] Digest, ApiKeyCheck Check);
+    public sealed record Entry(byte[] Digest, ApiKeyCheckOutcome Check);
 
     /// <summary>This cache as the key grains address it (created on first use: a client may connect after start).</summary>
     public IApiKeyHolder Reference
@@ -33,7 +33,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
         }
     }
 
-    public bool TryGet(string keyId, string presented, out ApiKeyCheck check)
+    public bool TryGet(string keyId, string presented, out ApiKeyCheckOutcome check)
     {
         check = null!;
         if (!TryGetFresh(keyId, out var entry)
@@ -51,7 +51,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
     /// <see cref="TryGet"/> for an entry up to <paramref name="staleAge"/> past its freshness: only while the key's grain
     /// is unreachable (see <see cref="Failover.FailoverOptions.StaleCredentialAge"/>). The key's own expiry still holds.
     /// </summary>
-    public bool TryGetStale(string keyId, string presented, TimeSpan staleAge, out ApiKeyCheck check)
+    public bool TryGetStale(string keyId, string presented, TimeSpan staleAge, out ApiKeyCheckOutcome check)
     {
         check = null!;
         if (!TryGetStale(keyId, staleAge, out var entry)
@@ -65,7 +65,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
         return true;
     }
 
-    public void Add(string keyId, string presented, ApiKeyCheck check, long stamp) => Put(keyId, new Entry(Digest(presented), check), stamp);
+    public void Add(string keyId, string presented, ApiKeyCheckOutcome check, long stamp) => Put(keyId, new Entry(Digest(presented), check), stamp);
 
     public Task ForgetAsync(string keyId)
     {

@@ -180,7 +180,7 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
     /// organization's key still an admin or owner there (otherwise the key is suspended, and works again if they are
     /// made one again).
     /// </summary>
-    private async Task<Caller> ForKeyAsync(ApiKeyCheck check, string keyId)
+    private async Task<Caller> ForKeyAsync(ApiKeyCheckOutcome check, string keyId)
     {
         var ownerId = check.OwnerId!;
         var owner = await accounts.GetAsync(ownerId);

@@ -105,7 +105,7 @@ public sealed record ApiKeyWithSecret(
     [property: Id(0)] ApiKeyView Key,
     [property: Id(1)] string Secret);
 
-/// <summary>Result of checking a presented secret.</summary>
+/// <summary>What checking a presented secret came to.</summary>
 [GenerateSerializer]
 public enum ApiKeyCheckStatus
 {
@@ -126,7 +126,7 @@ public enum ApiKeyCheckStatus
 /// authority the key carries (it acts only while that user may).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("api-key-check.v1")]
-public sealed record ApiKeyCheck(
+public sealed record ApiKeyCheckOutcome(
     [property: Id(0)] ApiKeyCheckStatus Status,
     [property: Id(1)] string? OwnerId,
     [property: Id(2)] string? Plan,
@@ -134,12 +134,12 @@ public sealed record ApiKeyCheck(
     [property: Id(4)] DateTimeOffset? ExpiresAt = null,
     [property: Id(5)] string? CreatedBy = null)
 {
-    public static ApiKeyCheck Of(ApiKeyCheckStatus status) => new(status, null, null, []);
+    public static ApiKeyCheckOutcome Of(ApiKeyCheckStatus status) => new(status, null, null, []);
 }
 
-/// <summary>Result of rolling a key.</summary>
-[GenerateSerializer]
-public enum RollStatus
+/// <summary>What rolling a key came to.</summary>
+[GenerateSerializer, Alias("RollStatus")]
+public enum ApiKeyRollStatus
 {
     Rolled,
     NotFound,
@@ -148,8 +148,8 @@ public enum RollStatus
 
 /// <summary>Outcome of <see cref="IApiKeyGrain.RollAsync"/>.</summary>
 [GenerateSerializer, Immutable, Alias("roll-outcome.v1")]
-public sealed record RollOutcome(
-    [property: Id(0)] RollStatus Status,
+public sealed record ApiKeyRollOutcome(
+    [property: Id(0)] ApiKeyRollStatus Status,
     [property: Id(1)] ApiKeyWithSecret? Key);
 
 /// <summary>What creating a key through its owner's registry came to.</summary>

@@ -22,7 +22,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
     /// it will be told to forget the key before the key changes.
     /// </summary>
     [Alias("VerifyAsync")]
-    Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder);
+    Task<ApiKeyCheckOutcome> VerifyAsync(string secret, IApiKeyHolder? holder);
 
     /// <summary>Revokes the key (idempotent); null when none exists.</summary>
     [Alias("RevokeAsync")]
@@ -30,7 +30,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
 
     /// <summary>Replaces the secret: the old one stops working at once.</summary>
     [Alias("RollAsync")]
-    Task<RollOutcome> RollAsync();
+    Task<ApiKeyRollOutcome> RollAsync();
 }
 
 /// <summary>A silo's memory of valid API-key verifications, told by the key's grain when to forget one.</summary>

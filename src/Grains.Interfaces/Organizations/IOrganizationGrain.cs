@@ -75,7 +75,7 @@ public interface IOrganizationGrain : IGrainWithStringKey
 
     /// <summary>
     /// Invites an email address (admins and owners; only owners invite owners). A pending invitation for the same
-    /// address answers <see cref="InvitationResult.AlreadyInvited"/>; the answer carries the token, once.
+    /// address answers <see cref="InvitationStatus.AlreadyInvited"/>; the answer carries the token, once.
     /// </summary>
     [Alias("InviteAsync")]
     Task<InvitationOutcome> InviteAsync(string actorId, NewInvitation invitation);

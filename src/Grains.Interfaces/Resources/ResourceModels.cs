@@ -93,10 +93,10 @@ public enum ResourceWriteStatus
     AlreadyExists,
     PlanLimitReached,
 
-    /// <summary>The resulting resource breaks its type's rules; <see cref="ResourceWriteResult.Errors"/> names the fields.</summary>
+    /// <summary>The resulting resource breaks its type's rules; <see cref="ResourceWriteOutcome.Errors"/> names the fields.</summary>
     Invalid,
 
-    /// <summary>The stored document would exceed its type's cap; <see cref="ResourceWriteResult.Detail"/> says by how much.</summary>
+    /// <summary>The stored document would exceed its type's cap; <see cref="ResourceWriteOutcome.Detail"/> says by how much.</summary>
     TooLarge,
 
     /// <summary>The resource's type (or the configuration) requires If-Match and none was sent.</summary>
@@ -111,15 +111,15 @@ public enum ResourceWriteStatus
 /// sentence for the client.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("resource-write.v1")]
-public sealed record ResourceWriteResult(
+public sealed record ResourceWriteOutcome(
     [property: Id(0)] ResourceWriteStatus Status,
     [property: Id(1)] ResourceView? Resource,
     [property: Id(2)] IReadOnlyDictionary<string, string[]>? Errors = null,
     [property: Id(3)] string? Detail = null)
 {
-    public static ResourceWriteResult Of(ResourceWriteStatus status) => new(status, null);
+    public static ResourceWriteOutcome Of(ResourceWriteStatus status) => new(status, null);
 
-    public static ResourceWriteResult Invalid(IReadOnlyDictionary<string, string[]> errors) => new(ResourceWriteStatus.Invalid, null, errors);
+    public static ResourceWriteOutcome Invalid(IReadOnlyDictionary<string, string[]> errors) => new(ResourceWriteStatus.Invalid, null, errors);
 }
 
 /// <summary>Fields a resource list can be sorted by: these, and <c>metadata.&lt;field&gt;</c> of an indexed field.</summary>

@@ -66,31 +66,31 @@ public sealed class ApiKeyGrain(
 
     public Task<ApiKeyView?> GetAsync() => Task.FromResult(state.State.Exists ? View() : null);
 
-    public Task<ApiKeyCheck> VerifyAsync(string secret, IApiKeyHolder? holder)
+    public Task<ApiKeyCheckOutcome> VerifyAsync(string secret, IApiKeyHolder? holder)
     {
         var s = state.State;
         if (!s.Exists)
         {
             // A made-up key: keep no activation (nor its empty state) for it.
             DeactivateOnIdle();
-            return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Missing));
+            return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Missing));
         }
 
         if (!Identity.SecretHash.Matches(secret, s.SecretHash))
         {
-            return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Unknown));
+            return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Unknown));
         }
 
         switch (Status())
         {
             case ApiKeyStatus.Revoked:
-                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Revoked));
+                return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Revoked));
             case ApiKeyStatus.Expired:
-                return Task.FromResult(ApiKeyCheck.Of(ApiKeyCheckStatus.Expired));
+                return Task.FromResult(ApiKeyCheckOutcome.Of(ApiKeyCheckStatus.Expired));
         }
 
         _holders.Add(holder);
-        return Task.FromResult(new ApiKeyCheck(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
+        return Task.FromResult(new ApiKeyCheckOutcome(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
     }
 
     /// <summary>The <c>api_keys</c> row is written after the grain's own state; an activation writes it again.</summary>
@@ -117,16 +117,16 @@ public sealed class ApiKeyGrain(
         return View();
     }
 
-    public async Task<RollOutcome> RollAsync()
+    public async Task<ApiKeyRollOutcome> RollAsync()
     {
         if (!state.State.Exists)
         {
-            return new RollOutcome(RollStatus.NotFound, null);
+            return new ApiKeyRollOutcome(ApiKeyRollStatus.NotFound, null);
         }
 
         if (state.State.RevokedAt is not null)
         {
-            return new RollOutcome(RollStatus.Revoked, null);
+            return new ApiKeyRollOutcome(ApiKeyRollStatus.Revoked, null);
         }
 
         var secret = NewSecret();
@@ -136,7 +136,7 @@ public sealed class ApiKeyGrain(
         await state.WriteStateAsync();
         await rows.UpsertAsync(View());
         await ForgetEverywhereAsync();
-        return new RollOutcome(RollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
+        return new ApiKeyRollOutcome(ApiKeyRollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
     }
 
     /// <summary>Tells every holder to forget this key and waits for them.</summary>

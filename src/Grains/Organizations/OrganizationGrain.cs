@@ -433,92 +433,92 @@ public sealed class OrganizationGrain(
     {
         if (Check(actorId, invitation.Role == OrgRoles.Owner ? OrgRoles.Owner : OrgRoles.Admin) is { } refused)
         {
-            return new InvitationOutcome(refused.Status == OrganizationStatus.Forbidden ? InvitationResult.Forbidden : InvitationResult.NotFound);
+            return new InvitationOutcome(refused.Status == OrganizationStatus.Forbidden ? InvitationStatus.Forbidden : InvitationStatus.NotFound);
         }
 
         var now = Now();
         if (await store.LoadInvitationAsync(_organization!.Id, invitation.InvitationId, now) is { } made)
         {
             // A retried invite (its id derives from the Idempotency-Key): answered as made, without a second mail.
-            return new InvitationOutcome(InvitationResult.Done, made.View, Organization: View());
+            return new InvitationOutcome(InvitationStatus.Done, made.View, Organization: View());
         }
 
         var (forEmail, all) = await store.CountPendingInvitationsAsync(_organization.Id, invitation.Email, now);
         if (forEmail > 0)
         {
-            return new InvitationOutcome(InvitationResult.AlreadyInvited);
+            return new InvitationOutcome(InvitationStatus.AlreadyInvited);
         }
 
         if (all >= invitation.MaxPending)
         {
-            return new InvitationOutcome(InvitationResult.LimitReached);
+            return new InvitationOutcome(InvitationStatus.LimitReached);
         }
 
         var secret = Ids.RandomToken(43);
         var view = new InvitationView(invitation.InvitationId, _organization.Id, invitation.Email, invitation.Role, actorId,
-            InvitationStatus.Pending, now, now + invitation.Lifetime, null);
+            InvitationStates.Pending, now, now + invitation.Lifetime, null);
         await store.InsertInvitationAsync(view, SecretHash.Of(secret));
-        return new InvitationOutcome(InvitationResult.Done, view, InvitationTokens.Create(_organization.Id, view.Id, secret), Organization: View());
+        return new InvitationOutcome(InvitationStatus.Done, view, InvitationTokens.Create(_organization.Id, view.Id, secret), Organization: View());
     }
 
     public async Task<InvitationList> ListInvitationsAsync(string actorId, int offset, int limit)
     {
         if (Check(actorId, OrgRoles.Admin) is { } refused)
         {
-            return new InvitationList(refused.Status == OrganizationStatus.Forbidden ? InvitationResult.Forbidden : InvitationResult.NotFound);
+            return new InvitationList(refused.Status == OrganizationStatus.Forbidden ? InvitationStatus.Forbidden : InvitationStatus.NotFound);
         }
 
-        return new InvitationList(InvitationResult.Done, await store.ListInvitationsAsync(_organization!.Id, offset, limit, clock.UtcNow));
+        return new InvitationList(InvitationStatus.Done, await store.ListInvitationsAsync(_organization!.Id, offset, limit, clock.UtcNow));
     }
 
     public async Task<InvitationOutcome> RevokeInvitationAsync(string actorId, string invitationId)
     {
         if (Check(actorId, OrgRoles.Admin) is { } refused)
         {
-            return new InvitationOutcome(refused.Status == OrganizationStatus.Forbidden ? InvitationResult.Forbidden : InvitationResult.NotFound);
+            return new InvitationOutcome(refused.Status == OrganizationStatus.Forbidden ? InvitationStatus.Forbidden : InvitationStatus.NotFound);
         }
 
         var row = await store.LoadInvitationAsync(_organization!.Id, invitationId, clock.UtcNow);
         if (row is null)
         {
-            return new InvitationOutcome(InvitationResult.NotFound);
+            return new InvitationOutcome(InvitationStatus.NotFound);
         }
 
         if (row.View.Role == OrgRoles.Owner && RoleOf(actorId) != OrgRoles.Owner)
         {
-            return new InvitationOutcome(InvitationResult.Forbidden);
+            return new InvitationOutcome(InvitationStatus.Forbidden);
         }
 
         await store.RevokeInvitationAsync(invitationId, Now());
-        return new InvitationOutcome(InvitationResult.Done, (await store.LoadInvitationAsync(_organization.Id, invitationId, clock.UtcNow))!.View);
+        return new InvitationOutcome(InvitationStatus.Done, (await store.LoadInvitationAsync(_organization.Id, invitationId, clock.UtcNow))!.View);
     }
 
     public async Task<InvitationOutcome> AcceptInvitationAsync(string invitationId, string secret, string userId, string email, bool emailVerified)
     {
         if (_organization is null)
         {
-            return new InvitationOutcome(InvitationResult.NotFound);
+            return new InvitationOutcome(InvitationStatus.NotFound);
         }
 
         var row = await store.LoadInvitationAsync(_organization.Id, invitationId, clock.UtcNow);
-        if (row is null || row.View.Status != InvitationStatus.Pending || !SecretHash.Matches(secret, row.SecretHash))
+        if (row is null || row.View.Status != InvitationStates.Pending || !SecretHash.Matches(secret, row.SecretHash))
         {
-            return new InvitationOutcome(InvitationResult.NotFound);
+            return new InvitationOutcome(InvitationStatus.NotFound);
         }
 
         if (!string.Equals(row.View.Email, email, StringComparison.OrdinalIgnoreCase))
         {
-            return new InvitationOutcome(InvitationResult.EmailMismatch);
+            return new InvitationOutcome(InvitationStatus.EmailMismatch);
         }
 
         if (!emailVerified)
         {
-            return new InvitationOutcome(InvitationResult.EmailNotVerified);
+            return new InvitationOutcome(InvitationStatus.EmailNotVerified);
         }
 
         if (_members.TryGetValue(userId, out var existing))
         {
-            return new InvitationOutcome(InvitationResult.AlreadyMember, row.View, Member: existing, Organization: View());
+            return new InvitationOutcome(InvitationStatus.AlreadyMember, row.View, Member: existing, Organization: View());
         }
 
         var member = new MemberView(userId, row.View.Role, Now());
@@ -530,7 +530,7 @@ public sealed class OrganizationGrain(
             await ForgetEverywhereAsync();
         }
 
-        return new InvitationOutcome(InvitationResult.Done, row.View with { Status = InvitationStatus.Accepted, AcceptedAt = member.JoinedAt },
+        return new InvitationOutcome(InvitationStatus.Done, row.View with { Status = InvitationStates.Accepted, AcceptedAt = member.JoinedAt },
             Member: member, Organization: View());
     }
 

@@ -318,10 +318,10 @@ public sealed class OrganizationStore(DbDataSource dataSource, EventLog events)
         var expiresAt = ResourceStore.FromMicros(r.GetInt64(6));
         DateTimeOffset? acceptedAt = r.IsDBNull(7) ? null : ResourceStore.FromMicros(r.GetInt64(7));
         DateTimeOffset? revokedAt = r.IsDBNull(8) ? null : ResourceStore.FromMicros(r.GetInt64(8));
-        var status = acceptedAt is not null ? InvitationStatus.Accepted
-            : revokedAt is not null ? InvitationStatus.Revoked
-            : now >= expiresAt ? InvitationStatus.Expired
-            : InvitationStatus.Pending;
+        var status = acceptedAt is not null ? InvitationStates.Accepted
+            : revokedAt is not null ? InvitationStates.Revoked
+            : now >= expiresAt ? InvitationStates.Expired
+            : InvitationStates.Pending;
         return new InvitationRow(
             new InvitationView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), status,
                 ResourceStore.FromMicros(r.GetInt64(5)), expiresAt, acceptedAt),

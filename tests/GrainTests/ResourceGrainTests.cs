@@ -496,4 +496,21 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         Assert.Equal(0, await CountAsync(owner));
         Assert.Empty((await ListAsync(owner)).Items);
     }
+
+    [Fact]
+    public async Task An_if_match_set_travels_with_the_write_and_is_checked_in_the_same_call()
+    {
+        var owner = NewOwner();
+        var (id, grain) = NewResource();
+        Assert.Equal(ResourceWriteStatus.Done, (await CreateAsync(id, Draft(owner), 10)).Status);
+
+        var missed = await grain.UpdateAsync(owner, Patch(name: "x"), ResourcePrecondition.OneOf([5, 7]));
+        Assert.Equal(ResourceWriteStatus.PreconditionFailed, missed.Status);
+        Assert.Equal(1, missed.Resource!.Version);
+
+        var updated = await grain.UpdateAsync(owner, Patch(name: "x"), ResourcePrecondition.OneOf([5, 1]));
+        Assert.Equal(ResourceWriteStatus.Done, updated.Status);
+        Assert.Equal(ResourceWriteStatus.PreconditionFailed, (await grain.DeleteAsync(owner, ResourcePrecondition.OneOf([1, 3]))).Status);
+        Assert.Equal(ResourceWriteStatus.Done, (await grain.DeleteAsync(owner, ResourcePrecondition.OneOf([2, 3]))).Status);
+    }
 }

@@ -90,7 +90,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
         Assert.Equal(ApiKeyCheckStatus.Missing, (await key.VerifyAsync(ApiKeyTokens.Create(id, "secret"), null)).Status);
         Assert.Null(await key.RevokeAsync());
         var roll = await key.RollAsync();
-        Assert.Equal(RollStatus.NotFound, roll.Status);
+        Assert.Equal(ApiKeyRollStatus.NotFound, roll.Status);
         Assert.Null(roll.Key);
     }
 
@@ -170,7 +170,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         var outcome = await key.RollAsync();
 
-        Assert.Equal(RollStatus.Rolled, outcome.Status);
+        Assert.Equal(ApiKeyRollStatus.Rolled, outcome.Status);
         var rolled = outcome.Key!;
         Assert.NotEqual(created!.Secret, rolled.Secret);
         Assert.True(ApiKeyTokens.TryParse(rolled.Secret, out var parsedId, out _));
@@ -192,7 +192,7 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         var outcome = await key.RollAsync();
 
-        Assert.Equal(RollStatus.Revoked, outcome.Status);
+        Assert.Equal(ApiKeyRollStatus.Revoked, outcome.Status);
         Assert.Null(outcome.Key);
         Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(created!.Secret, null)).Status);
     }

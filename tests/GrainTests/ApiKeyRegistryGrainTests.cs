@@ -221,4 +221,37 @@ public sealed class ApiKeyRegistryGrainTests(ClusterFixture fixture)
         Assert.Equal([second, first], await ListIdsAsync(registry));
         Assert.Equal(1, await registry.CountActiveAsync());
     }
+
+    [Fact]
+    public async Task Concurrent_creates_entering_through_every_silo_stop_exactly_at_the_cap()
+    {
+        var owner = Ids.New(Ids.User);
+        var outcomes = await Task.WhenAll(fixture.AllFactories.SelectMany(factory => Enumerable.Range(0, 6).Select(_ =>
+        {
+            var registry = factory.GetGrain<IApiKeyRegistryGrain>(owner);
+            return registry.CreateAsync(Ids.New(Ids.ApiKey), Request(registry), Cap);
+        })));
+
+        Assert.Equal(Cap, outcomes.Count(o => o.Status == ApiKeyCreateStatus.Created));
+        Assert.All(outcomes.Where(o => o.Status != ApiKeyCreateStatus.Created), o => Assert.Equal(ApiKeyCreateStatus.PlanLimitReached, o.Status));
+        Assert.Equal(Cap, await fixture.Grains.GetGrain<IApiKeyRegistryGrain>(owner).CountActiveAsync());
+    }
+
+    [Fact]
+    public async Task Closing_revokes_every_key_and_refuses_new_ones_until_reopened()
+    {
+        var registry = NewRegistry();
+        var key = await AddKeyAsync(registry);
+
+        await registry.CloseAsync();
+        await registry.CloseAsync();
+        await fixture.DeactivateAsync(registry);
+
+        Assert.Equal(ApiKeyStatus.Revoked, (await fixture.Grains.GetGrain<IApiKeyGrain>(key).GetAsync())!.Status);
+        Assert.Equal(ApiKeyCreateStatus.OwnerDeleted, (await registry.CreateAsync(Ids.New(Ids.ApiKey), Request(registry), Cap)).Status);
+        Assert.Equal(0, await registry.CountActiveAsync());
+
+        await registry.ReopenAsync();
+        await AddKeyAsync(registry);
+    }
 }

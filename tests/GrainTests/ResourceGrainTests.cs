@@ -44,7 +44,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
     }
 
     /// <summary>Creates resource <paramref name="id"/> the way the gateway does: through the silo's creator worker.</summary>
-    private Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long cap, IGrainFactory? factory = null) =>
+    private Task<ResourceWriteOutcome> CreateAsync(string id, ResourceDraft draft, long cap, IGrainFactory? factory = null) =>
         (factory ?? fixture.Grains).GetGrain<IResourceCreatorWorker>(0).CreateAsync(id, draft, cap);
 
     private async Task<(string Id, IResourceGrain Grain, ResourceView View)> CreatedAsync(string owner, ResourceDraft? draft = null)
@@ -108,8 +108,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var update = await grain.UpdateAsync(stranger, Patch(name: "Stolen", metadata: """{"color":"black"}"""), ResourcePrecondition.None);
         var delete = await grain.DeleteAsync(stranger, ResourcePrecondition.None);
 
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), update);
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), delete);
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound), update);
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound), delete);
         Assert.Equal(ResourceWriteStatus.NotFound, (await grain.UpdateAsync(stranger, Patch(name: "x"), created.Version)).Status);
         Assert.Equal(created, await grain.GetAsync(owner));
         Assert.Equal(created, await fixture.Resources.LoadAsync(id));
@@ -131,7 +131,7 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var (id, grain) = NewResource();
         var refused = await CreateAsync(id, Draft(owner), 3);
 
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached), refused);
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.PlanLimitReached), refused);
         Assert.Null(await grain.GetAsync(owner));
         Assert.Null(await fixture.Resources.LoadAsync(id));
         Assert.Equal(3, await CountAsync(owner));
@@ -189,8 +189,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var again = await CreateAsync(id, Draft(owner, name: "Other", status: ResourceStatus.Archived), 100);
         var stranger = await CreateAsync(id, Draft(NewOwner(), name: "Mine now"), 100);
 
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, created), again);
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.AlreadyExists), stranger);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.AlreadyExists, created), again);
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.AlreadyExists), stranger);
         Assert.Equal(created, await grain.GetAsync(owner));
         Assert.Equal(created, await fixture.Resources.LoadAsync(id));
         Assert.Equal(1, await CountAsync(owner));
@@ -273,8 +273,8 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var same = await grain.UpdateAsync(owner, Patch(name: created.Name, description: created.Description, type: created.Type,
             status: created.Status, metadata: """{"color":"red","size":{"h":2},"gone":null}"""), created.Version);
 
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.Done, created), empty);
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.Done, created), same);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.Done, created), empty);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.Done, created), same);
         Assert.Equal(created, await grain.GetAsync(owner));
         Assert.Equal(created, await fixture.Resources.LoadAsync(id));
     }
@@ -311,9 +311,9 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         var staleDelete = await grain.DeleteAsync(owner, created.Version);
         var ahead = await grain.UpdateAsync(owner, Patch(name: "ahead"), v2.Version + 1);
 
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, v2), stale);
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, v2), staleDelete);
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, v2), ahead);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.PreconditionFailed, v2), stale);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.PreconditionFailed, v2), staleDelete);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.PreconditionFailed, v2), ahead);
         Assert.Equal(v2, await grain.GetAsync(owner));
         Assert.Equal(v2, await fixture.Resources.LoadAsync(id));
 
@@ -402,15 +402,15 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
 
         var deleted = await grain.DeleteAsync(owner, created.Version);
 
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.Done, created), deleted);
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.Done, created), deleted);
         Assert.Null(await grain.GetAsync(owner));
         Assert.Null(await fixture.Resources.LoadAsync(id));
         Assert.Equal(1, await CountAsync(owner));
         var page = await ListAsync(owner);
         Assert.Equal(1, page.Total);
         Assert.Equal([keptId], page.Items.Select(r => r.Id));
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.DeleteAsync(owner, ResourcePrecondition.None));
-        Assert.Equal(ResourceWriteResult.Of(ResourceWriteStatus.NotFound), await grain.UpdateAsync(owner, Patch(name: "zombie"), ResourcePrecondition.None));
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound), await grain.DeleteAsync(owner, ResourcePrecondition.None));
+        Assert.Equal(ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound), await grain.UpdateAsync(owner, Patch(name: "zombie"), ResourcePrecondition.None));
         Assert.Equal(1, await CountAsync(owner));
     }
 
@@ -491,9 +491,26 @@ public sealed class ResourceGrainTests(ClusterFixture fixture)
         await fixture.DeactivateAsync(grain);
         Assert.Equal(created, await grain.GetAsync(owner));
 
-        Assert.Equal(new ResourceWriteResult(ResourceWriteStatus.Done, created), await grain.DeleteAsync(owner, created.Version));
+        Assert.Equal(new ResourceWriteOutcome(ResourceWriteStatus.Done, created), await grain.DeleteAsync(owner, created.Version));
         Assert.Null(await grain.GetAsync(owner));
         Assert.Equal(0, await CountAsync(owner));
         Assert.Empty((await ListAsync(owner)).Items);
+    }
+
+    [Fact]
+    public async Task An_if_match_set_travels_with_the_write_and_is_checked_in_the_same_call()
+    {
+        var owner = NewOwner();
+        var (id, grain) = NewResource();
+        Assert.Equal(ResourceWriteStatus.Done, (await CreateAsync(id, Draft(owner), 10)).Status);
+
+        var missed = await grain.UpdateAsync(owner, Patch(name: "x"), ResourcePrecondition.OneOf([5, 7]));
+        Assert.Equal(ResourceWriteStatus.PreconditionFailed, missed.Status);
+        Assert.Equal(1, missed.Resource!.Version);
+
+        var updated = await grain.UpdateAsync(owner, Patch(name: "x"), ResourcePrecondition.OneOf([5, 1]));
+        Assert.Equal(ResourceWriteStatus.Done, updated.Status);
+        Assert.Equal(ResourceWriteStatus.PreconditionFailed, (await grain.DeleteAsync(owner, ResourcePrecondition.OneOf([1, 3]))).Status);
+        Assert.Equal(ResourceWriteStatus.Done, (await grain.DeleteAsync(owner, ResourcePrecondition.OneOf([2, 3]))).Status);
     }
 }

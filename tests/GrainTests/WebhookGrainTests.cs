@@ -25,7 +25,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         return (owner, endpoint);
     }
 
-    private Task<ResourceWriteResult> CreateResourceAsync(string owner, string name) =>
+    private Task<ResourceWriteOutcome> CreateResourceAsync(string owner, string name) =>
         fixture.Grains.GetGrain<IResourceCreatorWorker>(0).CreateAsync(Ids.New(Ids.Resource), new ResourceDraft(owner, name, null, "standard", "active", "{}"), 1000);
 
     private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, int seconds = 30) where T : class

@@ -187,7 +187,9 @@ public sealed class CallerAuthenticator(TokenService tokens, GrainRefs grains, A
         var isOrganization = ownerId.StartsWith(Grains.Ids.Organization + "_", StringComparison.Ordinal);
         if (!owner.Exists)
         {
-            // Deleting an organization revokes its keys; this also covers a deletion that crashed midway.
+            // A key acts for an owner that exists. Deleting an organization revokes its keys before its rows go (and
+            // finishes after a crash), so this answers only a request that verified its key just before that: the
+            // same answer as the revocation's.
             throw Challenge(ProblemCodes.RevokedApiKey, isOrganization ? "The API key's organization has been deleted." : "The API key's account no longer exists.");
         }
 

@@ -41,8 +41,52 @@ public sealed record ApiKeySecretResponse(
     }
 }
 
-/// <summary>Request shape of <c>POST /v1/api-keys</c>, for the OpenAPI document.</summary>
-public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes, DateTimeOffset? ExpiresAt, string? Plan);
+/// <summary>
+/// The body of <c>POST /v1/api-keys</c>: its OpenAPI schema and, in <see cref="ReadAsync"/>, its parser. Read, it holds
+/// the scopes the key gets (the defaults when none are named).
+/// </summary>
+public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes, DateTimeOffset? ExpiresAt, string? Plan)
+{
+    /// <summary>
+    /// Reads and checks the body for <paramref name="caller"/>: 400 naming every bad field (a key makes keys that
+    /// expire no later than it does, and passes on its own scopes by default).
+    /// </summary>
+    public static async Task<CreateApiKeyRequest> ReadAsync(HttpRequest request, Caller caller, PlanOptions plans, DateTimeOffset now)
+    {
+        var byKey = caller.Kind == CredentialKind.ApiKey;
+        var body = await JsonBody.ReadAsync(request);
+        var name = body.String("name", minLength: 1, maxLength: 100);
+        var scopes = body.StringArray("scopes", maxItems: ApiKeyScopes.All.Count);
+        if (scopes is not null && (scopes.Count == 0 || scopes.Any(s => !ApiKeyScopes.IsValid(s))))
+        {
+            body.AddError("scopes", $"must be a non-empty list of {string.Join(", ", ApiKeyScopes.All.Select(s => $"'{s}'"))}");
+            scopes = null;
+        }
+
+        var expiresAt = body.Timestamp("expires_at");
+        if (expiresAt is { } e && e <= now)
+        {
+            body.AddError("expires_at", "must be in the future");
+        }
+        else if (byKey && caller.KeyExpiresAt is { } limit && expiresAt > limit)
+        {
+            body.AddError("expires_at", $"must not be later than the expiry of the key that creates it ({limit:O})");
+        }
+
+        var plan = Validation.Plan(body, plans);
+
+        // A key made by a key gets its maker's scopes (less 'keys', which is only ever given by name).
+        var granted = scopes?.Distinct().Order(StringComparer.Ordinal).ToList()
+            ?? (byKey ? caller.Scopes.Where(s => s != ApiKeyScopes.Keys).ToList() : [.. ApiKeyScopes.Default]);
+        if (granted.Count == 0)
+        {
+            body.AddError("scopes", "is required: the creating key holds no scope to pass on but 'keys'");
+        }
+
+        body.ThrowIfInvalid();
+        return new CreateApiKeyRequest(name, granted, expiresAt, plan);
+    }
+}
 
 /// <summary>
 /// <c>/v1/api-keys</c>: create, list, read, revoke and roll the tenant's API keys. With an API key, all of it needs the
@@ -107,38 +151,9 @@ public static class ApiKeysApi
     {
         var caller = context.GetCaller();
         var byKey = caller.Kind == CredentialKind.ApiKey;
-        var body = await JsonBody.ReadAsync(context.Request);
-        var name = body.String("name", minLength: 1, maxLength: 100) ?? "API key";
-        var scopes = body.StringArray("scopes", maxItems: ApiKeyScopes.All.Count);
-        if (scopes is not null && (scopes.Count == 0 || scopes.Any(s => !ApiKeyScopes.IsValid(s))))
-        {
-            body.AddError("scopes", $"must be a non-empty list of {string.Join(", ", ApiKeyScopes.All.Select(s => $"'{s}'"))}");
-            scopes = null;
-        }
+        var (name, granted, expiresAt, plan) = await CreateApiKeyRequest.ReadAsync(context.Request, caller, plans.Value, clock.UtcNow);
 
-        var expiresAt = body.Timestamp("expires_at");
-        if (expiresAt is { } e && e <= clock.UtcNow)
-        {
-            body.AddError("expires_at", "must be in the future");
-        }
-        else if (byKey && caller.KeyExpiresAt is { } limit && expiresAt > limit)
-        {
-            body.AddError("expires_at", $"must not be later than the expiry of the key that creates it ({limit:O})");
-        }
-
-        var plan = Validation.Plan(body, plans.Value);
-
-        // A key made by a key gets its maker's scopes (less 'keys', which is only ever given by name).
-        var granted = scopes?.Distinct().Order(StringComparer.Ordinal).ToList()
-            ?? (byKey ? caller.Scopes.Where(s => s != ApiKeyScopes.Keys).ToList() : [.. ApiKeyScopes.Default]);
-        if (granted.Count == 0)
-        {
-            body.AddError("scopes", "is required: the creating key holds no scope to pass on but 'keys'");
-        }
-
-        body.ThrowIfInvalid();
-
-        if (byKey && granted.Except(caller.Scopes).ToList() is { Count: > 0 } missing)
+        if (byKey && granted!.Except(caller.Scopes).ToList() is { Count: > 0 } missing)
         {
             throw ApiException.Forbidden($"A key can only create keys with scopes it holds itself; it lacks {string.Join(", ", missing.Select(s => $"'{s}'"))}.");
         }
@@ -151,14 +166,17 @@ public static class ApiKeysApi
         }
 
         var createdBy = (byKey ? caller.KeyCreatedBy : caller.UserId) ?? caller.UserId ?? caller.ApiKeyId!;
-        var request = new NewApiKey(caller.OwnerId, createdBy, name, pinned, granted, expiresAt ?? (byKey ? caller.KeyExpiresAt : null),
+        var request = new NewApiKey(caller.OwnerId, createdBy, name ?? "API key", pinned, granted!, expiresAt ?? (byKey ? caller.KeyExpiresAt : null),
             byKey ? caller.ApiKeyId : null);
         var keyId = idempotency.NewId(context, Ids.ApiKey, caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxApiKeys;
         var outcome = await grains.Get<IApiKeyRegistryGrain>(caller.OwnerId).CreateAsync(keyId, request, cap);
-        if (outcome.Status == ApiKeyCreateStatus.PlanLimitReached)
+        switch (outcome.Status)
         {
-            throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} active API keys. Revoke one or upgrade.");
+            case ApiKeyCreateStatus.PlanLimitReached:
+                throw ApiException.PlanLimit($"The '{caller.CapPlan}' plan allows {cap} active API keys. Revoke one or upgrade.");
+            case ApiKeyCreateStatus.OwnerDeleted:
+                throw ApiException.NotFound("The organization");
         }
 
         return TypedResults.Created($"/v1/api-keys/{keyId}",
@@ -205,8 +223,8 @@ public static class ApiKeysApi
         var outcome = await grains.Get<IApiKeyGrain>(id).RollAsync();
         return outcome.Status switch
         {
-            RollStatus.Rolled => TypedResults.Ok(new DataEnvelope<ApiKeySecretResponse>(ApiKeySecretResponse.From(outcome.Key!, caller.CapPlan))),
-            RollStatus.Revoked => throw ApiException.Conflict("A revoked key cannot be rolled. Create a new key."),
+            ApiKeyRollStatus.Rolled => TypedResults.Ok(new DataEnvelope<ApiKeySecretResponse>(ApiKeySecretResponse.From(outcome.Key!, caller.CapPlan))),
+            ApiKeyRollStatus.Revoked => throw ApiException.Conflict("A revoked key cannot be rolled. Create a new key."),
             _ => throw ApiException.NotFound("The API key"),
         };
     }

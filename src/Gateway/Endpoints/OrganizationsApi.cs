@@ -7,7 +7,6 @@ using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Gateway.Organizations;
 using ApiPlatform.Grains;
-using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -40,22 +39,101 @@ public sealed record InvitationResponse(
         new(i.Id, i.OrganizationId, i.Email, i.Role, i.InvitedBy, i.Status, i.CreatedAt, i.ExpiresAt, i.AcceptedAt);
 }
 
-/// <summary>Request shapes, for the OpenAPI document.</summary>
-public sealed record CreateInvitationRequest(string Email, string? Role);
+// Request bodies: each record is its OpenAPI schema and, in ReadAsync, its parser (400 naming every bad field).
+// Parsed in the handler, not bound as parameters: binding would run before the endpoint filters that authenticate.
 
-public sealed record CreateOrganizationRequest(string Name, string? Slug);
+/// <summary>The body of <c>POST /v1/organizations/{id}/invitations</c>; the role defaults to member.</summary>
+public sealed record CreateInvitationRequest(string Email, string? Role)
+{
+    public static async Task<CreateInvitationRequest> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var email = Validation.Email(body);
+        var role = OrganizationsApi.ReadRole(body) ?? OrgRoles.Member;
+        body.ThrowIfInvalid();
+        return new CreateInvitationRequest(email!, role);
+    }
+}
 
-public sealed record UpdateOrganizationRequest(string? Name, string? Slug, string? Plan);
+/// <summary>The body of <c>POST /v1/organizations</c>; read, the slug is the one given or derived from the name.</summary>
+public sealed record CreateOrganizationRequest(string Name, string? Slug)
+{
+    public static async Task<CreateOrganizationRequest> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var name = body.String("name", required: true, minLength: 1, maxLength: 100);
+        var slug = OrganizationsApi.ReadSlug(body) ?? (name is null ? null : OrganizationsApi.Slugify(name));
+        if (slug is not null && !OrganizationsApi.IsSlug(slug))
+        {
+            body.AddError("name", "cannot make a slug; give one of 2-64 letters, digits and '-'");
+        }
 
-public sealed record AddMemberRequest(string UserId, string? Role);
+        body.ThrowIfInvalid();
+        return new CreateOrganizationRequest(name!, slug);
+    }
+}
 
-public sealed record UpdateMemberRequest(string Role);
+/// <summary>The body of <c>PATCH /v1/organizations/{id}</c>: absent fields stay; a slug or plan cannot be null.</summary>
+public sealed record UpdateOrganizationRequest(string? Name, string? Slug, string? Plan)
+{
+    public static async Task<UpdateOrganizationRequest> ReadAsync(HttpRequest request, PlanOptions plans)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        string? name = null;
+        if (body.Has("name"))
+        {
+            name = body.String("name", required: true, minLength: 1, maxLength: 100);
+        }
+
+        if (body.IsNull("slug"))
+        {
+            body.AddError("slug", "cannot be null");
+        }
+
+        var slug = OrganizationsApi.ReadSlug(body);
+        var plan = Validation.Plan(body, plans, nullable: false);
+        body.ThrowIfInvalid();
+        return new UpdateOrganizationRequest(name, slug, plan);
+    }
+}
+
+/// <summary>The body of <c>POST /v1/organizations/{id}/members</c>; the role defaults to member.</summary>
+public sealed record AddMemberRequest(string UserId, string? Role)
+{
+    public static async Task<AddMemberRequest> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var userId = body.String("user_id", required: true, maxLength: 64);
+        var role = OrganizationsApi.ReadRole(body) ?? OrgRoles.Member;
+        body.ThrowIfInvalid();
+        return new AddMemberRequest(userId!, role);
+    }
+}
+
+/// <summary>The body of <c>PATCH /v1/organizations/{id}/members/{userId}</c>.</summary>
+public sealed record UpdateMemberRequest(string Role)
+{
+    public static async Task<UpdateMemberRequest> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var role = OrganizationsApi.ReadRole(body);
+        if (role is null && !body.Root.TryGetProperty("role", out _))
+        {
+            body.AddError("role", "is required");
+        }
+
+        body.ThrowIfInvalid();
+        return new UpdateMemberRequest(role!);
+    }
+}
 
 /// <summary><c>/v1/organizations</c>: teams, their members and roles.</summary>
 public static partial class OrganizationsApi
 {
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\\z")]
     private static partial Regex SlugPattern();
+
+    internal static bool IsSlug(string slug) => SlugPattern().IsMatch(slug);
 
     [GeneratedRegex("[^a-z0-9]+")]
     private static partial Regex NonSlugRun();
@@ -125,13 +203,9 @@ public static partial class OrganizationsApi
             throw ApiException.NotFound("The organization");
         }
 
-        var body = await JsonBody.ReadAsync(context.Request);
-        var email = Validation.Email(body);
-        var role = ReadRole(body) ?? OrgRoles.Member;
-        body.ThrowIfInvalid();
-
+        var (email, role) = await CreateInvitationRequest.ReadAsync(context.Request);
         var invitationId = idempotency.NewId(context, Ids.Invitation, caller.OwnerId);
-        var invitation = await invitations.InviteAsync(id, actor, invitationId, email!, role);
+        var invitation = await invitations.InviteAsync(id, actor, invitationId, email, role!);
         return TypedResults.Created($"/v1/organizations/{id}/invitations/{invitation.Id}",
             new DataEnvelope<InvitationResponse>(InvitationResponse.From(invitation)));
     }
@@ -141,9 +215,9 @@ public static partial class OrganizationsApi
         var actor = context.GetCaller().RequireUser();
         var paging = Paging.From(context.Request);
         var list = await Organization(grains, id).ListInvitationsAsync(actor, paging.Offset, paging.PerPage);
-        if (list.Result != InvitationResult.Done)
+        if (list.Status != InvitationStatus.Done)
         {
-            InvitationService.Succeeded(new InvitationOutcome(list.Result));
+            InvitationService.Succeeded(new InvitationOutcome(list.Status));
         }
 
         return TypedResults.Ok(new ListEnvelope<InvitationResponse>(list.Page!.Items.Select(InvitationResponse.From).ToList(),
@@ -175,22 +249,21 @@ public static partial class OrganizationsApi
     }
 
     private static async Task<Created<DataEnvelope<OrganizationResponse>>> CreateAsync(
-        HttpContext context, OrganizationService organizations, IdempotencyKeys idempotency)
+        HttpContext context, GrainRefs grains, AccountCache accounts, IOptions<PlanOptions> plans, IdempotencyKeys idempotency)
     {
         var caller = context.GetCaller();
         var userId = caller.RequireUser();
-        var body = await JsonBody.ReadAsync(context.Request);
-        var name = body.String("name", required: true, minLength: 1, maxLength: 100);
-        var slug = ReadSlug(body) ?? (name is null ? null : Slugify(name));
-        if (slug is not null && !SlugPattern().IsMatch(slug))
+        var (name, slug) = await CreateOrganizationRequest.ReadAsync(context.Request);
+        var id = idempotency.NewId(context, Ids.Organization, caller.OwnerId);
+        var userPlan = (await accounts.GetAsync(userId)).Plan;
+        var cap = plans.Value.LimitsOf(userPlan).MaxOrganizations;
+        var outcome = await grains.Get<IOrganizationGrain>(id).CreateAsync(name, slug!, plans.Value.DefaultPlan, userId, cap);
+        if (outcome.Status == OrganizationStatus.PlanLimitReached)
         {
-            body.AddError("name", "cannot make a slug; give one of 2-64 letters, digits and '-'");
+            throw ApiException.PlanLimit($"The '{userPlan}' plan allows owning {cap} organizations. Delete one, hand one over, or upgrade.");
         }
 
-        body.ThrowIfInvalid();
-
-        var id = idempotency.NewId(context, Ids.Organization, caller.OwnerId);
-        var view = await organizations.CreateAsync(id, userId, name!, slug!);
+        var view = Succeeded(outcome).Organization!;
         return TypedResults.Created($"/v1/organizations/{id}", new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view, OrgRoles.Owner)));
     }
 
@@ -198,13 +271,12 @@ public static partial class OrganizationsApi
     {
         var userId = context.GetCaller().RequireUser();
         var outcome = Succeeded(await Organization(grains, id).GetAsync(userId));
-        var role = (await Organization(grains, id).GetMembershipAsync(userId))?.Role;
-        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, role)));
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, outcome.Member?.Role)));
     }
 
     /// <summary>
     /// Name and slug are the owners' to change; the plan is the system administrators' (who need not be members).
-    /// Every permission is checked before anything changes.
+    /// Every permission is checked before anything changes; the grain claims a new slug and frees the old.
     /// </summary>
     private static async Task<Ok<DataEnvelope<OrganizationResponse>>> UpdateAsync(
         string id, HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
@@ -212,75 +284,14 @@ public static partial class OrganizationsApi
         var caller = context.GetCaller();
         var userId = caller.RequireUser();
         var organization = Organization(grains, id);
-        var body = await JsonBody.ReadAsync(context.Request);
-        string? name = null;
-        if (body.Has("name"))
-        {
-            name = body.String("name", required: true, minLength: 1, maxLength: 100);
-        }
-
-        if (body.IsNull("slug"))
-        {
-            body.AddError("slug", "cannot be null");
-        }
-
-        var slug = ReadSlug(body);
-        var plan = Validation.Plan(body, plans.Value, nullable: false);
-
-        body.ThrowIfInvalid();
-
-        if (plan is not null && !caller.IsAdministrator)
+        var update = await UpdateOrganizationRequest.ReadAsync(context.Request, plans.Value);
+        if (update.Plan is not null && !caller.IsAdministrator)
         {
             throw ApiException.Forbidden("Only a system administrator can change an organization's plan.");
         }
 
-        // Without a plan this is the owners' PATCH as ever (an empty one too: it answers the organization).
-        OrganizationView? view = null;
-        if (name is not null || slug is not null || plan is null)
-        {
-            view = await RenameAsync(grains, organization, id, userId, name, slug);
-        }
-
-        if (plan is not null)
-        {
-            var changed = await organization.SetPlanAsync(plan);
-            view = changed.Result == OrgResult.Done ? changed.Organization! : throw ApiException.NotFound("The organization");
-        }
-
-        var role = (await organization.GetMembershipAsync(userId))?.Role;
-        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(view!, role)));
-    }
-
-    /// <summary>Renames and/or re-slugs (owners only): the new slug is reserved before it is taken, the old one freed after.</summary>
-    private static async Task<OrganizationView> RenameAsync(
-        GrainRefs grains, IOrganizationGrain organization, string id, string userId, string? name, string? slug)
-    {
-        var current = Succeeded(await organization.GetAsync(userId)).Organization!;
-        var newSlug = slug is not null && slug != current.Slug ? slug : null;
-        var reservation = newSlug is null ? null : grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(newSlug));
-        if (reservation is not null && !await reservation.TryClaimAsync(id))
-        {
-            throw ApiException.AlreadyExists("slug", "An organization with this slug already exists.");
-        }
-
-        var outcome = await organization.UpdateAsync(userId, name, newSlug);
-        if (outcome.Result != OrgResult.Done)
-        {
-            if (reservation is not null)
-            {
-                await reservation.ReleaseAsync(id);
-            }
-
-            Succeeded(outcome);
-        }
-
-        if (reservation is not null)
-        {
-            await reservation.ConfirmAsync(id);
-            await grains.Get<IUniqueIndexGrain>(UniqueKeys.Slug(current.Slug)).ReleaseAsync(id);
-        }
-
-        return outcome.Organization!;
+        var outcome = Succeeded(await organization.UpdateAsync(userId, new OrganizationUpdate(update.Name, update.Slug, update.Plan)));
+        return TypedResults.Ok(new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(outcome.Organization!, outcome.Member?.Role)));
     }
 
     /// <summary>
@@ -310,24 +321,20 @@ public static partial class OrganizationsApi
         var actor = context.GetCaller().RequireUser();
         var organization = Organization(grains, id);
         Succeeded(await organization.GetAsync(actor));
-        var body = await JsonBody.ReadAsync(context.Request);
-        var userId = body.String("user_id", required: true, maxLength: 64);
-        var role = ReadRole(body) ?? OrgRoles.Member;
-        body.ThrowIfInvalid();
-
-        var user = Ids.IsValid(userId, Ids.User) ? await grains.Get<IUserGrain>(userId!).GetAsync() : null;
+        var (userId, role) = await AddMemberRequest.ReadAsync(context.Request);
+        var user = Ids.IsValid(userId, Ids.User) ? await grains.Get<IUserGrain>(userId).GetAsync() : null;
         if (user is null)
         {
             throw ApiException.NotFound("The user");
         }
 
-        var outcome = await organization.AddMemberAsync(actor, user.Id, role);
-        if (outcome.Result == OrgResult.AlreadyMember && context.Features.Get<IdempotencyAttempt>() is { Resumed: true } && outcome.Member!.Role == role)
+        var outcome = await organization.AddMemberAsync(actor, user.Id, role!);
+        if (outcome.Status == OrganizationStatus.AlreadyMember && context.Features.Get<IdempotencyAttempt>() is { Resumed: true } && outcome.Member!.Role == role)
         {
             // A retry of an add whose first answer was lost: the member is there, as asked.
-            outcome = outcome with { Result = OrgResult.Done };
+            outcome = outcome with { Status = OrganizationStatus.Done };
         }
-        else if (outcome.Result == OrgResult.AlreadyMember)
+        else if (outcome.Status == OrganizationStatus.AlreadyMember)
         {
             throw ApiException.AlreadyExists("user_id", "The user is a member already; change the role with PATCH.");
         }
@@ -341,16 +348,8 @@ public static partial class OrganizationsApi
         var actor = context.GetCaller().RequireUser();
         var organization = Organization(grains, id);
         Succeeded(await organization.GetAsync(actor));
-        var body = await JsonBody.ReadAsync(context.Request);
-        var role = ReadRole(body);
-        if (role is null && !body.Root.TryGetProperty("role", out _))
-        {
-            body.AddError("role", "is required");
-        }
-
-        body.ThrowIfInvalid();
-
-        var member = Succeeded(await organization.SetRoleAsync(actor, userId, role!)).Member!;
+        var request = await UpdateMemberRequest.ReadAsync(context.Request);
+        var member = Succeeded(await organization.SetRoleAsync(actor, userId, request.Role)).Member!;
         var user = await grains.Get<IUserGrain>(member.UserId).GetAsync();
         return TypedResults.Ok(new DataEnvelope<MemberResponse>(MemberResponse.From(member, user)));
     }
@@ -365,18 +364,19 @@ public static partial class OrganizationsApi
     private static IOrganizationGrain Organization(GrainRefs grains, string id) =>
         Ids.IsValid(id, Ids.Organization) ? grains.Get<IOrganizationGrain>(id) : throw ApiException.NotFound("The organization");
 
-    private static OrgOutcome Succeeded(OrgOutcome outcome) => outcome.Result switch
+    private static OrganizationOutcome Succeeded(OrganizationOutcome outcome) => outcome.Status switch
     {
-        OrgResult.Done => outcome,
-        OrgResult.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
-        OrgResult.NotMember => throw ApiException.NotFound("The member"),
-        OrgResult.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
-        OrgResult.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
-        OrgResult.PlanLimitReached => throw ApiException.PlanLimit("The plan's limit is reached."),
+        OrganizationStatus.Done => outcome,
+        OrganizationStatus.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
+        OrganizationStatus.NotMember => throw ApiException.NotFound("The member"),
+        OrganizationStatus.AlreadyMember => throw ApiException.AlreadyExists("user_id", "The user is a member already."),
+        OrganizationStatus.LastOwner => throw ApiException.Conflict("An organization must keep at least one owner. Make someone else an owner first."),
+        OrganizationStatus.PlanLimitReached => throw ApiException.PlanLimit("The plan's limit is reached."),
+        OrganizationStatus.SlugTaken => throw ApiException.AlreadyExists("slug", "An organization with this slug already exists."),
         _ => throw ApiException.NotFound("The organization"),
     };
 
-    private static string? ReadSlug(BodyReader body)
+    internal static string? ReadSlug(BodyReader body)
     {
         var slug = body.String("slug", maxLength: 64)?.ToLowerInvariant();
         if (slug is not null && !SlugPattern().IsMatch(slug))
@@ -394,7 +394,7 @@ public static partial class OrganizationsApi
         return slug;
     }
 
-    private static string? ReadRole(BodyReader body)
+    internal static string? ReadRole(BodyReader body)
     {
         var role = body.String("role");
         if (role is not null && !OrgRoles.IsValid(role))
@@ -407,7 +407,7 @@ public static partial class OrganizationsApi
     }
 
     /// <summary>A slug from a name: lower case, runs of other characters become '-'.</summary>
-    private static string Slugify(string name)
+    internal static string Slugify(string name)
     {
         var slug = NonSlugRun().Replace(name.ToLowerInvariant(), "-").Trim('-');
         slug = slug.Length > 64 ? slug[..64].TrimEnd('-') : slug;

@@ -28,12 +28,54 @@ public sealed record ResourcePageMeta(int? Page, int PerPage, long Total, long T
 /// <summary>A page of resources.</summary>
 public sealed record ResourceListEnvelope(IReadOnlyList<ResourceResponse> Data, ResourcePageMeta Meta);
 
-/// <summary>Request shapes, for the OpenAPI document.</summary>
-public sealed record CreateResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+// Request bodies: each record is its OpenAPI schema and holds its parser (400 naming every bad field). They are
+// parsed in the handler, not bound as parameters: binding would run before the endpoint filters that authenticate.
 
-public sealed record UpdateResourceRequest(string? Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+/// <summary>The body of <c>POST /v1/resources</c>; read as a whole resource with the create defaults.</summary>
+public sealed record CreateResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata)
+{
+    /// <summary>The resource to create, and the body's bytes (an Idempotency-Key's retry must send the same).</summary>
+    public static async Task<(ResourceDraft Draft, byte[] Raw)> ReadAsync(HttpRequest request, string ownerId)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        return (ResourcesApi.ReadDraft(body, ownerId), body.Raw);
+    }
+}
 
-public sealed record ReplaceResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata);
+/// <summary>
+/// The body of <c>PATCH /v1/resources/{id}</c> (JSON merge patch): absent fields stay, a null description or metadata
+/// clears it, a null name, type or status is refused.
+/// </summary>
+public sealed record UpdateResourceRequest(string? Name, string? Description, string? Type, string? Status, JsonElement? Metadata)
+{
+    public static async Task<ResourcePatch> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        string? name = null;
+        if (body.Has("name"))
+        {
+            name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
+        }
+
+        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
+        var clearDescription = body.IsNull("description");
+        var type = ResourcesApi.ReadType(body);
+        var status = ResourcesApi.ReadStatus(body);
+        var metadataPatch = body.IsNull("metadata") ? "null" : ResourcesApi.ReadMetadata(body);
+        body.ThrowIfInvalid();
+        return new ResourcePatch(name, description, clearDescription, type, status, metadataPatch);
+    }
+}
+
+/// <summary>
+/// The body of <c>PUT /v1/resources/{id}</c>: a whole resource, read with the rules of a create; what it leaves out
+/// takes the create defaults (no description, type <c>standard</c>, status <c>active</c>, metadata <c>{}</c>).
+/// </summary>
+public sealed record ReplaceResourceRequest(string Name, string? Description, string? Type, string? Status, JsonElement? Metadata)
+{
+    public static async Task<ResourcePatch> ReadAsync(HttpRequest request, string ownerId) =>
+        ResourcePatch.Replacing(ResourcesApi.ReadDraft(await JsonBody.ReadAsync(request), ownerId));
+}
 
 /// <summary><c>/v1/resources</c>: the tenant's JSON documents.</summary>
 public static class ResourcesApi
@@ -95,10 +137,9 @@ public static class ResourcesApi
     private static async Task CreateAsync(HttpContext context, GrainRefs grains, IdempotencyKeys idempotency, IOptions<PlanOptions> plans)
     {
         var caller = context.GetCaller();
-        var body = await JsonBody.ReadAsync(context.Request);
-        var draft = ReadDraft(body, caller.OwnerId);
+        var (draft, raw) = await CreateResourceRequest.ReadAsync(context.Request, caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxResources;
-        await idempotency.RunAsync(context, caller, body.Raw, async key =>
+        await idempotency.RunAsync(context, caller, raw, async key =>
         {
             var id = key is null ? Ids.New(Ids.Resource) : idempotency.DeriveId(Ids.Resource, caller.OwnerId, key);
             var result = await grains.Get<IResourceCreatorWorker>(0).CreateAsync(id, draft, cap, context.RequestAborted);
@@ -157,46 +198,29 @@ public static class ResourcesApi
     private static async Task<Ok<DataEnvelope<ResourceResponse>>> UpdateAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
-        var body = await JsonBody.ReadAsync(context.Request);
-        string? name = null;
-        if (body.Has("name"))
-        {
-            name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
-        }
-
-        var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
-        var clearDescription = body.IsNull("description");
-        var type = ReadType(body);
-        var status = ReadStatus(body);
-        var metadataPatch = body.IsNull("metadata") ? "null" : ReadMetadata(body);
-        body.ThrowIfInvalid();
-
-        var precondition = await PreconditionAsync(context, grain, caller);
-        var result = await grain.UpdateAsync(caller.OwnerId, new ResourcePatch(name, description, clearDescription, type, status, metadataPatch), precondition);
-        var resource = Written(result);
+        var grain = Grain(grains, id);
+        var patch = await UpdateResourceRequest.ReadAsync(context.Request);
+        var precondition = Precondition(context);
+        var result = await grain.UpdateAsync(caller.OwnerId, patch, precondition);
+        var resource = Written(result, precondition);
         context.Response.Headers.ETag = ETags.Format(resource.Version);
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
 
-    /// <summary>
-    /// PUT: the body is a whole resource, read with the rules of a create; what it leaves out takes the create
-    /// defaults (no description, type <c>standard</c>, status <c>active</c>, metadata <c>{}</c>).
-    /// </summary>
+    /// <summary>PUT: the body is a whole resource (<see cref="ReplaceResourceRequest"/>).</summary>
     private static async Task<Ok<DataEnvelope<ResourceResponse>>> ReplaceAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
-        var body = await JsonBody.ReadAsync(context.Request);
-        var draft = ReadDraft(body, caller.OwnerId);
-        var precondition = await PreconditionAsync(context, grain, caller);
-        var resource = Written(await grain.UpdateAsync(caller.OwnerId, ResourcePatch.Replacing(draft), precondition));
+        var grain = Grain(grains, id);
+        var replacement = await ReplaceResourceRequest.ReadAsync(context.Request, caller.OwnerId);
+        var precondition = Precondition(context);
+        var resource = Written(await grain.UpdateAsync(caller.OwnerId, replacement, precondition), precondition);
         context.Response.Headers.ETag = ETags.Format(resource.Version);
         return TypedResults.Ok(new DataEnvelope<ResourceResponse>(ResourceResponse.From(resource)));
     }
 
     /// <summary>A whole resource from a create or replace body; 400 naming every bad field.</summary>
-    private static ResourceDraft ReadDraft(BodyReader body, string ownerId)
+    internal static ResourceDraft ReadDraft(BodyReader body, string ownerId)
     {
         var name = body.String("name", required: true, minLength: 1, maxLength: ResourceRules.MaxNameLength);
         var description = body.String("description", maxLength: ResourceRules.MaxDescriptionLength);
@@ -210,17 +234,18 @@ public static class ResourcesApi
     private static async Task<NoContent> DeleteAsync(string id, HttpContext context, GrainRefs grains)
     {
         var caller = context.GetCaller();
-        var grain = await ExistingAsync(grains, caller, id);
-        var precondition = await PreconditionAsync(context, grain, caller);
-        Written(await grain.DeleteAsync(caller.OwnerId, precondition));
+        var precondition = Precondition(context);
+        Written(await Grain(grains, id).DeleteAsync(caller.OwnerId, precondition), precondition);
         return TypedResults.NoContent();
     }
 
-    private static ResourceView Written(ResourceWriteResult result) => result.Status switch
+    private static ResourceView Written(ResourceWriteOutcome result, ResourcePrecondition precondition) => result.Status switch
     {
         ResourceWriteStatus.Done => result.Resource!,
         ResourceWriteStatus.PreconditionFailed => throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
-            $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."),
+            precondition.AnyOf is null
+                ? $"The resource has changed: its current ETag is {ETags.Format(result.Resource!.Version)}. Fetch it again and retry."
+                : $"If-Match does not name the current ETag {ETags.Format(result.Resource!.Version)}."),
         ResourceWriteStatus.PreconditionRequired => throw new ApiException(StatusCodes.Status428PreconditionRequired, ProblemCodes.PreconditionRequired,
             result.Detail ?? "If-Match is required."),
         ResourceWriteStatus.Invalid or ResourceWriteStatus.TooLarge => throw Refusal(result),
@@ -228,46 +253,30 @@ public static class ResourcesApi
     };
 
     /// <summary>A write its type's rules refused: 400 naming the fields, or 413 for a document over its cap.</summary>
-    private static ApiException Refusal(ResourceWriteResult result) => result.Status == ResourceWriteStatus.TooLarge
+    private static ApiException Refusal(ResourceWriteOutcome result) => result.Status == ResourceWriteStatus.TooLarge
         ? new ApiException(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge, result.Detail!)
         : ApiException.BadRequest(
             "Validation failed: " + string.Join("; ", result.Errors!.Select(e => $"'{e.Key}' {e.Value[0]}")) + ".", result.Errors);
 
     /// <summary>
-    /// What <c>If-Match</c> asks, checked by the grain in the same turn as the write: nothing without the header, any
-    /// version with <c>*</c>. A list of several tags is resolved against the current version here.
+    /// What <c>If-Match</c> asks, sent with the write and checked by the grain in the same turn: nothing without the
+    /// header, any version with <c>*</c>, else one of the versions it names.
     /// </summary>
-    private static async Task<ResourcePrecondition> PreconditionAsync(HttpContext context, IResourceGrain grain, Caller caller)
-    {
-        var versions = ETags.Parse(context.Request, HeaderNames.IfMatch, out var any);
-        switch (versions)
-        {
-            case null:
-                return any ? new ResourcePrecondition(null, IfMatchSent: true) : ResourcePrecondition.None;
-            case [var single]:
-                return ResourcePrecondition.At(single);
-        }
-
-        var current = await grain.GetAsync(caller.OwnerId) ?? throw ApiException.NotFound("The resource");
-        return versions.Contains(current.Version)
-            ? ResourcePrecondition.At(current.Version)
-            : throw new ApiException(StatusCodes.Status412PreconditionFailed, ProblemCodes.PreconditionFailed,
-                $"If-Match does not name the current ETag {ETags.Format(current.Version)}.");
-    }
+    private static ResourcePrecondition Precondition(HttpContext context) =>
+        ETags.Parse(context.Request, HeaderNames.IfMatch, out var any) is { } versions
+            ? ResourcePrecondition.OneOf(versions)
+            : any ? new ResourcePrecondition(null, IfMatchSent: true) : ResourcePrecondition.None;
 
     private static async Task<ResourceView> FindAsync(GrainRefs grains, Caller caller, string id) =>
         Ids.IsValid(id, Ids.Resource) && await grains.Get<IResourceGrain>(id).GetAsync(caller.OwnerId) is { } resource
             ? resource
             : throw ApiException.NotFound("The resource");
 
-    /// <summary>The grain of a resource the caller can see; 404 before the body is even read otherwise.</summary>
-    private static async Task<IResourceGrain> ExistingAsync(GrainRefs grains, Caller caller, string id)
-    {
-        await FindAsync(grains, caller, id);
-        return grains.Get<IResourceGrain>(id);
-    }
+    /// <summary>The resource's grain; 404 for an id that cannot name one, before the body is even read.</summary>
+    private static IResourceGrain Grain(GrainRefs grains, string id) =>
+        Ids.IsValid(id, Ids.Resource) ? grains.Get<IResourceGrain>(id) : throw ApiException.NotFound("The resource");
 
-    private static string? ReadType(BodyReader body)
+    internal static string? ReadType(BodyReader body)
     {
         if (body.IsNull("type"))
         {
@@ -277,7 +286,7 @@ public static class ResourcesApi
         return body.String("type", minLength: 1, maxLength: ResourceRules.MaxTypeLength);
     }
 
-    private static string? ReadStatus(BodyReader body)
+    internal static string? ReadStatus(BodyReader body)
     {
         if (body.IsNull("status"))
         {
@@ -295,7 +304,7 @@ public static class ResourcesApi
     }
 
     /// <summary>The metadata object's text; null when absent. Anything but an object is refused.</summary>
-    private static string? ReadMetadata(BodyReader body) => body.Object("metadata", "must be a JSON object") is { } metadata ? Compact(metadata.Root) : null;
+    internal static string? ReadMetadata(BodyReader body) => body.Object("metadata", "must be a JSON object") is { } metadata ? Compact(metadata.Root) : null;
 
     /// <summary>The object without insignificant whitespace: the stored document (and its size cap) should not depend on formatting.</summary>
     private static string Compact(JsonElement metadata)

@@ -42,7 +42,6 @@ public static class GatewayExtensions
         services.AddSingleton<GrainRefs>();
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<AccountCache>();
-        services.AddSingleton<Organizations.OrganizationService>();
         services.AddSingleton<Usage.UsageService>();
         services.AddValidatedOptions<Mail.EmailOptions, Mail.EmailOptionsValidator>(config, Mail.EmailOptions.Section);
         services.AddSingleton<Mail.MailSender>();

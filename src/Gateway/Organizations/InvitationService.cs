@@ -61,16 +61,16 @@ public sealed class InvitationService(GrainRefs grains, MailQueue mail, MailSend
         return Succeeded(await grains.Get<IOrganizationGrain>(orgId).AcceptInvitationAsync(invitationId, secret, userId, user.Email, user.EmailVerified));
     }
 
-    public static InvitationOutcome Succeeded(InvitationOutcome outcome) => outcome.Result switch
+    public static InvitationOutcome Succeeded(InvitationOutcome outcome) => outcome.Status switch
     {
-        InvitationResult.Done => outcome,
-        InvitationResult.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
-        InvitationResult.AlreadyInvited => throw ApiException.AlreadyExists("email",
+        InvitationStatus.Done => outcome,
+        InvitationStatus.Forbidden => throw ApiException.Forbidden("Your role in this organization does not allow this."),
+        InvitationStatus.AlreadyInvited => throw ApiException.AlreadyExists("email",
             "A pending invitation for this email exists already; delete it to invite again."),
-        InvitationResult.AlreadyMember => throw ApiException.AlreadyExists("token", "You are a member of this organization already."),
-        InvitationResult.LimitReached => throw ApiException.Conflict($"The organization has {MaxPending} pending invitations; delete some first."),
-        InvitationResult.EmailMismatch => throw ApiException.Forbidden("This invitation is for another email address."),
-        InvitationResult.EmailNotVerified => throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.EmailNotVerified,
+        InvitationStatus.AlreadyMember => throw ApiException.AlreadyExists("token", "You are a member of this organization already."),
+        InvitationStatus.LimitReached => throw ApiException.Conflict($"The organization has {MaxPending} pending invitations; delete some first."),
+        InvitationStatus.EmailMismatch => throw ApiException.Forbidden("This invitation is for another email address."),
+        InvitationStatus.EmailNotVerified => throw new ApiException(StatusCodes.Status403Forbidden, ProblemCodes.EmailNotVerified,
             "Verify your email address before accepting an invitation sent to it."),
         _ => throw ApiException.NotFound("The invitation"),
     };

@@ -105,7 +105,7 @@ public sealed record ApiKeyWithSecret(
     [property: Id(0)] ApiKeyView Key,
     [property: Id(1)] string Secret);
 
-/// <summary>Result of checking a presented secret.</summary>
+/// <summary>What checking a presented secret came to.</summary>
 [GenerateSerializer]
 public enum ApiKeyCheckStatus
 {
@@ -137,9 +137,9 @@ public sealed record ApiKeyCheckOutcome(
     public static ApiKeyCheckOutcome Of(ApiKeyCheckStatus status) => new(status, null, null, []);
 }
 
-/// <summary>Result of rolling a key.</summary>
-[GenerateSerializer]
-public enum RollStatus
+/// <summary>What rolling a key came to.</summary>
+[GenerateSerializer, Alias("RollStatus")]
+public enum ApiKeyRollStatus
 {
     Rolled,
     NotFound,
@@ -148,8 +148,8 @@ public enum RollStatus
 
 /// <summary>Outcome of <see cref="IApiKeyGrain.RollAsync"/>.</summary>
 [GenerateSerializer, Immutable, Alias("roll-outcome.v1")]
-public sealed record RollOutcome(
-    [property: Id(0)] RollStatus Status,
+public sealed record ApiKeyRollOutcome(
+    [property: Id(0)] ApiKeyRollStatus Status,
     [property: Id(1)] ApiKeyWithSecret? Key);
 
 /// <summary>What creating a key through its owner's registry came to.</summary>
@@ -159,6 +159,8 @@ public enum ApiKeyCreateStatus
     Created,
     /// <summary>The owner holds as many active keys as the plan allows.</summary>
     PlanLimitReached,
+    /// <summary>The owner (an organization) was deleted.</summary>
+    OwnerDeleted,
 }
 
 /// <summary>Outcome of <see cref="IApiKeyRegistryGrain.CreateAsync"/>.</summary>

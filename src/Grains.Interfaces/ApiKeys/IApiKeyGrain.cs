@@ -30,7 +30,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
 
     /// <summary>Replaces the secret: the old one stops working at once.</summary>
     [Alias("RollAsync")]
-    Task<RollOutcome> RollAsync();
+    Task<ApiKeyRollOutcome> RollAsync();
 }
 
 /// <summary>A silo's memory of valid API-key verifications, told by the key's grain when to forget one.</summary>

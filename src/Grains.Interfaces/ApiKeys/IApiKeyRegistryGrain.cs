@@ -9,7 +9,8 @@ namespace ApiPlatform.Grains.ApiKeys;
 public interface IApiKeyRegistryGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Creates key <paramref name="keyId"/> unless the owner already has <paramref name="maxActive"/> active keys.
+    /// Creates key <paramref name="keyId"/> unless the owner already has <paramref name="maxActive"/> active keys (or
+    /// was deleted). Creates of one owner are serialized here, so the cap holds under any concurrency.
     /// If the id holds this owner's key already (a retried create whose answer was lost), the key gets a new secret
     /// and is answered as created: nobody saw the first secret.
     /// </summary>
@@ -23,9 +24,16 @@ public interface IApiKeyRegistryGrain : IGrainWithStringKey
     [Alias("RevokeAsync")]
     Task<ApiKeyView?> RevokeAsync(string keyId);
 
-    /// <summary>Revokes every key of the owner (its organization is being deleted).</summary>
-    [Alias("RevokeAllAsync")]
-    Task RevokeAllAsync();
+    /// <summary>
+    /// Revokes every key of the owner and refuses new ones (<see cref="ApiKeyCreateStatus.OwnerDeleted"/>): its
+    /// organization is being deleted. Idempotent.
+    /// </summary>
+    [Alias("CloseAsync")]
+    Task CloseAsync();
+
+    /// <summary>Accepts keys again after <see cref="CloseAsync"/>: an organization was created under the same id.</summary>
+    [Alias("ReopenAsync")]
+    Task ReopenAsync();
 
     /// <summary>How many keys count towards the cap now: neither revoked nor expired.</summary>
     [Alias("CountActiveAsync")]

@@ -10,13 +10,15 @@ namespace ApiPlatform.Grains.Organizations;
 public interface IOrganizationGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Creates the organization with <paramref name="creatorId"/> as its owner (slug already reserved), unless the
-    /// creator already owns <paramref name="maxOwned"/> organizations (<see cref="OrgResult.PlanLimitReached"/>; the
-    /// count and the insert are one transaction, so concurrent creates cannot pass the cap). An organization that
-    /// exists already with that creator as an owner is answered as created (a retried create).
+    /// Creates the organization with <paramref name="creatorId"/> as its owner, unless another organization holds
+    /// <paramref name="slug"/> (<see cref="OrganizationStatus.SlugTaken"/>) or the creator already owns
+    /// <paramref name="maxOwned"/> organizations (<see cref="OrganizationStatus.PlanLimitReached"/>; the count and the
+    /// insert are one transaction, so concurrent creates cannot pass the cap). The slug is claimed first and confirmed
+    /// once the rows exist; a claim a crash left unconfirmed lapses on its own. An organization that exists already
+    /// with that creator as an owner is answered as created (a retried create).
     /// </summary>
-    [Alias("CreateAsync.v2")]
-    Task<OrgOutcome> CreateAsync(string name, string slug, string plan, string creatorId, int maxOwned);
+    [Alias("CreateAsync.v3")]
+    Task<OrganizationOutcome> CreateAsync(string name, string slug, string plan, string creatorId, int maxOwned);
 
     /// <summary>
     /// What a request needs to know about the organization: whether it exists, its plan and its admins and owners.
@@ -24,10 +26,6 @@ public interface IOrganizationGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetAccessAsync")]
     Task<Users.AccountAccess> GetAccessAsync(Users.IAccountHolder? holder);
-
-    /// <summary>Moves the organization to another plan (system administrators decide; the caller checked).</summary>
-    [Alias("SetPlanAsync")]
-    Task<OrgOutcome> SetPlanAsync(string plan);
 
     /// <summary>The actor's role and the organization's plan, or null for a non-member or a missing organization.</summary>
     [Alias("GetMembershipAsync")]
@@ -37,38 +35,47 @@ public interface IOrganizationGrain : IGrainWithStringKey
     [Alias("ExistsAsync")]
     Task<bool> ExistsAsync();
 
+    /// <summary>The organization, with the actor's membership; <see cref="OrganizationStatus.NotFound"/> for outsiders.</summary>
     [Alias("GetAsync")]
-    Task<OrgOutcome> GetAsync(string actorId);
-
-    /// <summary>Renames and/or re-slugs (owners only); a new slug is reserved by the caller beforehand.</summary>
-    [Alias("UpdateAsync")]
-    Task<OrgOutcome> UpdateAsync(string actorId, string? name, string? slug);
+    Task<OrganizationOutcome> GetAsync(string actorId);
 
     /// <summary>
-    /// Deletes the organization with its memberships and resources (owners only), revokes its API keys and frees its
-    /// slug. The keys go first: a deletion that crashed before its rows were deleted is finished by deleting again.
+    /// Renames and/or re-slugs (owners; also when nothing but the plan is named: an empty update answers the
+    /// organization), then moves it to <see cref="OrganizationUpdate.Plan"/> (for system administrators, who need not be
+    /// members: the caller checked). A new slug is claimed through its unique index before the row changes and the old
+    /// one freed after; a slug held by another organization is <see cref="OrganizationStatus.SlugTaken"/>. The answer's
+    /// <see cref="OrganizationOutcome.Member"/> is the actor's membership, if any.
+    /// </summary>
+    [Alias("UpdateAsync.v2")]
+    Task<OrganizationOutcome> UpdateAsync(string actorId, OrganizationUpdate update);
+
+    /// <summary>
+    /// Deletes the organization (owners only). It is marked deleted first (a persisted mark), then its API keys are
+    /// revoked and its key registry closed (no key is made for it after), its rows (memberships, resources,
+    /// invitations) deleted in one transaction, its webhooks told, and its slug freed. Every step is idempotent, so a
+    /// deletion a crash interrupted is finished before the grain answers any other call, or by a reminder.
     /// </summary>
     [Alias("DeleteAsync")]
-    Task<OrgOutcome> DeleteAsync(string actorId);
+    Task<OrganizationOutcome> DeleteAsync(string actorId);
 
     [Alias("ListMembersAsync")]
     Task<IReadOnlyList<MemberView>?> ListMembersAsync(string actorId);
 
     /// <summary>Adds a member (admins and owners; only owners may add owners).</summary>
     [Alias("AddMemberAsync")]
-    Task<OrgOutcome> AddMemberAsync(string actorId, string userId, string role);
+    Task<OrganizationOutcome> AddMemberAsync(string actorId, string userId, string role);
 
     /// <summary>Changes a member's role (admins and owners; only owners grant or take the owner role).</summary>
     [Alias("SetRoleAsync")]
-    Task<OrgOutcome> SetRoleAsync(string actorId, string userId, string role);
+    Task<OrganizationOutcome> SetRoleAsync(string actorId, string userId, string role);
 
     /// <summary>Removes a member: anyone may leave; admins remove members and admins; owners remove anyone.</summary>
     [Alias("RemoveMemberAsync")]
-    Task<OrgOutcome> RemoveMemberAsync(string actorId, string userId);
+    Task<OrganizationOutcome> RemoveMemberAsync(string actorId, string userId);
 
     /// <summary>
     /// Invites an email address (admins and owners; only owners invite owners). A pending invitation for the same
-    /// address answers <see cref="InvitationResult.AlreadyInvited"/>; the answer carries the token, once.
+    /// address answers <see cref="InvitationStatus.AlreadyInvited"/>; the answer carries the token, once.
     /// </summary>
     [Alias("InviteAsync")]
     Task<InvitationOutcome> InviteAsync(string actorId, NewInvitation invitation);

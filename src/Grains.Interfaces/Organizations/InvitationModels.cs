@@ -1,7 +1,7 @@
 namespace ApiPlatform.Grains.Organizations;
 
 /// <summary>Where an invitation stands.</summary>
-public static class InvitationStatus
+public static class InvitationStates
 {
     public const string Pending = "pending";
     public const string Accepted = "accepted";
@@ -57,8 +57,8 @@ public sealed record NewInvitation(
     [property: Id(4)] int MaxPending);
 
 /// <summary>What an invitation operation came to.</summary>
-[GenerateSerializer]
-public enum InvitationResult
+[GenerateSerializer, Alias("InvitationResult")]
+public enum InvitationStatus
 {
     Done,
     /// <summary>No such organization or invitation, or the actor is not a member; or the token is unknown, used or expired.</summary>
@@ -80,7 +80,7 @@ public enum InvitationResult
 /// <summary>Outcome of an invitation operation; <see cref="Token"/> is the secret token, right after inviting only.</summary>
 [GenerateSerializer, Immutable, Alias("invitation-outcome.v1")]
 public sealed record InvitationOutcome(
-    [property: Id(0)] InvitationResult Result,
+    [property: Id(0)] InvitationStatus Status,
     [property: Id(1)] InvitationView? Invitation = null,
     [property: Id(2)] string? Token = null,
     [property: Id(3)] MemberView? Member = null,
@@ -92,8 +92,8 @@ public sealed record InvitationPage(
     [property: Id(0)] IReadOnlyList<InvitationView> Items,
     [property: Id(1)] long Total);
 
-/// <summary>Outcome of listing invitations: the page when <see cref="Result"/> is <see cref="InvitationResult.Done"/>.</summary>
+/// <summary>Outcome of listing invitations: the page when <see cref="Status"/> is <see cref="InvitationStatus.Done"/>.</summary>
 [GenerateSerializer, Immutable, Alias("invitation-list.v1")]
 public sealed record InvitationList(
-    [property: Id(0)] InvitationResult Result,
+    [property: Id(0)] InvitationStatus Status,
     [property: Id(1)] InvitationPage? Page = null);

@@ -48,8 +48,8 @@ public sealed record Membership(
     [property: Id(1)] string Plan);
 
 /// <summary>What an organization operation came to.</summary>
-[GenerateSerializer]
-public enum OrgResult
+[GenerateSerializer, Alias("OrgResult")]
+public enum OrganizationStatus
 {
     Done,
     /// <summary>No such organization, or the actor is not a member (the two look the same).</summary>
@@ -64,11 +64,23 @@ public enum OrgResult
     LastOwner,
     /// <summary>The creator owns as many organizations as the plan allows.</summary>
     PlanLimitReached,
+    /// <summary>Another organization holds the slug.</summary>
+    SlugTaken,
 }
 
 /// <summary>Outcome of an organization operation, with the organization or member concerned.</summary>
 [GenerateSerializer, Immutable, Alias("org-outcome.v1")]
-public sealed record OrgOutcome(
-    [property: Id(0)] OrgResult Result,
+public sealed record OrganizationOutcome(
+    [property: Id(0)] OrganizationStatus Status,
     [property: Id(1)] OrganizationView? Organization = null,
     [property: Id(2)] MemberView? Member = null);
+
+/// <summary>
+/// A PATCH of an organization: a new name and/or slug (owners), and/or a new plan (system administrators: the caller
+/// checked). Null fields stay as they are.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("organization-update.v1")]
+public sealed record OrganizationUpdate(
+    [property: Id(0)] string? Name,
+    [property: Id(1)] string? Slug,
+    [property: Id(2)] string? Plan);

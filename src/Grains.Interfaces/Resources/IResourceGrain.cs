@@ -18,11 +18,11 @@ public interface IResourceGrain : IGrainWithStringKey
     /// resulting type; only if the resource still meets <paramref name="precondition"/>.
     /// </summary>
     [Alias("UpdateAsync.v2")]
-    Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition);
+    Task<ResourceWriteOutcome> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition);
 
     /// <summary>Deletes the resource, only if it still meets <paramref name="precondition"/>.</summary>
     [Alias("DeleteAsync.v2")]
-    Task<ResourceWriteResult> DeleteAsync(string ownerId, ResourcePrecondition precondition);
+    Task<ResourceWriteOutcome> DeleteAsync(string ownerId, ResourcePrecondition precondition);
 }
 
 /// <summary>
@@ -41,7 +41,7 @@ public interface IResourceCreatorWorker : IGrainWithIntegerKey
     /// A create cancelled (its caller gone or timed out) while it still waits in the queue is never written.
     /// </summary>
     [Alias("CreateAsync")]
-    Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default);
+    Task<ResourceWriteOutcome> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Runs list queries next to the data: a stateless worker on every silo, so a gateway needs no database.</summary>

@@ -57,20 +57,30 @@ public sealed record ResourcePatch(
 }
 
 /// <summary>
-/// What <c>If-Match</c> asked of a write: the version it must still be at (null: any), and whether the header was sent
-/// at all (a type may require it).
+/// What <c>If-Match</c> asked of a write: the version it must still be at (null: any), whether the header was sent at
+/// all (a type may require it), and, for a header naming several tags, the versions of which it must be at one
+/// (<see cref="AnyOf"/>). It travels with the write, so the grain checks it in the same turn and call.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("resource-precondition.v1")]
 public sealed record ResourcePrecondition(
     [property: Id(0)] long? ExpectedVersion,
-    [property: Id(1)] bool IfMatchSent)
+    [property: Id(1)] bool IfMatchSent,
+    [property: Id(2)] IReadOnlyList<long>? AnyOf = null)
 {
     public static readonly ResourcePrecondition None = new(null, false);
 
     public static ResourcePrecondition At(long version) => new(version, true);
 
+    /// <summary>If-Match naming these versions (one or several).</summary>
+    public static ResourcePrecondition OneOf(IReadOnlyList<long> versions) =>
+        versions.Count == 1 ? At(versions[0]) : new(null, true, versions);
+
     /// <summary>If-Match naming one version.</summary>
     public static implicit operator ResourcePrecondition(long version) => At(version);
+
+    /// <summary>True when a resource at <paramref name="version"/> meets the precondition.</summary>
+    public bool Admits(long version) =>
+        AnyOf is { } any ? any.Contains(version) : ExpectedVersion is not { } expected || expected == version;
 }
 
 /// <summary>What a write to a resource came to.</summary>
@@ -83,10 +93,10 @@ public enum ResourceWriteStatus
     AlreadyExists,
     PlanLimitReached,
 
-    /// <summary>The resulting resource breaks its type's rules; <see cref="ResourceWriteResult.Errors"/> names the fields.</summary>
+    /// <summary>The resulting resource breaks its type's rules; <see cref="ResourceWriteOutcome.Errors"/> names the fields.</summary>
     Invalid,
 
-    /// <summary>The stored document would exceed its type's cap; <see cref="ResourceWriteResult.Detail"/> says by how much.</summary>
+    /// <summary>The stored document would exceed its type's cap; <see cref="ResourceWriteOutcome.Detail"/> says by how much.</summary>
     TooLarge,
 
     /// <summary>The resource's type (or the configuration) requires If-Match and none was sent.</summary>
@@ -101,15 +111,15 @@ public enum ResourceWriteStatus
 /// sentence for the client.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("resource-write.v1")]
-public sealed record ResourceWriteResult(
+public sealed record ResourceWriteOutcome(
     [property: Id(0)] ResourceWriteStatus Status,
     [property: Id(1)] ResourceView? Resource,
     [property: Id(2)] IReadOnlyDictionary<string, string[]>? Errors = null,
     [property: Id(3)] string? Detail = null)
 {
-    public static ResourceWriteResult Of(ResourceWriteStatus status) => new(status, null);
+    public static ResourceWriteOutcome Of(ResourceWriteStatus status) => new(status, null);
 
-    public static ResourceWriteResult Invalid(IReadOnlyDictionary<string, string[]> errors) => new(ResourceWriteStatus.Invalid, null, errors);
+    public static ResourceWriteOutcome Invalid(IReadOnlyDictionary<string, string[]> errors) => new(ResourceWriteStatus.Invalid, null, errors);
 }
 
 /// <summary>Fields a resource list can be sorted by: these, and <c>metadata.&lt;field&gt;</c> of an indexed field.</summary>

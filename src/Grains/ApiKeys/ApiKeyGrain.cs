@@ -118,16 +118,16 @@ public sealed class ApiKeyGrain(
         return View();
     }
 
-    public async Task<RollOutcome> RollAsync()
+    public async Task<ApiKeyRollOutcome> RollAsync()
     {
         if (!state.State.Exists)
         {
-            return new RollOutcome(RollStatus.NotFound, null);
+            return new ApiKeyRollOutcome(ApiKeyRollStatus.NotFound, null);
         }
 
         if (state.State.RevokedAt is not null)
         {
-            return new RollOutcome(RollStatus.Revoked, null);
+            return new ApiKeyRollOutcome(ApiKeyRollStatus.Revoked, null);
         }
 
         var secret = NewSecret();
@@ -137,7 +137,7 @@ public sealed class ApiKeyGrain(
         await state.WriteStateAsync();
         await rows.UpsertAsync(View());
         await ForgetEverywhereAsync();
-        return new RollOutcome(RollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
+        return new ApiKeyRollOutcome(ApiKeyRollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
     }
 
     /// <summary>Tells every holder to forget this key and waits for them.</summary>

@@ -12,6 +12,9 @@ public sealed class ApiKeyRegistryState
     /// 1: active keys only, with their expiry.
     /// </summary>
     [Id(1)] public int Version { get; set; }
+
+    /// <summary>The owner was deleted: its keys are revoked and no key is made for it.</summary>
+    [Id(2)] public bool Closed { get; set; }
 }
 
 /// <summary>One active key of an owner.</summary>
@@ -90,6 +93,11 @@ public sealed class ApiKeyRegistryGrain(
 
     public async Task<ApiKeyCreateOutcome> CreateAsync(string keyId, NewApiKey request, int maxActive)
     {
+        if (state.State.Closed)
+        {
+            return new ApiKeyCreateOutcome(ApiKeyCreateStatus.OwnerDeleted, null);
+        }
+
         if (!Keys.Exists(k => k.Id == keyId))
         {
             await PruneAsync(maxActive);
@@ -191,8 +199,20 @@ public sealed class ApiKeyRegistryGrain(
         return revoked;
     }
 
-    public async Task RevokeAllAsync()
+    public async Task CloseAsync()
     {
+        if (!state.State.Closed)
+        {
+            // Closed first: a crash midway leaves a closed registry whose remaining keys the next close revokes.
+            state.State.Closed = true;
+            await state.WriteStateAsync();
+        }
+
+        if (Keys.Count == 0)
+        {
+            return;
+        }
+
         foreach (var entry in Keys.ToList())
         {
             await GrainFactory.GetGrain<IApiKeyGrain>(entry.Id).RevokeAsync();
@@ -200,6 +220,20 @@ public sealed class ApiKeyRegistryGrain(
 
         Keys.Clear();
         await state.WriteStateAsync();
+    }
+
+    public async Task ReopenAsync()
+    {
+        if (state.State.Closed)
+        {
+            state.State.Closed = false;
+            await state.WriteStateAsync();
+        }
+        else
+        {
+            // A new owner's registry (the usual case) has nothing to keep in memory.
+            DeactivateOnIdle();
+        }
     }
 
     public Task<int> CountActiveAsync()

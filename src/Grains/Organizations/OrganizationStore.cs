@@ -148,13 +148,13 @@ public sealed class OrganizationStore(Database database, EventLog events)
     /// Deletes the organization, its memberships, and everything it owns in the project's tables (resources, their
     /// counters and types, idempotency records) in one transaction: nothing of it stays reachable. <paramref name="deleted"/>
     /// is the last event of its log; its webhooks are disabled in the same transaction but still receive the
-    /// organization's events up to that one (once each), and every retry pending now stops. Answers the webhooks' ids.
+    /// organization's events up to that one (once each), and every retry pending now stops.
     /// </summary>
-    public async Task<IReadOnlyList<string>> DeleteAsync(string orgId, NewEvent deleted)
+    public async Task DeleteAsync(string orgId, NewEvent deleted)
     {
         await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var (written, webhooks) = await events.WriteLastAsync(connection, transaction, deleted);
+        var (written, _) = await events.WriteLastAsync(connection, transaction, deleted);
 
         foreach (var sql in new[]
         {
@@ -174,7 +174,20 @@ public sealed class OrganizationStore(Database database, EventLog events)
 
         await transaction.CommitAsync();
         events.Published(written);
-        return webhooks;
+    }
+
+    /// <summary>The ids of the organization's webhooks (a deleted organization's stay, disabled, with their history).</summary>
+    public async Task<IReadOnlyList<string>> WebhooksOfAsync(string orgId)
+    {
+        await using var command = database.CreateCommand("SELECT id FROM webhooks WHERE owner_id = @owner_id").With("owner_id", orgId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>
@@ -302,10 +315,10 @@ public sealed class OrganizationStore(Database database, EventLog events)
         var expiresAt = DbTime.FromMicros(r.GetInt64(6));
         DateTimeOffset? acceptedAt = r.IsDBNull(7) ? null : DbTime.FromMicros(r.GetInt64(7));
         DateTimeOffset? revokedAt = r.IsDBNull(8) ? null : DbTime.FromMicros(r.GetInt64(8));
-        var status = acceptedAt is not null ? InvitationStatus.Accepted
-            : revokedAt is not null ? InvitationStatus.Revoked
-            : now >= expiresAt ? InvitationStatus.Expired
-            : InvitationStatus.Pending;
+        var status = acceptedAt is not null ? InvitationStates.Accepted
+            : revokedAt is not null ? InvitationStates.Revoked
+            : now >= expiresAt ? InvitationStates.Expired
+            : InvitationStates.Pending;
         return new InvitationRow(
             new InvitationView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), status,
                 DbTime.FromMicros(r.GetInt64(5)), expiresAt, acceptedAt),

@@ -17,7 +17,7 @@ namespace ApiPlatform.Grains.Resources;
 [Reentrant]
 public sealed class ResourceCreatorWorker(ResourceStore store, ResourceWritePolicy policy, ApiClock clock) : Grain, IResourceCreatorWorker
 {
-    public async Task<ResourceWriteResult> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default)
+    public async Task<ResourceWriteOutcome> CreateAsync(string id, ResourceDraft draft, long maxResources, CancellationToken cancellationToken = default)
     {
         if (!Ids.IsValid(id, Ids.Resource))
         {
@@ -39,18 +39,18 @@ public sealed class ResourceCreatorWorker(ResourceStore store, ResourceWritePoli
             switch (await store.InsertAsync(row, maxResources, EventBodies.ForResource(WebhookEventTypes.ResourceCreated, row, now), guard, cancellationToken))
             {
                 case InsertOutcome.Overloaded:
-                    return ResourceWriteResult.Of(ResourceWriteStatus.Overloaded);
+                    return ResourceWriteOutcome.Of(ResourceWriteStatus.Overloaded);
                 case InsertOutcome.CapReached:
-                    return ResourceWriteResult.Of(ResourceWriteStatus.PlanLimitReached);
+                    return ResourceWriteOutcome.Of(ResourceWriteStatus.PlanLimitReached);
                 case InsertOutcome.AlreadyExists:
                     var existing = await store.LoadAsync(id);
-                    return new ResourceWriteResult(ResourceWriteStatus.AlreadyExists, existing?.OwnerId == draft.OwnerId ? existing : null);
+                    return new ResourceWriteOutcome(ResourceWriteStatus.AlreadyExists, existing?.OwnerId == draft.OwnerId ? existing : null);
                 case InsertOutcome.TypeChanged when attempt < 3:
                     continue;
                 case InsertOutcome.TypeChanged:
                     throw new InvalidOperationException($"The type '{draft.Type}' kept changing while resource {id} was created.");
                 default:
-                    return new ResourceWriteResult(ResourceWriteStatus.Done, row);
+                    return new ResourceWriteOutcome(ResourceWriteStatus.Done, row);
             }
         }
     }

@@ -38,12 +38,12 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
         return Visible(ownerId);
     }
 
-    public async Task<ResourceWriteResult> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition)
+    public async Task<ResourceWriteOutcome> UpdateAsync(string ownerId, ResourcePatch patch, ResourcePrecondition precondition)
     {
         await LoadedAsync();
         if (Visible(ownerId) is not { } current)
         {
-            return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
+            return ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound);
         }
 
         if (await RefusedAsync(current, precondition) is { } refused)
@@ -64,7 +64,7 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
         if (changed == current)
         {
             // Nothing to change: no write, no new version, so a repeated PATCH or PUT is idempotent.
-            return new ResourceWriteResult(ResourceWriteStatus.Done, current);
+            return new ResourceWriteOutcome(ResourceWriteStatus.Done, current);
         }
 
         var next = changed with { UpdatedAt = DbTime.Truncate(clock.UtcNow), Version = current.Version + 1 };
@@ -97,15 +97,15 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
         }
 
         _resource = next;
-        return new ResourceWriteResult(ResourceWriteStatus.Done, next);
+        return new ResourceWriteOutcome(ResourceWriteStatus.Done, next);
     }
 
-    public async Task<ResourceWriteResult> DeleteAsync(string ownerId, ResourcePrecondition precondition)
+    public async Task<ResourceWriteOutcome> DeleteAsync(string ownerId, ResourcePrecondition precondition)
     {
         await LoadedAsync();
         if (Visible(ownerId) is not { } current)
         {
-            return ResourceWriteResult.Of(ResourceWriteStatus.NotFound);
+            return ResourceWriteOutcome.Of(ResourceWriteStatus.NotFound);
         }
 
         if (await RefusedAsync(current, precondition) is { } refused)
@@ -117,34 +117,32 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
             EventBodies.ForResource(WebhookEventTypes.ResourceDeleted, current, DbTime.Truncate(clock.UtcNow))));
         _resource = null;
         DeactivateOnIdle();
-        return new ResourceWriteResult(ResourceWriteStatus.Done, current);
+        return new ResourceWriteOutcome(ResourceWriteStatus.Done, current);
     }
 
     /// <summary>
     /// If-Match as the resource's type (or the configuration) asks: 428 without the header where it is required, 412
     /// when it names another version.
     /// </summary>
-    private async Task<ResourceWriteResult?> RefusedAsync(ResourceView current, ResourcePrecondition precondition)
+    private async Task<ResourceWriteOutcome?> RefusedAsync(ResourceView current, ResourcePrecondition precondition)
     {
         if (!precondition.IfMatchSent)
         {
             if (policy.Options.RequireIfMatch)
             {
-                return new ResourceWriteResult(ResourceWriteStatus.PreconditionRequired, null,
+                return new ResourceWriteOutcome(ResourceWriteStatus.PreconditionRequired, null,
                     Detail: "This API requires If-Match on every PUT, PATCH and DELETE of a resource: send the ETag you last read.");
             }
 
             var type = await GrainFactory.GetGrain<IResourceTypeGrain>(ResourceTypeRules.Key(current.OwnerId, current.Type)).GetAsync();
             if (type?.RequireIfMatch == true)
             {
-                return new ResourceWriteResult(ResourceWriteStatus.PreconditionRequired, null,
+                return new ResourceWriteOutcome(ResourceWriteStatus.PreconditionRequired, null,
                     Detail: $"Resources of type '{type.Name}' require If-Match on PUT, PATCH and DELETE: send the ETag you last read.");
             }
         }
 
-        return precondition.ExpectedVersion is { } expected && expected != current.Version
-            ? new ResourceWriteResult(ResourceWriteStatus.PreconditionFailed, current)
-            : null;
+        return precondition.Admits(current.Version) ? null : new ResourceWriteOutcome(ResourceWriteStatus.PreconditionFailed, current);
     }
 
     /// <summary>The new metadata; the current text itself when it is the same object (whitespace aside).</summary>

@@ -13,12 +13,12 @@ public sealed class ResourceWritePolicy(ResourceSchemas schemas, IOptions<Resour
     public ResourceOptions Options => options.Value;
 
     /// <summary>The refusal to answer, or null and the write's guard.</summary>
-    public (ResourceWriteResult? Refusal, ResourceWriteGuard Guard) Check(ResourceView next, ResourceTypeView? type)
+    public (ResourceWriteOutcome? Refusal, ResourceWriteGuard Guard) Check(ResourceView next, ResourceTypeView? type)
     {
         var settings = options.Value;
         if (type is null && settings.RequireDeclaredTypes)
         {
-            return (ResourceWriteResult.Invalid(new Dictionary<string, string[]>
+            return (ResourceWriteOutcome.Invalid(new Dictionary<string, string[]>
             {
                 ["type"] = [$"'{next.Type}' is not a declared resource type; declare it with POST /v1/resource-types first"],
             }), ResourceWriteGuard.Undeclared);
@@ -36,7 +36,7 @@ public sealed class ResourceWritePolicy(ResourceSchemas schemas, IOptions<Resour
         var slots = ResourceIndexValues.Compute(next.Metadata, type, errors);
         if (errors.Count > 0)
         {
-            return (ResourceWriteResult.Invalid(errors.ToDictionary(e => e.Key, e => e.Value.ToArray())), ResourceWriteGuard.Undeclared);
+            return (ResourceWriteOutcome.Invalid(errors.ToDictionary(e => e.Key, e => e.Value.ToArray())), ResourceWriteGuard.Undeclared);
         }
 
         var size = ResourceDocument.SizeOf(next);
@@ -44,7 +44,7 @@ public sealed class ResourceWritePolicy(ResourceSchemas schemas, IOptions<Resour
         if (size > cap)
         {
             var whose = type is null ? "resources of undeclared types" : $"type '{type.Name}'";
-            return (new ResourceWriteResult(ResourceWriteStatus.TooLarge, null, Detail:
+            return (new ResourceWriteOutcome(ResourceWriteStatus.TooLarge, null, Detail:
                 $"The resource would be stored as {size} bytes; {whose} allow at most {cap} bytes. Nothing was written."), ResourceWriteGuard.Undeclared);
         }
 

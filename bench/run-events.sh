@@ -15,7 +15,7 @@
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
 # Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1.
+# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,6 +54,9 @@ fi
 # Every tenant registers itself; no plan limit or rate limit may be what a benchmark measures.
 PRODUCT_SETTINGS=(RateLimits__Anonymous__Limit=1000000 RateLimits__Plans__free__Limit=0 Plans__Catalog__free__MaxResources=100000000
   Plans__Catalog__free__MaxEventStreams=100000 Webhooks__AllowPrivateNetworks=true)
+# EV_SILO_ENV: further NAME=VALUE settings for the silos (space-separated), e.g. DOTNET_gcServer=0 to compare GC modes.
+read -r -a EXTRA_SETTINGS <<<"${EV_SILO_ENV:-}"
+PRODUCT_SETTINGS+=("${EXTRA_SETTINGS[@]}")
 
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 # PostgreSQL's CPU: the postmaster with its reaped children, plus every live backend.
@@ -70,7 +73,7 @@ watch_pool() {
   : >"$RUN/pool.txt"
   ( while true; do
       for u in "$@"; do
-        curl -s --max-time 1 "$u/metrics" | awk '/^(process_runtime_dotnet|dotnet)_thread_pool_queue_length[ {]/ {print $NF}' >>"$RUN/pool.txt" || true
+        curl -s --max-time 1 "$u/metrics" | awk '!/^#/ && /thread_pool_queue_length/ {print $NF}' >>"$RUN/pool.txt" || true
       done
       sleep 1
     done ) &
@@ -219,7 +222,7 @@ fi
 {
   echo "# Event path benchmarks: latest run"
   echo
-  echo "Written by \`bench/run-events.sh $MODE\` on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
+  echo "Written by \`bench/run-events.sh $MODE\`${EV_SILO_ENV:+ with silo settings \`$EV_SILO_ENV\`} on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load tool, silos and PostgreSQL; load average before: $LOADAVG."
   echo ".NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)."
   echo

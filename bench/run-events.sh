@@ -15,7 +15,7 @@
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
 # Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1.
+# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,18 +54,48 @@ fi
 # Every tenant registers itself; no plan limit or rate limit may be what a benchmark measures.
 PRODUCT_SETTINGS=(RateLimits__Anonymous__Limit=1000000 RateLimits__Plans__free__Limit=0 Plans__Catalog__free__MaxResources=100000000
   Plans__Catalog__free__MaxEventStreams=100000 Webhooks__AllowPrivateNetworks=true)
+# EV_SILO_ENV: further NAME=VALUE settings for the silos (space-separated), e.g. DOTNET_gcServer=0 to compare GC modes.
+read -r -a EXTRA_SETTINGS <<<"${EV_SILO_ENV:-}"
+PRODUCT_SETTINGS+=("${EXTRA_SETTINGS[@]}")
 
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+# PostgreSQL's CPU: the postmaster with its reaped children, plus every live backend.
+pg_ticks() {
+  local t pid
+  t=$(sed 's/^.*) //' "/proc/$PG_PID/stat" | awk '{print $12 + $13 + $14 + $15}')
+  for pid in $(pgrep -P "$PG_PID"); do t=$((t + $(cpu_ticks "$pid" || echo 0))); done
+  echo "$t"
+}
+ticks_ms() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1000 / hz }'; }
+# watch_pool URL...: samples each silo's thread-pool queue length every second (in the background) until
+# stop_watch; POOL_MAX is then the largest sample.
+watch_pool() {
+  : >"$RUN/pool.txt"
+  ( while true; do
+      for u in "$@"; do
+        curl -s --max-time 1 "$u/metrics" | awk '!/^#/ && /thread_pool_queue_length/ {print $NF}' >>"$RUN/pool.txt" || true
+      done
+      sleep 1
+    done ) &
+  WATCH_PID=$!
+}
+stop_watch() { kill "$WATCH_PID" 2>/dev/null || true; wait "$WATCH_PID" 2>/dev/null || true; POOL_MAX=$(sort -n "$RUN/pool.txt" | tail -n1); POOL_MAX=${POOL_MAX:-n/a}; }
+# cpu_line n: "silo X ms, PostgreSQL Y ms, load tool Z ms" per n events, from the *_T0/*_T1 tick pairs
+cpu_line() {
+  awk -v n="$1" -v s="$(ticks_ms $((SILO_T1 - SILO_T0)))" -v p="$(ticks_ms $((PG_T1 - PG_T0)))" -v l="$(ticks_ms $((LOAD_T1 - LOAD_T0)))" \
+    'BEGIN { if (n < 1) n = 1; printf "silo %.0f ms (%.3f ms per event), PostgreSQL %.0f ms (%.3f), load tool and receiver %.0f ms (%.3f)", s, s / n, p, p / n, l, l / n }'
+}
+silo_ticks() { local t=0 pid; for pid in "${SILO_PIDS[@]}"; do t=$((t + $(cpu_ticks "$pid"))); done; echo "$t"; }
 rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 REPORT=()
 report() { REPORT+=("$*"); echo "$*" >&2; }
 
 start_cluster() { # n db: n silos of one cluster on database db; sets URLS and SILO_PIDS
   local n=$1 db=$2 i
-  URLS=() SILO_PIDS=()
+  URLS=() SILO_PIDS=() MANAGEMENTS=()
   for i in $(seq 1 "$n"); do
     start_product "$SILO_BIN" "$db" "$RUN/$db-silo$i.log" "${PRODUCT_SETTINGS[@]}"
-    URLS+=("$PRODUCT") SILO_PIDS+=("$P_PID")
+    URLS+=("$PRODUCT") SILO_PIDS+=("$P_PID") MANAGEMENTS+=("$MANAGEMENT")
   done
 }
 
@@ -120,11 +150,33 @@ fi
 if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   start_cluster 1 webhooks
   say "webhooks: $TENANTS tenants, $RATE creates/s for $DURATION s"
-  result=$(dotnet "$LOAD_DLL" webhooks --base-urls "${URLS[0]}" --tenants "$TENANTS" --rate "$RATE" --duration "$DURATION" 2> >(tee -a "$RUN/webhooks-load.log" >&2) | tee -a "$RUN/webhooks-load.log" | grep '^RESULT') || true
+  up0=$(uptime)
+  watch_pool "$MANAGEMENT"
+  SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks)
+  dotnet "$LOAD_DLL" webhooks --base-urls "${URLS[0]}" --tenants "$TENANTS" --rate "$RATE" --duration "$DURATION" >"$RUN/webhooks-load.out" 2>>"$RUN/webhooks-load.log" &
+  load_pid=$!
+  LOAD_T0=0 LOAD_T1=0
+  while kill -0 "$load_pid" 2>/dev/null; do LOAD_T1=$(cpu_ticks "$load_pid" || echo "$LOAD_T1"); sleep 0.5; done
+  wait "$load_pid" || true
+  SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
+  stop_watch
+  result=$(grep '^RESULT' "$RUN/webhooks-load.out" || true)
+  delivered=$(sed -n 's/.* delivered=\([0-9]*\).*/\1/p' <<<"$result")
+  PGDATABASE=webhooks psql -XAtq -F'|' >"$RUN/webhooks-statements.txt" -c "
+    SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'webhooks') AND query NOT LIKE '%pg_stat%'
+    ORDER BY total_exec_time DESC LIMIT 12"
+  up1=$(uptime)
   stop_cluster
   report "### Create -> webhook delivered: 1 silo on PostgreSQL, $TENANTS tenants with one webhook each, local receiver"
   report ""
   report "\`$result\`"
+  report ""
+  report "CPU over the load tool's life (registration, load, drain): $(cpu_line "${delivered:-0}"); largest thread-pool queue sampled in the silo: $POOL_MAX. Load before: ${up0##*load average: }; after: ${up1##*load average: }."
+  report ""
+  report "| calls | total ms | mean ms | statement (top by time) |"
+  report "| ---: | ---: | ---: | --- |"
+  while IFS='|' read -r calls total mean q; do report "| $calls | $total | $mean | ${q//|/\\|} |"; done <"$RUN/webhooks-statements.txt"
   report ""
 fi
 
@@ -139,13 +191,29 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   echo "$ready" >>"$RUN/sse-load.log"
   sleep 5
   rss1=0; for pid in "${SILO_PIDS[@]}"; do rss1=$((rss1 + $(rss_kb "$pid"))); done
+  up0=$(uptime)
+  watch_pool "${MANAGEMENTS[@]}"
+  load_pid=$(pgrep -P "$LOAD_PID" | head -n1 || true)
+  load_pid=${load_pid:-$LOAD_PID}
+  SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks) LOAD_T0=$(cpu_ticks "$load_pid" || echo 0)
   echo go >&"${LOAD[1]}"
+  LOAD_T1=$LOAD_T0
+  ( while kill -0 "$load_pid" 2>/dev/null; do cpu_ticks "$load_pid" >"$RUN/load-ticks" || true; sleep 0.5; done ) &
+  ticker=$!
   result=$(grep -m1 '^RESULT' <&"${LOAD[0]}" || true)
-  wait "$LOAD_PID" || true
+  SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
+  LOAD_T1=$(cat "$RUN/load-ticks" 2>/dev/null || echo "$LOAD_T0")
+  wait "$load_pid" || true
+  wait "$ticker" 2>/dev/null || true
+  stop_watch
+  up1=$(uptime)
+  received=$(sed -n 's/.* received=\([0-9]*\).*/\1/p' <<<"$result")
   stop_cluster
   report "### Event streams: $SUBSCRIBERS subscribers over 2 silos on PostgreSQL and $SSE_TENANTS tenants, $SSE_RATE creates/s"
   report ""
   report "\`$result\`"
+  report ""
+  report "CPU from the first create to the result (per event received by one stream): $(cpu_line "${received:-0}"); largest thread-pool queue sampled in a silo: $POOL_MAX. Load before: ${up0##*load average: }; after: ${up1##*load average: }."
   report ""
   report "Silo memory (VmRSS, both silos): $((rss0 / 1024)) MiB before the streams, $((rss1 / 1024)) MiB with $SUBSCRIBERS open: $(awk -v a="$rss0" -v b="$rss1" -v n="$SUBSCRIBERS" 'BEGIN { printf "%.1f KiB", (b - a) / n }') per stream."
   report ""
@@ -154,7 +222,7 @@ fi
 {
   echo "# Event path benchmarks: latest run"
   echo
-  echo "Written by \`bench/run-events.sh $MODE\` on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
+  echo "Written by \`bench/run-events.sh $MODE\`${EV_SILO_ENV:+ with silo settings \`$EV_SILO_ENV\`} on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load tool, silos and PostgreSQL; load average before: $LOADAVG."
   echo ".NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)."
   echo

@@ -328,7 +328,9 @@ internal sealed class Receiver : IDisposable
         Url = $"http://127.0.0.1:{port}/hook";
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         _listener.Start();
-        for (var i = 0; i < 8; i++)
+        // As many accepts outstanding as the silo can have attempts in flight (10 endpoints x 4, and more): with fewer, the
+        // silo's POSTs would queue in the receiver and the measurement would count the receiver's own backlog.
+        for (var i = 0; i < 64; i++)
         {
             _ = Task.Run(ServeAsync);
         }

@@ -79,31 +79,46 @@ public sealed class EventSubscription : IAsyncDisposable
                 continue;
             }
 
-            using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            heartbeat.CancelAfter(_options.Heartbeat);
-            EventEnvelope next;
-            try
+            // Whatever is buffered goes out in one write and one flush; only an empty buffer waits (with the heartbeat).
+            if (!_live.Reader.TryPeek(out _))
             {
-                next = await _live.Reader.ReadAsync(heartbeat.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
-                continue;
-            }
-
-            if (next.Seq <= _position)
-            {
-                continue;
-            }
-
-            if (next.Seq != _position + 1)
-            {
-                _catchUp = true; // something between is missing here: the log has it
-                continue;
+                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                heartbeat.CancelAfter(_options.Heartbeat);
+                try
+                {
+                    if (!await _live.Reader.WaitToReadAsync(heartbeat.Token))
+                    {
+                        return; // the subscription was closed
+                    }
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
+                    continue;
+                }
             }
 
-            await SendAsync(response, next, cancellationToken);
+            var batch = new StringBuilder();
+            while (!_catchUp && _live.Reader.TryRead(out var next))
+            {
+                if (next.Seq <= _position)
+                {
+                    continue;
+                }
+
+                if (next.Seq != _position + 1)
+                {
+                    _catchUp = true; // something between is missing here: the log has it
+                    break;
+                }
+
+                Append(batch, next);
+            }
+
+            if (batch.Length > 0)
+            {
+                await WriteAsync(response, batch.ToString(), cancellationToken);
+            }
         }
     }
 
@@ -119,9 +134,15 @@ public sealed class EventSubscription : IAsyncDisposable
         while (true)
         {
             var events = await _hub.Log.ReadAfterAsync(OwnerId, _position, ReadBatch);
+            var batch = new StringBuilder();
             foreach (var e in events)
             {
-                await SendAsync(response, e, cancellationToken);
+                Append(batch, e);
+            }
+
+            if (batch.Length > 0)
+            {
+                await WriteAsync(response, batch.ToString(), cancellationToken);
             }
 
             if (events.Count < ReadBatch)
@@ -133,7 +154,8 @@ public sealed class EventSubscription : IAsyncDisposable
         _catchUp = false;
     }
 
-    private async Task SendAsync(HttpResponse response, EventEnvelope e, CancellationToken cancellationToken)
+    /// <summary>Moves the position past <paramref name="e"/> and adds its message (unless the type filter skips it).</summary>
+    private void Append(StringBuilder message, EventEnvelope e)
     {
         _position = e.Seq;
         if (_types is not null && !_types.Contains(e.Type))
@@ -141,7 +163,6 @@ public sealed class EventSubscription : IAsyncDisposable
             return;
         }
 
-        var message = new StringBuilder(e.Payload.Length + 64);
         message.Append("id: ").Append(e.Id).Append('\n');
         message.Append("event: ").Append(e.Type).Append('\n');
         // A JSON body can hold line breaks (whitespace a client sent in metadata): SSE carries each as its own data line.
@@ -151,7 +172,6 @@ public sealed class EventSubscription : IAsyncDisposable
         }
 
         message.Append('\n');
-        await WriteAsync(response, message.ToString(), cancellationToken);
     }
 
     private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)

@@ -61,10 +61,10 @@ public interface IWebhookGrain : IGrainWithStringKey
     [Alias("OwnerDeletedAsync")]
     Task OwnerDeletedAsync();
 
-    /// <summary>The result of one attempt, reported by the task that made it.</summary>
+    /// <summary>The results of attempts, reported together once their records were written (group commit).</summary>
     [OneWay]
-    [Alias("AttemptDoneAsync")]
-    Task AttemptDoneAsync(AttemptOutcome result);
+    [Alias("AttemptsDoneAsync")]
+    Task AttemptsDoneAsync(IReadOnlyList<AttemptOutcome> results);
 
     /// <summary>What the schedule holds now: circuit state, queued and in-flight deliveries (operations and tests).</summary>
     [AlwaysInterleave]

@@ -16,8 +16,9 @@ namespace ApiPlatform.Grains.Webhooks;
 /// timer for the next one; a timer is kept alive only for waits up to <see cref="KeepAliveHorizon"/>, longer waits
 /// let the activation go and the recovery sweep wakes it when they fall due.</para>
 /// <para>Sending: at most <see cref="WebhookOptions.MaxConcurrentPerEndpoint"/> attempts at once, each a task off the
-/// grain's scheduler that POSTs, records its result in the database — fenced by the attempt number it started from,
-/// so a stale attempt changes nothing — and reports back. A dead endpoint therefore holds nothing but its own
+/// grain's scheduler that POSTs and hands its result to the activation's <see cref="AttemptRecorder"/>, which writes
+/// the results that finished together in one statement — each fenced by the attempt number it started from, so a
+/// stale attempt changes nothing — and reports them back in one message. A dead endpoint therefore holds nothing but its own
 /// attempts. After <see cref="BreakerOptions.FailureThreshold"/> consecutive failures the circuit opens: nothing is
 /// sent until the cool-down ends, then one delivery probes (half-open).</para>
 /// <para>Stopping: disabling (by the owner, by a 410, or after a whole retry schedule of failures) fails every
@@ -50,6 +51,7 @@ public sealed partial class WebhookGrain(
     private int _manualCount;
     private IGrainTimer? _timer;
     private long _timerAt = long.MaxValue;
+    private AttemptRecorder? _recorder;
 
     /// <summary>A queued delivery and when it may go (milliseconds of <see cref="Environment.TickCount64"/>).</summary>
     private sealed record Entry(QueuedDelivery Delivery, long ReadyAt);
@@ -248,39 +250,47 @@ public sealed partial class WebhookGrain(
         await PumpAsync();
     }
 
-    public async Task AttemptDoneAsync(AttemptOutcome result)
+    public async Task AttemptsDoneAsync(IReadOnlyList<AttemptOutcome> results)
     {
-        if (!_inFlight.TryGetValue(result.DeliveryId, out var attempt) || attempt.Token != result.Token)
+        var reload = false;
+        foreach (var result in results)
         {
-            return; // an attempt of an earlier activation, or of a schedule since dropped
+            if (!_inFlight.TryGetValue(result.DeliveryId, out var attempt) || attempt.Token != result.Token)
+            {
+                continue; // an attempt of an earlier activation, or of a schedule since dropped
+            }
+
+            _inFlight.Remove(result.DeliveryId);
+            if (!result.Recorded)
+            {
+                // The result did not land: the delivery was stopped meanwhile (disabled, deleted) or the database failed.
+                // The database says which, so take the schedule from it again.
+                reload = true;
+                continue;
+            }
+
+            var succeeded = result.StatusCode is >= 200 and < 300;
+            RecordForCircuit(succeeded, attempt.Probe);
+            if (!succeeded && _row is { Enabled: true })
+            {
+                if (result.StatusCode == 410)
+                {
+                    await DisableAsync("endpoint returned 410 Gone");
+                }
+                else if (attempt.RetryIn is null)
+                {
+                    await DisableAsync("failing for the whole retry schedule");
+                }
+                else
+                {
+                    Add(attempt.Delivery with { Attempts = attempt.Delivery.Attempts + 1, DueAt = Now() + attempt.RetryIn.Value });
+                }
+            }
         }
 
-        _inFlight.Remove(result.DeliveryId);
-        if (!result.Recorded)
+        if (reload)
         {
-            // The result did not land: the delivery was stopped meanwhile (disabled, deleted) or the database failed.
-            // The database says which, so take the schedule from it again.
             await ReloadPendingAsync();
-            await PumpAsync();
-            return;
-        }
-
-        var succeeded = result.StatusCode is >= 200 and < 300;
-        RecordForCircuit(succeeded, attempt.Probe);
-        if (!succeeded && _row is { Enabled: true })
-        {
-            if (result.StatusCode == 410)
-            {
-                await DisableAsync("endpoint returned 410 Gone");
-            }
-            else if (attempt.RetryIn is null)
-            {
-                await DisableAsync("failing for the whole retry schedule");
-            }
-            else
-            {
-                Add(attempt.Delivery with { Attempts = attempt.Delivery.Attempts + 1, DueAt = Now() + attempt.RetryIn.Value });
-            }
         }
 
         await PumpAsync();
@@ -399,16 +409,16 @@ public sealed partial class WebhookGrain(
             : null;
         var token = ++_tokens;
         _inFlight[delivery.Id] = new InFlight(delivery, token, retryIn, probe);
-        var self = this.AsReference<IWebhookGrain>();
         var target = row.Target();
-        _ = Task.Run(() => AttemptAsync(self, target, delivery, token, retryIn));
+        var recorder = _recorder ??= new AttemptRecorder(store, Now, this.AsReference<IWebhookGrain>(), logger);
+        _ = Task.Run(() => AttemptAsync(recorder, target, delivery, token, retryIn));
     }
 
-    /// <summary>One attempt, off the grain's scheduler: POST, record (fenced), report back.</summary>
-    private async Task AttemptAsync(IWebhookGrain self, WebhookTarget target, QueuedDelivery delivery, long token, TimeSpan? retryIn)
+    /// <summary>One attempt, off the grain's scheduler: POST, then hand the result to the recorder (fenced write, report back).</summary>
+    private async Task AttemptAsync(AttemptRecorder recorder, WebhookTarget target, QueuedDelivery delivery, long token, TimeSpan? retryIn)
     {
         // A trace of its own: whatever call woke the endpoint is not what this attempt is part of, and the POST's HTTP
-        // span (and the SQL that records it) belong under it.
+        // span belongs under it (the record is written with other attempts' results, in the recorder's own span).
         Activity.Current = null;
         using var activity = ApiTelemetry.ActivitySource.StartActivity(ApiTelemetry.Spans.WebhookDelivery, ActivityKind.Internal);
         activity?.SetTag("webhook.id", Id);
@@ -435,24 +445,7 @@ public sealed partial class WebhookGrain(
             DeliveryStatus.Pending => ApiTelemetry.DeliveryOutcome.Retrying,
             _ => ApiTelemetry.DeliveryOutcome.Failed,
         }, elapsed);
-        var recorded = false;
-        try
-        {
-            recorded = await store.CompleteAttemptAsync(delivery.Id, delivery.Attempts, status, statusCode, error, next, now);
-        }
-        catch (Exception e)
-        {
-            LogRecordFailed(logger, e, delivery.Id);
-        }
-
-        try
-        {
-            await self.AttemptDoneAsync(new AttemptOutcome(delivery.Id, token, statusCode, error, recorded));
-        }
-        catch (Exception e)
-        {
-            LogReportFailed(logger, e, delivery.Id);
-        }
+        recorder.Add(new AttemptRecord(delivery.Id, delivery.Attempts, status, statusCode, error, next), token);
     }
 
     private void ArmTimer(long now, int limit)
@@ -642,12 +635,6 @@ public sealed partial class WebhookGrain(
             return c != 0 ? c : string.CompareOrdinal(x.Delivery.Id, y.Delivery.Id);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the attempt of delivery {DeliveryId} failed")]
-    private static partial void LogRecordFailed(ILogger logger, Exception exception, string deliveryId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the attempt of delivery {DeliveryId} failed; the sweep picks it up")]
-    private static partial void LogReportFailed(ILogger logger, Exception exception, string deliveryId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId}: circuit opened after {Failures} consecutive failures, for {OpenFor}")]
     private static partial void LogCircuitOpened(ILogger logger, string webhookId, int failures, TimeSpan openFor);

@@ -303,21 +303,67 @@ public sealed class WebhookStore(Database database)
     }
 
     /// <summary>
-    /// Records an attempt's result, fenced: only if the delivery is still pending and still at the attempt count the
+    /// Records attempts' results, fenced: each only if its delivery is still pending and still at the attempt count the
     /// attempt started from. A stale attempt (its endpoint disabled or deleted meanwhile, or another activation's
-    /// attempt recorded first) changes nothing and answers false.
+    /// attempt recorded first) changes nothing. One statement for all of them (the results an endpoint's attempts
+    /// gathered while the previous write ran); answers the ids of the deliveries whose result was recorded.
     /// </summary>
-    public async Task<bool> CompleteAttemptAsync(string deliveryId, int attemptsBefore, string status, int? statusCode, string? error,
-        DateTimeOffset? nextAttemptAt, DateTimeOffset now)
+    public async Task<HashSet<string>> CompleteAttemptsAsync(IReadOnlyList<AttemptRecord> results, DateTimeOffset now)
     {
-        await using var command = database.CreateCommand("""
-            UPDATE webhook_deliveries SET status = @status, attempts = @attempts, last_status_code = @code, last_error = @error,
-                next_attempt_at = @next, updated_at = @now
-            WHERE id = @id AND status = 'pending' AND attempts = @before
-            """);
-        return await command.With("status", status).With("attempts", attemptsBefore + 1).With("code", (long?)statusCode).With("error", error)
-            .With("next", nextAttemptAt is { } next ? DbTime.Micros(next) : null).With("now", DbTime.Micros(now))
-            .With("id", deliveryId).With("before", attemptsBefore).ExecuteNonQueryAsync() == 1;
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        if (results.Count == 0)
+        {
+            return recorded;
+        }
+
+        await using var connection = await database.OpenConnectionAsync();
+        if (database.IsPostgres)
+        {
+            await using var command = (NpgsqlCommand)connection.Command("""
+                UPDATE webhook_deliveries d SET status = u.status, attempts = u.before + 1, last_status_code = u.code, last_error = u.error,
+                    next_attempt_at = u.next, updated_at = @now
+                FROM unnest(@ids, @befores, @statuses, @codes, @errors, @nexts) AS u(id, before, status, code, error, next)
+                WHERE d.id = u.id AND d.status = 'pending' AND d.attempts = u.before
+                RETURNING d.id
+                """);
+            command.Parameters.Add(Texts("ids", results.Select(r => r.DeliveryId)));
+            command.Parameters.Add(new NpgsqlParameter<int[]>("befores", results.Select(r => r.AttemptsBefore).ToArray()));
+            command.Parameters.Add(Texts("statuses", results.Select(r => r.Status)));
+            command.Parameters.Add(new NpgsqlParameter<int?[]>("codes", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = results.Select(r => r.StatusCode).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = results.Select(r => r.Error).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<long?[]>("nexts", NpgsqlDbType.Array | NpgsqlDbType.Bigint)
+            {
+                TypedValue = results.Select(r => r.NextAttemptAt is { } next ? DbTime.Micros(next) : (long?)null).ToArray(),
+            });
+            command.With("now", DbTime.Micros(now));
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                recorded.Add(reader.GetString(0));
+            }
+
+            return recorded;
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var r in results)
+        {
+            await using var command = connection.Command("""
+                UPDATE webhook_deliveries SET status = @status, attempts = @attempts, last_status_code = @code, last_error = @error,
+                    next_attempt_at = @next, updated_at = @now
+                WHERE id = @id AND status = 'pending' AND attempts = @before
+                """, transaction);
+            command.With("status", r.Status).With("attempts", r.AttemptsBefore + 1).With("code", (long?)r.StatusCode).With("error", r.Error)
+                .With("next", r.NextAttemptAt is { } next ? DbTime.Micros(next) : null).With("now", DbTime.Micros(now))
+                .With("id", r.DeliveryId).With("before", r.AttemptsBefore);
+            if (await command.ExecuteNonQueryAsync() == 1)
+            {
+                recorded.Add(r.DeliveryId);
+            }
+        }
+
+        await transaction.CommitAsync();
+        return recorded;
     }
 
     /// <summary>

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging;
+
+namespace ApiPlatform.Grains.Webhooks;
+
+/// <summary>One attempt's result as it is written: fenced by the attempt count it started from.</summary>
+public sealed record AttemptRecord(string DeliveryId, int AttemptsBefore, string Status, int? StatusCode, string? Error,
+    DateTimeOffset? NextAttemptAt);
+
+/// <summary>
+/// An endpoint activation's attempt results, written group-commit style: a result that finishes while a write runs
+/// waits for it and goes in the next one, together with every other result that finished meanwhile, so an endpoint
+/// writes one fenced statement per batch of finished attempts rather than one per attempt, and reports the batch to
+/// its grain in one message. Nothing waits when nothing is being written: a lone result is written at once.
+/// Runs off the grain's scheduler, like the attempts.
+/// </summary>
+internal sealed partial class AttemptRecorder(WebhookStore store, Func<DateTimeOffset> now, IWebhookGrain grain, ILogger logger)
+{
+    private readonly Lock _gate = new();
+    private List<(AttemptRecord Record, long Token)> _pending = [];
+    private bool _writing;
+
+    public void Add(AttemptRecord record, long token)
+    {
+        lock (_gate)
+        {
+            _pending.Add((record, token));
+            if (_writing)
+            {
+                return;
+            }
+
+            _writing = true;
+        }
+
+        _ = Task.Run(WriteAsync);
+    }
+
+    private async Task WriteAsync()
+    {
+        while (true)
+        {
+            List<(AttemptRecord Record, long Token)> batch;
+            lock (_gate)
+            {
+                if (_pending.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                batch = _pending;
+                _pending = [];
+            }
+
+            var recorded = new HashSet<string>(StringComparer.Ordinal);
+            try
+            {
+                recorded = await store.CompleteAttemptsAsync(batch.Select(b => b.Record).ToList(), now());
+            }
+            catch (Exception e)
+            {
+                // Reported as not recorded: the grain takes the schedule from the database again.
+                LogRecordFailed(logger, e, batch.Count);
+            }
+
+            try
+            {
+                await grain.AttemptsDoneAsync(batch
+                    .Select(b => new AttemptOutcome(b.Record.DeliveryId, b.Token, b.Record.StatusCode, b.Record.Error, recorded.Contains(b.Record.DeliveryId)))
+                    .ToList());
+            }
+            catch (Exception e)
+            {
+                LogReportFailed(logger, e, batch.Count);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempt result(s) failed")]
+    private static partial void LogRecordFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting {Count} webhook attempt result(s) failed; the sweep picks them up")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, int count);
+}

@@ -104,14 +104,8 @@ public static class AuthApi
             throw ApiException.Forbidden("Registration is closed on this deployment.");
         }
 
-        var body = await JsonBody.ReadAsync(request);
-        var email = Validation.Email(body);
-        var username = Validation.Username(body, required: true);
-        var password = Validation.Password(body);
-        var profile = ReadProfile(body.Object("profile"));
-        body.ThrowIfInvalid();
-
-        var user = await identity.RegisterAsync(new Registration(email!, username!, password!, profile));
+        var registration = await RegisterRequest.ReadAsync(request);
+        var user = await identity.RegisterAsync(registration);
         emails.SendVerification(user.Id, user.Email);
         if (options.Value.RequireVerifiedEmail)
         {
@@ -127,59 +121,43 @@ public static class AuthApi
     /// <summary>202 whether or not an account has the email: the mail (if any) goes out after the answer.</summary>
     private static async Task<Accepted<DataEnvelope<MailRequestResponse>>> RequestPasswordResetAsync(HttpRequest request, AccountEmailService emails)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var email = Validation.Email(body);
-        body.ThrowIfInvalid();
-        await emails.RequestPasswordResetAsync(email!);
+        var email = (await EmailRequest.ReadAsync(request)).Email;
+        await emails.RequestPasswordResetAsync(email);
         return TypedResults.Accepted((string?)null, new DataEnvelope<MailRequestResponse>(MailRequestResponse.PasswordReset));
     }
 
     private static async Task<NoContent> ConfirmPasswordResetAsync(HttpRequest request, AccountEmailService emails)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
-        var password = Validation.Password(body, "new_password");
-        body.ThrowIfInvalid();
-        await emails.ConfirmPasswordResetAsync(token!, password!);
+        var (token, password) = await PasswordResetConfirmRequest.ReadAsync(request);
+        await emails.ConfirmPasswordResetAsync(token, password);
         return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> VerifyEmailAsync(HttpRequest request, AccountEmailService emails)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
-        body.ThrowIfInvalid();
-        await emails.VerifyEmailAsync(token!);
+        var token = (await TokenRequest.ReadAsync(request)).Token;
+        await emails.VerifyEmailAsync(token);
         return TypedResults.NoContent();
     }
 
     /// <summary>202 whether or not an unverified account has the email (as for password reset).</summary>
     private static async Task<Accepted<DataEnvelope<MailRequestResponse>>> ResendVerificationAsync(HttpRequest request, AccountEmailService emails)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var email = Validation.Email(body);
-        body.ThrowIfInvalid();
-        await emails.ResendVerificationAsync(email!);
+        var email = (await EmailRequest.ReadAsync(request)).Email;
+        await emails.ResendVerificationAsync(email);
         return TypedResults.Accepted((string?)null, new DataEnvelope<MailRequestResponse>(MailRequestResponse.Verification));
     }
 
     private static async Task<Ok<TokenResponse>> LoginAsync(HttpRequest request, IdentityService identity)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var email = body.String("email", required: true, maxLength: 254);
-        // Not the registration rules: a login must not say which rule a stored password would break.
-        var password = body.String("password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
-        body.ThrowIfInvalid();
-
-        return TypedResults.Ok(await identity.LoginAsync(email!, password!, request.Headers.UserAgent));
+        var (email, password) = await LoginRequest.ReadAsync(request);
+        return TypedResults.Ok(await identity.LoginAsync(email, password, request.Headers.UserAgent));
     }
 
     private static async Task<Ok<TokenResponse>> RefreshAsync(HttpRequest request, IdentityService identity)
     {
-        var body = await JsonBody.ReadAsync(request);
-        var token = body.String("refresh_token", required: true, minLength: 1, maxLength: 200);
-        body.ThrowIfInvalid();
-        return TypedResults.Ok(await identity.RefreshAsync(token!));
+        var token = (await RefreshRequest.ReadAsync(request)).RefreshToken;
+        return TypedResults.Ok(await identity.RefreshAsync(token));
     }
 
     private static async Task<NoContent> LogoutAsync(HttpContext context, GrainRefs grains)

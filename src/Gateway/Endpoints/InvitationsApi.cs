@@ -7,8 +7,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ApiPlatform.Gateway.Endpoints;
 
-/// <summary>Request shape of <c>POST /v1/invitations/accept</c>, for the OpenAPI document.</summary>
-public sealed record AcceptInvitationRequest(string Token);
+/// <summary>The body of <c>POST /v1/invitations/accept</c>: the token from the invitation mail.</summary>
+public sealed record AcceptInvitationRequest(string Token)
+{
+    // Parsed in the handler, after the filters that authenticate (see CreateInvitationRequest).
+    public static async Task<AcceptInvitationRequest> ReadAsync(HttpRequest request) =>
+        new((await TokenRequest.ReadAsync(request)).Token);
+}
 
 /// <summary><c>/v1/invitations</c>: accepting an invitation mailed to the caller.</summary>
 public static class InvitationsApi
@@ -41,11 +46,8 @@ public static class InvitationsApi
             throw ApiException.Forbidden("Accept an invitation with an access token from a login, not an API key.");
         }
 
-        var body = await JsonBody.ReadAsync(context.Request);
-        var token = body.String("token", required: true, minLength: 1, maxLength: 200);
-        body.ThrowIfInvalid();
-
-        var outcome = await invitations.AcceptAsync(caller.UserId!, token!);
+        var token = (await AcceptInvitationRequest.ReadAsync(context.Request)).Token;
+        var outcome = await invitations.AcceptAsync(caller.UserId!, token);
         var organization = outcome.Organization!;
         return TypedResults.Created($"/v1/organizations/{organization.Id}",
             new DataEnvelope<OrganizationResponse>(OrganizationResponse.From(organization, outcome.Member!.Role)));

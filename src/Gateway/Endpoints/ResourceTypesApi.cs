@@ -25,11 +25,61 @@ public sealed record ResourceTypeResponse(
             t.RequireIfMatch, t.CreatedAt, t.UpdatedAt);
 }
 
-/// <summary>Request shapes, for the OpenAPI document.</summary>
-public sealed record CreateResourceTypeRequest(string Name, JsonElement? Schema, int? MaxBytes, IReadOnlyList<IndexSpecRequest>? Indexes, bool? RequireIfMatch);
+// Request bodies: each record is its OpenAPI schema and holds its parser (400 naming every bad field). They are
+// parsed in the handler, not bound as parameters: binding would run before the endpoint filters that authenticate.
 
-public sealed record UpdateResourceTypeRequest(JsonElement? Schema, int? MaxBytes, IReadOnlyList<IndexSpecRequest>? Indexes, bool? RequireIfMatch);
+/// <summary>The body of <c>POST /v1/resource-types</c>; read as the type's name and its declaration with the defaults.</summary>
+public sealed record CreateResourceTypeRequest(string Name, JsonElement? Schema, int? MaxBytes, IReadOnlyList<IndexSpecRequest>? Indexes, bool? RequireIfMatch)
+{
+    public static async Task<(string Name, ResourceTypeDraft Draft)> ReadAsync(HttpRequest request, ResourceOptions options)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var name = body.String("name", required: true, minLength: 1, maxLength: ResourceTypeRules.MaxNameLength, trim: false);
+        if (name is not null && !ResourceTypeRules.IsValidName(name))
+        {
+            body.AddError("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
 
+        var schema = ResourceTypesApi.ReadSchema(body);
+        var maxBytes = ResourceTypesApi.ReadMaxBytes(body, options);
+        var indexes = ResourceTypesApi.ReadIndexes(body) ?? [];
+        var requireIfMatch = body.Boolean("require_if_match") ?? false;
+        body.ThrowIfInvalid();
+        return (name!, new ResourceTypeDraft(schema, maxBytes, indexes, requireIfMatch));
+    }
+}
+
+/// <summary>
+/// The body of <c>PATCH /v1/resource-types/{name}</c>: absent fields stay; a null schema removes it, a null max_bytes
+/// restores the default, null indexes clear the list; the name cannot change and require_if_match cannot be null.
+/// </summary>
+public sealed record UpdateResourceTypeRequest(JsonElement? Schema, int? MaxBytes, IReadOnlyList<IndexSpecRequest>? Indexes, bool? RequireIfMatch)
+{
+    public static async Task<ResourceTypePatch> ReadAsync(HttpRequest request, ResourceOptions options)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        if (body.Has("name"))
+        {
+            body.AddError("name", "cannot be changed: create a new type and move resources to it");
+        }
+
+        var setSchema = body.Has("schema");
+        var schema = ResourceTypesApi.ReadSchema(body);
+        var setMaxBytes = body.Has("max_bytes");
+        var maxBytes = ResourceTypesApi.ReadMaxBytes(body, options);
+        var indexes = body.IsNull("indexes") ? [] : ResourceTypesApi.ReadIndexes(body);
+        if (body.IsNull("require_if_match"))
+        {
+            body.AddError("require_if_match", "cannot be null");
+        }
+
+        var requireIfMatch = body.Boolean("require_if_match");
+        body.ThrowIfInvalid();
+        return new ResourceTypePatch(setSchema, schema, setMaxBytes, maxBytes, indexes, requireIfMatch);
+    }
+}
+
+/// <summary>An indexed field of a resource type's declaration.</summary>
 public sealed record IndexSpecRequest(string Field, string Type);
 
 /// <summary>
@@ -90,21 +140,9 @@ public static class ResourceTypesApi
         HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans, IOptions<ResourceOptions> options)
     {
         var caller = context.GetCaller();
-        var body = await JsonBody.ReadAsync(context.Request);
-        var name = body.String("name", required: true, minLength: 1, maxLength: ResourceTypeRules.MaxNameLength, trim: false);
-        if (name is not null && !ResourceTypeRules.IsValidName(name))
-        {
-            body.AddError("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        }
-
-        var schema = ReadSchema(body);
-        var maxBytes = ReadMaxBytes(body, options.Value);
-        var indexes = ReadIndexes(body) ?? [];
-        var requireIfMatch = ReadBool(body, "require_if_match") ?? false;
-        body.ThrowIfInvalid();
-
+        var (name, draft) = await CreateResourceTypeRequest.ReadAsync(context.Request, options.Value);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxResourceTypes;
-        var outcome = await Grain(grains, caller, name!).CreateAsync(new ResourceTypeDraft(schema, maxBytes, indexes, requireIfMatch), cap);
+        var outcome = await Grain(grains, caller, name).CreateAsync(draft, cap);
         var created = outcome.Status switch
         {
             ResourceTypeStatus.Done => outcome.Type!,
@@ -140,31 +178,8 @@ public static class ResourceTypesApi
             throw NotFound();
         }
 
-        var body = await JsonBody.ReadAsync(context.Request);
-        if (body.Has("name"))
-        {
-            body.AddError("name", "cannot be changed: create a new type and move resources to it");
-        }
-
-        var setSchema = body.Has("schema");
-        var schema = ReadSchema(body);
-        var setMaxBytes = body.Has("max_bytes");
-        var maxBytes = ReadMaxBytes(body, options.Value);
-        var indexes = ReadIndexes(body);
-        if (body.IsNull("indexes"))
-        {
-            indexes = [];
-        }
-
-        if (body.IsNull("require_if_match"))
-        {
-            body.AddError("require_if_match", "cannot be null");
-        }
-
-        var requireIfMatch = ReadBool(body, "require_if_match");
-        body.ThrowIfInvalid();
-
-        var outcome = await Grain(grains, caller, name).UpdateAsync(new ResourceTypePatch(setSchema, schema, setMaxBytes, maxBytes, indexes, requireIfMatch));
+        var patch = await UpdateResourceTypeRequest.ReadAsync(context.Request, options.Value);
+        var outcome = await Grain(grains, caller, name).UpdateAsync(patch);
         var updated = outcome.Status switch
         {
             ResourceTypeStatus.Done => outcome.Type!,
@@ -202,10 +217,10 @@ public static class ResourceTypesApi
             : throw new InvalidOperationException($"A resource type change answered {outcome.Status}.");
 
     /// <summary>The schema object's text; null when absent or null. Anything but an object is refused.</summary>
-    private static string? ReadSchema(BodyReader body) =>
+    internal static string? ReadSchema(BodyReader body) =>
         body.Object("schema", "must be a JSON Schema object (draft 2020-12)")?.Root.GetRawText();
 
-    private static int? ReadMaxBytes(BodyReader body, ResourceOptions options)
+    internal static int? ReadMaxBytes(BodyReader body, ResourceOptions options)
     {
         if (!body.Root.TryGetProperty("max_bytes", out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -222,24 +237,8 @@ public static class ResourceTypesApi
         return bytes;
     }
 
-    private static bool? ReadBool(BodyReader body, string name)
-    {
-        if (!body.Root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            body.AddError(name, "must be true or false");
-            return null;
-        }
-
-        return value.GetBoolean();
-    }
-
     /// <summary>The indexed fields: at most five distinct top-level fields, each with a value type.</summary>
-    private static List<IndexSpec>? ReadIndexes(BodyReader body)
+    internal static List<IndexSpec>? ReadIndexes(BodyReader body)
     {
         if (!body.Root.TryGetProperty("indexes", out var value) || value.ValueKind == JsonValueKind.Null)
         {

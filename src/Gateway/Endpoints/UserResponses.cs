@@ -41,22 +41,3 @@ public sealed record MailRequestResponse(string Message)
 
     public static MailRequestResponse Example => PasswordReset;
 }
-
-/// <summary>Request shapes, for the OpenAPI document (bodies are read and validated by hand).</summary>
-public sealed record RegisterRequest(string Email, string Username, string Password, ProfileResponse? Profile);
-
-public sealed record LoginRequest(string Email, string Password);
-
-public sealed record RefreshRequest(string RefreshToken);
-
-public sealed record EmailRequest(string Email);
-
-public sealed record TokenRequest(string Token);
-
-public sealed record PasswordResetConfirmRequest(string Token, string NewPassword);
-
-public sealed record UpdateMeRequest(string? Username, ProfileResponse? Profile);
-
-public sealed record UpdateUserRequest(string? Role, string? Plan, bool? Disabled);
-
-public sealed record ChangePasswordRequest(string CurrentPassword, string NewPassword);

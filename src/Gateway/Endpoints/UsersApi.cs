@@ -19,9 +19,6 @@ namespace ApiPlatform.Gateway.Endpoints;
 /// </summary>
 public static class UsersApi
 {
-    private static readonly string[] ProfileFields = ["first_name", "last_name", "avatar_url"];
-    private static readonly string[] FixedFields = ["email", "password", "role", "plan"];
-
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/users").WithTags(ApiTags.Users).RequireCaller()
@@ -129,24 +126,13 @@ public static class UsersApi
             throw ApiException.Forbidden("Only a system administrator can change a user's role, plan or disabled flag.");
         }
 
-        var body = await JsonBody.ReadAsync(context.Request);
-        var role = body.Has("role") ? body.String("role", required: true) : null;
-        if (role is not null && !SystemRoles.IsValid(role))
-        {
-            body.AddError("role", $"must be '{SystemRoles.User}' or '{SystemRoles.Admin}'");
-        }
-
-        var plan = Validation.Plan(body, plans.Value, nullable: false);
-
-        var disabled = body.Has("disabled") ? body.Boolean("disabled", required: true) : null;
-        body.ThrowIfInvalid();
-
+        var change = await UpdateUserRequest.ReadAsync(context.Request, plans.Value);
         if (!Ids.IsValid(id, Ids.User))
         {
             throw ApiException.NotFound("The user");
         }
 
-        var outcome = await grains.Get<IUserAdministrationGrain>(0).ChangeAsync(actor, id, new AccountChange(role, plan, disabled));
+        var outcome = await grains.Get<IUserAdministrationGrain>(0).ChangeAsync(actor, id, new AccountChange(change.Role, change.Plan, change.Disabled));
         return outcome.Status switch
         {
             AccountChangeStatus.Done => TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(outcome.User!))),
@@ -161,12 +147,8 @@ public static class UsersApi
     private static async Task<NoContent> ChangePasswordAsync(HttpContext context, IdentityService identity)
     {
         var caller = RequireSession(context);
-        var body = await JsonBody.ReadAsync(context.Request);
-        var current = body.String("current_password", required: true, minLength: 1, maxLength: Validation.PasswordMaxLength, trim: false);
-        var next = Validation.Password(body, "new_password");
-        body.ThrowIfInvalid();
-
-        await identity.ChangePasswordAsync(caller.UserId!, caller.SessionId!, current!, next!);
+        var (current, next) = await ChangePasswordRequest.ReadAsync(context.Request);
+        await identity.ChangePasswordAsync(caller.UserId!, caller.SessionId!, current, next);
         return TypedResults.NoContent();
     }
 
@@ -252,30 +234,14 @@ public static class UsersApi
     private static async Task<Ok<DataEnvelope<UserResponse>>> UpdateMeAsync(HttpContext context, GrainRefs grains)
     {
         var userId = context.GetCaller().RequireUser();
-        var body = await JsonBody.ReadAsync(context.Request);
-        foreach (var field in FixedFields.Where(body.Has))
-        {
-            body.AddError(field, "cannot be changed through this endpoint");
-        }
-
-        var username = Validation.Username(body, required: false);
-        if (body.IsNull("username"))
-        {
-            body.AddError("username", "cannot be null");
-        }
-
-        var profile = body.Object("profile");
-        var update = AuthApi.ReadProfile(profile);
-        body.ThrowIfInvalid();
-
+        var (username, update) = await UpdateMeRequest.ReadAsync(context.Request);
         var user = grains.Get<IUserGrain>(userId);
         if (username is not null)
         {
             await ChangeUsernameAsync(grains, user, userId, username);
         }
 
-        var cleared = profile is null ? [] : ProfileFields.Where(profile.IsNull).ToList();
-        var view = await user.UpdateProfileAsync(new ProfileUpdate(update.FirstName, update.LastName, update.AvatarUrl, cleared))
+        var view = await user.UpdateProfileAsync(update)
             ?? throw ApiException.NotFound("The user");
         return TypedResults.Ok(new DataEnvelope<UserResponse>(UserResponse.From(view)));
     }

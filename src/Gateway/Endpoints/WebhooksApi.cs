@@ -39,10 +39,49 @@ public sealed record DeliveryResponse(
         new(d.Id, d.WebhookId, d.EventId, d.EventType, d.Status, d.Attempts, d.LastStatusCode, d.LastError, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt);
 }
 
-/// <summary>Request shapes, for the OpenAPI document.</summary>
-public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, string? Secret, string? Description, bool? Enabled);
+// Request bodies: each record is its OpenAPI schema and holds its parser (400 naming every bad field). They are
+// parsed in the handler, not bound as parameters: binding would run before the endpoint filters that authenticate.
 
-public sealed record UpdateWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Description, bool? Enabled);
+/// <summary>The body of <c>POST /v1/webhooks</c>; read as the tenant's new webhook, enabled unless it says otherwise.</summary>
+public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, string? Secret, string? Description, bool? Enabled)
+{
+    public static async Task<WebhookDraft> ReadAsync(HttpRequest request, string ownerId)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var url = WebhooksApi.ReadUrl(body, required: true);
+        var events = WebhooksApi.ReadEvents(body, required: true);
+        var description = body.String("description", maxLength: WebhooksApi.MaxDescriptionLength);
+        var enabled = body.Boolean("enabled") ?? true;
+        var secret = body.String("secret", maxLength: 200);
+        if (secret is not null && !WebhooksApi.IsValidSecret(secret))
+        {
+            body.AddError("secret", "must be 'whsec_' followed by the base64 of 24 to 64 random bytes");
+        }
+
+        body.ThrowIfInvalid();
+        return new WebhookDraft(ownerId, url!, events!, description, enabled, secret);
+    }
+}
+
+/// <summary>The body of <c>PATCH /v1/webhooks/{id}</c>: absent fields stay, a null description clears it, null url, events or enabled are refused.</summary>
+public sealed record UpdateWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Description, bool? Enabled)
+{
+    public static async Task<WebhookPatch> ReadAsync(HttpRequest request)
+    {
+        var body = await JsonBody.ReadAsync(request);
+        var url = body.Has("url") ? WebhooksApi.ReadUrl(body, required: true) : null;
+        var events = body.Has("events") ? WebhooksApi.ReadEvents(body, required: true) : null;
+        var description = body.String("description", maxLength: WebhooksApi.MaxDescriptionLength);
+        var enabled = body.Boolean("enabled");
+        if (body.IsNull("enabled"))
+        {
+            body.AddError("enabled", "cannot be null");
+        }
+
+        body.ThrowIfInvalid();
+        return new WebhookPatch(url, events, description, body.IsNull("description"), enabled);
+    }
+}
 
 /// <summary>
 /// <c>/v1/webhooks</c>: the tenant's webhook endpoints, their delivery log, tests, redeliveries and secret rotation.
@@ -112,21 +151,9 @@ public static class WebhooksApi
     private static async Task<Created<DataEnvelope<WebhookSecretResponse>>> CreateAsync(HttpContext context, GrainRefs grains, IOptions<PlanOptions> plans)
     {
         var caller = context.GetCaller();
-        var body = await JsonBody.ReadAsync(context.Request);
-        var url = ReadUrl(body, required: true);
-        var events = ReadEvents(body, required: true);
-        var description = body.String("description", maxLength: MaxDescriptionLength);
-        var enabled = ReadBool(body, "enabled") ?? true;
-        var secret = body.String("secret", maxLength: 200);
-        if (secret is not null && !IsValidSecret(secret))
-        {
-            body.AddError("secret", "must be 'whsec_' followed by the base64 of 24 to 64 random bytes");
-        }
-
-        body.ThrowIfInvalid();
-
+        var draft = await CreateWebhookRequest.ReadAsync(context.Request, caller.OwnerId);
         var cap = plans.Value.LimitsOf(caller.CapPlan).MaxWebhooks;
-        var outcome = await Grain(grains, Ids.New(Ids.Webhook)).CreateAsync(new WebhookDraft(caller.OwnerId, url!, events!, description, enabled, secret), cap);
+        var outcome = await Grain(grains, Ids.New(Ids.Webhook)).CreateAsync(draft, cap);
         var created = outcome.Status switch
         {
             WebhookStatus.Done => outcome.Webhook!,
@@ -157,19 +184,8 @@ public static class WebhooksApi
     {
         var caller = context.GetCaller();
         CheckId(id);
-        var body = await JsonBody.ReadAsync(context.Request);
-        var url = body.Has("url") ? ReadUrl(body, required: true) : null;
-        var events = body.Has("events") ? ReadEvents(body, required: true) : null;
-        var description = body.String("description", maxLength: MaxDescriptionLength);
-        var enabled = ReadBool(body, "enabled");
-        if (body.IsNull("enabled"))
-        {
-            body.AddError("enabled", "cannot be null");
-        }
-
-        body.ThrowIfInvalid();
-
-        var outcome = await Grain(grains, id).UpdateAsync(caller.OwnerId, new WebhookPatch(url, events, description, body.IsNull("description"), enabled));
+        var patch = await UpdateWebhookRequest.ReadAsync(context.Request);
+        var outcome = await Grain(grains, id).UpdateAsync(caller.OwnerId, patch);
         return TypedResults.Ok(new DataEnvelope<WebhookResponse>(WebhookResponse.From(Done(outcome).Webhook!)));
     }
 
@@ -244,7 +260,7 @@ public static class WebhooksApi
         }
     }
 
-    private static string? ReadUrl(BodyReader body, bool required)
+    internal static string? ReadUrl(BodyReader body, bool required)
     {
         var url = body.String("url", required: required, minLength: 1, maxLength: MaxUrlLength);
         if (url is null)
@@ -262,7 +278,7 @@ public static class WebhooksApi
         return url;
     }
 
-    private static List<string>? ReadEvents(BodyReader body, bool required)
+    internal static List<string>? ReadEvents(BodyReader body, bool required)
     {
         if (required && (!body.Has("events") || body.IsNull("events")))
         {
@@ -284,22 +300,6 @@ public static class WebhooksApi
 
         // Stored in the published order, once each.
         return WebhookEventTypes.All.Where(events.Contains).ToList();
-    }
-
-    private static bool? ReadBool(BodyReader body, string name)
-    {
-        if (!body.Root.TryGetProperty(name, out var value) || value.ValueKind == System.Text.Json.JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
-        {
-            body.AddError(name, "must be true or false");
-            return null;
-        }
-
-        return value.GetBoolean();
     }
 
     /// <summary><c>whsec_</c> + base64 of 24 to 64 bytes.</summary>

@@ -243,7 +243,7 @@ public static partial class OrganizationsApi
     {
         var userId = context.GetCaller().RequireUser();
         var paging = Paging.From(context.Request);
-        var page = await grains.Get<IDirectoryWorker>(0).ListOrganizationsAsync(userId, paging.Offset, paging.PerPage);
+        var page = await grains.Get<IOrganizationDirectoryWorker>(0).ListOrganizationsAsync(userId, paging.Offset, paging.PerPage);
         var data = page.Items.Select(o => OrganizationResponse.From(o.Organization, o.Role)).ToList();
         return TypedResults.Ok(new ListEnvelope<OrganizationResponse>(data, PageMeta.Of(paging.Page, paging.PerPage, page.Total)));
     }

@@ -5,7 +5,6 @@ using ApiPlatform.Gateway.Http;
 using ApiPlatform.Gateway.Identity;
 using ApiPlatform.Gateway.Json;
 using ApiPlatform.Grains.Identity;
-using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -102,7 +101,7 @@ public static class UsersApi
         var caller = context.GetCaller();
         var me = caller.RequireUser();
         if (!Ids.IsValid(id, Ids.User)
-            || (id != me && !caller.IsAdministrator && !await grains.Get<IDirectoryWorker>(0).ShareAnOrganizationAsync(me, id)))
+            || (id != me && !caller.IsAdministrator && !await grains.Get<IUserDirectoryWorker>(0).ShareAnOrganizationAsync(me, id)))
         {
             throw ApiException.NotFound("The user");
         }
@@ -217,7 +216,7 @@ public static class UsersApi
 
         // The system role is the account's current one (not the token's), so a demotion takes effect at once.
         var scope = context.GetCaller().IsAdministrator ? null : userId;
-        var page = await grains.Get<IDirectoryWorker>(0).QueryUsersAsync(
+        var page = await grains.Get<IUserDirectoryWorker>(0).QueryUsersAsync(
             new DirectoryQuery(scope, search?.Trim(), role, paging.Offset, paging.PerPage));
         return TypedResults.Ok(new ListEnvelope<UserResponse>(page.Items.Select(UserResponse.From).ToList(),
             PageMeta.Of(paging.Page, paging.PerPage, page.Total)));

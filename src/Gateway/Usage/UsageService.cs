@@ -35,7 +35,7 @@ public sealed class UsageService(GrainRefs grains, RateLimiter limiter, IOptions
         var resources = grains.Get<IResourceQueryWorker>(0).CountAsync(owner);
         var keys = grains.Get<IApiKeyRegistryGrain>(owner).CountActiveAsync();
         var webhooks = grains.Get<IWebhookQueryWorker>(0).ListAsync(owner, 0, 1);
-        var organizations = caller.ActsForOrganization ? null : grains.Get<IDirectoryWorker>(0).CountOwnedOrganizationsAsync(owner);
+        var organizations = caller.ActsForOrganization ? null : grains.Get<IOrganizationDirectoryWorker>(0).CountOwnedOrganizationsAsync(owner);
         var window = limiter.PeekAsync(caller);
         await Task.WhenAll(resources, keys, webhooks, window, organizations ?? Task.FromResult(0L));
 

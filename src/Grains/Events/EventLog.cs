@@ -19,6 +19,12 @@ public interface IEventSubscriptions
     /// owner's subscriptions stop after that event and nothing of theirs is retried. Answers the subscriptions' ids.
     /// </summary>
     Task<IReadOnlyList<string>> CloseOwnerAsync(DbConnection connection, DbTransaction transaction, string ownerId, long finalSeq, DateTimeOffset now);
+
+    /// <summary>
+    /// After <see cref="CloseOwnerAsync"/> committed: whatever holds the owner's subscriptions in memory drops the
+    /// retries it scheduled. Idempotent, so a workflow resumed after a crash calls it again.
+    /// </summary>
+    Task OwnerClosedAsync(Database database, IGrainFactory grains, string ownerId);
 }
 
 /// <summary>Hands committed events to the streams (after the commit, never inside the transaction).</summary>
@@ -139,6 +145,10 @@ public sealed class EventLog(Database database, IEventSubscriptions? subscriptio
             : await subscriptions.CloseOwnerAsync(connection, transaction, last.OwnerId, written[0].Seq, last.CreatedAt);
         return (written, closed);
     }
+
+    /// <summary>After the owner's last event committed (<see cref="WriteLastAsync"/>): see <see cref="IEventSubscriptions.OwnerClosedAsync"/>.</summary>
+    public Task OwnerClosedAsync(IGrainFactory grains, string ownerId) =>
+        subscriptions is null ? Task.CompletedTask : subscriptions.OwnerClosedAsync(database, grains, ownerId);
 
     /// <summary>
     /// Writes the events in the caller's transaction, commits it, and publishes them. Every change that produces

@@ -306,8 +306,7 @@ public sealed class OrganizationGrain(
         await ForgetEverywhereAsync();
 
         // The webhooks were disabled with the organization; their grains must also drop the retries they hold now.
-        var webhooks = await store.WebhooksOfAsync(Id);
-        await Task.WhenAll(webhooks.Select(id => GrainFactory.GetGrain<IWebhookGrain>(id).OwnerDeletedAsync()));
+        await store.ClosedAsync(GrainFactory, Id);
         await GrainFactory.GetGrain<IUniqueIndexGrain>(UniqueKeys.Slug(work.State.DeletingSlug!)).ReleaseAsync(Id);
         await work.ClearStateAsync();
         await ForgetReminderAsync();

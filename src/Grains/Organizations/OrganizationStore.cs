@@ -176,19 +176,11 @@ public sealed class OrganizationStore(Database database, EventLog events)
         events.Published(written);
     }
 
-    /// <summary>The ids of the organization's webhooks (a deleted organization's stay, disabled, with their history).</summary>
-    public async Task<IReadOnlyList<string>> WebhooksOfAsync(string orgId)
-    {
-        await using var command = database.CreateCommand("SELECT id FROM webhooks WHERE owner_id = @owner_id").With("owner_id", orgId);
-        await using var reader = await command.ExecuteReaderAsync();
-        var ids = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }
+    /// <summary>
+    /// After <see cref="DeleteAsync"/> committed: the organization's subscriptions (its webhooks, disabled in that
+    /// transaction) drop the retries they hold in memory. Idempotent.
+    /// </summary>
+    public Task ClosedAsync(IGrainFactory grains, string orgId) => events.OwnerClosedAsync(grains, orgId);
 
     /// <summary>The organizations a user belongs to, newest first, with the user's role and the exact total.</summary>
     public async Task<(IReadOnlyList<UserOrganization> Items, long Total)> ListForUserAsync(string userId, int offset, int limit)

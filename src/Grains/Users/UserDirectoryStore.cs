@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Users;

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ApiPlatform.Grains.Events;
+using ApiPlatform.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,12 @@ public sealed class WebhookSubscriptions : IEventSubscriptions
 
     public Task<IReadOnlyList<string>> CloseOwnerAsync(DbConnection connection, DbTransaction transaction, string ownerId, long finalSeq, DateTimeOffset now) =>
         WebhookStore.CloseOwnerAsync(connection, transaction, ownerId, finalSeq, now);
+
+    public async Task OwnerClosedAsync(Database database, IGrainFactory grains, string ownerId)
+    {
+        var endpoints = await WebhookStore.EndpointIdsAsync(database, ownerId);
+        await Task.WhenAll(endpoints.Select(id => grains.GetGrain<IWebhookGrain>(id).OwnerDeletedAsync()));
+    }
 }
 
 /// <summary>

@@ -166,6 +166,20 @@ public sealed class WebhookStore(Database database)
         return await LoadAsync(webhookId);
     }
 
+    /// <summary>The ids of an owner's endpoints, enabled or not.</summary>
+    public static async Task<IReadOnlyList<string>> EndpointIdsAsync(Database database, string ownerId)
+    {
+        await using var command = database.CreateCommand("SELECT id FROM webhooks WHERE owner_id = @owner_id").With("owner_id", ownerId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     /// <summary>
     /// In the transaction deleting an owner: disables every endpoint of the owner, lets each still receive the owner's
     /// events up to <paramref name="finalSeq"/> (the deletion's own event), once, and fails every retry pending now.

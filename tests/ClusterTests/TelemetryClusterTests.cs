@@ -85,9 +85,18 @@ public sealed class TelemetryClusterTests(TracedCluster traced) : IClassFixture<
             List<ReceivedSpan> SpansOf(ActivityTraceId trace) => [.. traced.Receiver.Spans.Where(s => s.TraceId == trace.ToString())];
             static bool IsGrainServer(ReceivedSpan s) =>
                 s.Scope.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && s.Kind == ReceivedSpan.KindServer && s.Name.Contains("IResourceGrain", StringComparison.Ordinal);
+            // Spans reach the collector in each silo's own export batches, so a child (the rate limiter's lease
+            // return, which runs after the response) can arrive before its parent: wait for whole trees.
+            static bool Whole(List<ReceivedSpan> spans, ActivitySpanId caller)
+            {
+                var ids = spans.Select(s => s.SpanId).Append(caller.ToString()).ToHashSet();
+                return spans.All(s => ids.Contains(s.ParentSpanId));
+            }
+
             await Eventually.HoldsAsync(() => Task.FromResult(traces.All(t =>
-                SpansOf(t.Trace).Any(s => s.Scope == "Microsoft.AspNetCore") && SpansOf(t.Trace).Any(IsGrainServer))),
-                "every read's HTTP span and the grain's server span at the collector", TimeSpan.FromSeconds(60));
+                SpansOf(t.Trace).Any(s => s.Scope == "Microsoft.AspNetCore") && SpansOf(t.Trace).Any(IsGrainServer)
+                && Whole(SpansOf(t.Trace), t.Caller))),
+                "every read's HTTP span, the grain's server span and whole trees at the collector", TimeSpan.FromSeconds(60));
 
             foreach (var (trace, caller, silo) in traces)
             {

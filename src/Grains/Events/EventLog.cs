@@ -1,7 +1,6 @@
 using System.Data.Common;
 using ApiPlatform.Grains.Storage;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace ApiPlatform.Grains.Events;
 
@@ -89,10 +88,10 @@ public sealed class EventLog(Database database, IEventSubscriptions? subscriptio
                     WITH ORDINALITY AS t(id, owner_id, type, payload, created_at, ord)
                 """) + "\nSELECT id, seq, deliver FROM evt";
             await using var command = (NpgsqlCommand)connection.Command(sql, transaction);
-            command.Parameters.Add(Texts("ids", events.Select(e => e.Id)));
-            command.Parameters.Add(Texts("owner_ids", events.Select(e => e.OwnerId)));
-            command.Parameters.Add(Texts("types", events.Select(e => e.Type)));
-            command.Parameters.Add(Texts("payloads", events.Select(e => e.Payload)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("ids", events.Select(e => e.Id)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("owner_ids", events.Select(e => e.OwnerId)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("types", events.Select(e => e.Type)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("payloads", events.Select(e => e.Payload)));
             command.Parameters.Add(new NpgsqlParameter<long[]>("created", events.Select(e => DbTime.Micros(e.CreatedAt)).ToArray()));
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
@@ -169,7 +168,4 @@ public sealed class EventLog(Database database, IEventSubscriptions? subscriptio
             publisher?.Publish(committed);
         }
     }
-
-    private static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace ApiPlatform.Grains.Storage;
 
@@ -39,4 +40,8 @@ public static class SqlCommandExtensions
         command.Transaction = transaction;
         return command;
     }
+
+    /// <summary>A PostgreSQL <c>text[]</c> parameter, for statements that take a batch as arrays (<c>unnest</c>).</summary>
+    public static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
 }

@@ -340,9 +340,9 @@ public sealed class WebhookStore(Database database)
                 WHERE d.id = u.id AND d.status = 'pending' AND d.attempts = u.before
                 RETURNING d.id
                 """);
-            command.Parameters.Add(Texts("ids", results.Select(r => r.DeliveryId)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("ids", results.Select(r => r.DeliveryId)));
             command.Parameters.Add(new NpgsqlParameter<int[]>("befores", results.Select(r => r.AttemptsBefore).ToArray()));
-            command.Parameters.Add(Texts("statuses", results.Select(r => r.Status)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("statuses", results.Select(r => r.Status)));
             command.Parameters.Add(new NpgsqlParameter<int?[]>("codes", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = results.Select(r => r.StatusCode).ToArray() });
             command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = results.Select(r => r.Error).ToArray() });
             command.Parameters.Add(new NpgsqlParameter<long?[]>("nexts", NpgsqlDbType.Array | NpgsqlDbType.Bigint)
@@ -436,11 +436,11 @@ public sealed class WebhookStore(Database database)
                 ack AS ({EventStore.AcknowledgeSql(database.Dialect, "VALUES (@owner_id, @ack)")})
                 SELECT id FROM ins
                 """);
-            command.Parameters.Add(Texts("ids", planned.Select(p => p.Delivery.Id)));
-            command.Parameters.Add(Texts("webhook_ids", planned.Select(p => p.WebhookId)));
-            command.Parameters.Add(Texts("event_ids", planned.Select(p => p.Delivery.EventId)));
-            command.Parameters.Add(Texts("event_types", planned.Select(p => p.Delivery.EventType)));
-            command.Parameters.Add(Texts("payloads", planned.Select(p => p.Delivery.Payload)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("ids", planned.Select(p => p.Delivery.Id)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("webhook_ids", planned.Select(p => p.WebhookId)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("event_ids", planned.Select(p => p.Delivery.EventId)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("event_types", planned.Select(p => p.Delivery.EventType)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("payloads", planned.Select(p => p.Delivery.Payload)));
             command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", planned.Select(p => p.Delivery.EventSeq ?? 0).ToArray()));
             command.With("owner_id", ownerId).With("now", DbTime.Micros(now)).With("ack", acknowledgeThrough);
             await using var reader = await command.ExecuteReaderAsync();
@@ -503,9 +503,6 @@ public sealed class WebhookStore(Database database)
             """);
         return await command.With("cutoff", DbTime.Micros(cutoff)).With("batch", batch).ExecuteNonQueryAsync();
     }
-
-    private static NpgsqlParameter<string[]> Texts(string name, IEnumerable<string> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
 
     private static DbCommand Bind(DbCommand command, WebhookRow row) =>
         command.With("id", row.Id).With("owner_id", row.OwnerId).With("url", row.Url).With("events", JsonSerializer.Serialize(row.Events))

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using ApiPlatform.ApiTests.Infrastructure;
+using ApiPlatform.Grains.Users;
 
 namespace ApiPlatform.ApiTests;
 
@@ -91,7 +93,9 @@ public abstract class DashboardTests(ApiServer server) : ApiTestBase(server)
     public async Task While_the_dashboard_is_open_it_profiles_grain_calls_and_collects_the_silo_counters()
     {
         // Profiling and counter collection run only while a dashboard polls (DashboardProfilingGate); polling its
-        // data as the page does switches them on, and the calls made meanwhile show up in its figures.
+        // data as the page does switches them on, and the calls made meanwhile show up in its figures. The user grain
+        // is looked up on its own page: the top-methods list holds five entries, and the other tests sharing this
+        // silo can fill them.
         var management = Credential.Bearer(ApiServer.ManagementToken);
         var user = await Client.RegisterAsync("profiled");
         var seen = "";
@@ -99,12 +103,13 @@ public abstract class DashboardTests(ApiServer server) : ApiTestBase(server)
         {
             var counters = (await Client.GetAsync("/dashboard/DashboardCounters", management)).AssertStatus(HttpStatusCode.OK).Json;
             (await Client.GetAsync("/v1/users/me", user.Token)).AssertStatus(HttpStatusCode.OK);
-            var top = (await Client.GetAsync("/dashboard/TopGrainMethods", management)).AssertStatus(HttpStatusCode.OK).Body;
+            var grain = (await Client.GetAsync("/dashboard/GrainStats/" + typeof(UserGrain).FullName, management)).AssertStatus(HttpStatusCode.OK).Body;
             var silo = (string)counters["hosts"]![0]!["siloAddress"]!;
             var siloCounters = (await Client.GetAsync("/dashboard/SiloCounters/" + silo, management)).AssertStatus(HttpStatusCode.OK).Body;
-            seen = top + "\n" + siloCounters[..Math.Min(300, siloCounters.Length)];
-            return top.Contains("UserGrain", StringComparison.Ordinal) && siloCounters.Contains("orleans-", StringComparison.Ordinal);
-        }, "the user grain's calls among the dashboard's top methods and Orleans' counters on its silo page", describe: () => seen);
+            seen = grain[..Math.Min(300, grain.Length)] + "\n" + siloCounters[..Math.Min(300, siloCounters.Length)];
+            var profiled = JsonNode.Parse(grain)!.AsObject().Any(perSilo => perSilo.Value!.AsObject().Count > 0);
+            return profiled && siloCounters.Contains("orleans-", StringComparison.Ordinal);
+        }, "the user grain's calls on its dashboard page and Orleans' counters on its silo page", describe: () => seen);
     }
 
     [Fact]

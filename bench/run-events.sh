@@ -14,8 +14,9 @@
 # The product is a clean export of HEAD (bench/.events-run/src), built Release, as bench/run-compare.sh does; the load
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
-# Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
+# Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s), EV_WARMUP (10 s of the same load first, webhooks),
+# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos),
+# EV_PROFILE=1 (webhooks: a perf profile of the silo under load, summarised into bench/.events-run/webhooks-profile.txt).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +29,7 @@ IDLE_WINDOW=${EV_IDLE_WINDOW:-300}
 RATE=${EV_RATE:-500}
 TENANTS=${EV_TENANTS:-10}
 DURATION=${EV_DURATION:-20}
+WARMUP=${EV_WARMUP:-10}
 SUBSCRIBERS=${EV_SUBSCRIBERS:-1000}
 SSE_TENANTS=${EV_SSE_TENANTS:-100}
 SSE_RATE=${EV_SSE_RATE:-50}
@@ -57,6 +59,7 @@ PRODUCT_SETTINGS=(RateLimits__Anonymous__Limit=1000000 RateLimits__Plans__free__
 # EV_SILO_ENV: further NAME=VALUE settings for the silos (space-separated), e.g. DOTNET_gcServer=0 to compare GC modes.
 read -r -a EXTRA_SETTINGS <<<"${EV_SILO_ENV:-}"
 PRODUCT_SETTINGS+=("${EXTRA_SETTINGS[@]}")
+[[ "${EV_PROFILE:-0}" == 1 ]] && PRODUCT_SETTINGS+=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
 
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 # PostgreSQL's CPU: the postmaster with its reaped children, plus every live backend.
@@ -151,12 +154,24 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   start_cluster 1 webhooks
   say "webhooks: $TENANTS tenants, $RATE creates/s for $DURATION s"
   up0=$(uptime)
-  watch_pool "$MANAGEMENT"
-  SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks)
-  dotnet "$LOAD_DLL" webhooks --base-urls "${URLS[0]}" --tenants "$TENANTS" --rate "$RATE" --duration "$DURATION" >"$RUN/webhooks-load.out" 2>>"$RUN/webhooks-load.log" &
+  dotnet "$LOAD_DLL" webhooks --base-urls "${URLS[0]}" --tenants "$TENANTS" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" \
+    >"$RUN/webhooks-load.out" 2>>"$RUN/webhooks-load.log" &
   load_pid=$!
-  LOAD_T0=0 LOAD_T1=0
+  # CPU, pool and profile cover the measured window only: from the load tool's MEASURING line (after its warm-up).
+  until grep -q '^MEASURING' "$RUN/webhooks-load.log" 2>/dev/null || ! kill -0 "$load_pid" 2>/dev/null; do sleep 0.2; done
+  watch_pool "$MANAGEMENT"
+  SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks) LOAD_T0=$(cpu_ticks "$load_pid" || echo 0)
+  LOAD_T1=$LOAD_T0
+  if [[ "${EV_PROFILE:-0}" == 1 ]]; then
+    # 8 s of on-CPU stacks of the silo, 3 s into the measured window (the runtime's perf map names the JIT-compiled frames).
+    sleep 3
+    perf record -F 499 -g -p "${SILO_PIDS[0]}" -o "$RUN/webhooks.perf.data" -- sleep 8 >"$RUN/webhooks-perf.log" 2>&1 || true
+  fi
   while kill -0 "$load_pid" 2>/dev/null; do LOAD_T1=$(cpu_ticks "$load_pid" || echo "$LOAD_T1"); sleep 0.5; done
+  if [[ "${EV_PROFILE:-0}" == 1 ]]; then
+    perf script -i "$RUN/webhooks.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$BENCH_DIR/compare/perf-summary.py" 60 >"$RUN/webhooks-profile.txt"
+    say "silo profile: $RUN/webhooks-profile.txt"
+  fi
   wait "$load_pid" || true
   SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
   stop_watch
@@ -172,7 +187,7 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   report ""
   report "\`$result\`"
   report ""
-  report "CPU over the load tool's life (registration, load, drain): $(cpu_line "${delivered:-0}"); largest thread-pool queue sampled in the silo: $POOL_MAX. Load before: ${up0##*load average: }; after: ${up1##*load average: }."
+  report "CPU over the measured window and its drain (after ${WARMUP} s of warm-up): $(cpu_line "${delivered:-0}"); largest thread-pool queue sampled in the silo: $POOL_MAX. Load before: ${up0##*load average: }; after: ${up1##*load average: }."
   report ""
   report "| calls | total ms | mean ms | statement (top by time) |"
   report "| ---: | ---: | ---: | --- |"

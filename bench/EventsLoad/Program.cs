@@ -11,9 +11,10 @@ namespace EventsLoad;
 /// <summary>
 /// Measures the event path from outside, over real HTTP (bench/run-events.sh drives it). Commands:
 /// <list type="bullet">
-/// <item><c>webhooks --base-urls U1[,U2…] --tenants N --rate R --duration S</c>: registers N tenants, gives each a
-///   webhook to a receiver in this process, then creates resources open-loop at R per second for S seconds (round
-///   robin over tenants and silos) and measures, per resource, from sending its create to receiving its webhook.</item>
+/// <item><c>webhooks --base-urls U1[,U2…] --tenants N --rate R --duration S [--warmup W]</c>: registers N tenants, gives
+///   each a webhook to a receiver in this process, runs the load for W seconds (default 10) unmeasured, then creates
+///   resources open-loop at R per second for S seconds (round robin over tenants and silos) and measures, per resource,
+///   from sending its create to receiving its webhook.</item>
 /// <item><c>sse --base-urls U1[,U2…] --tenants N --subscribers M --rate R --duration S</c>: registers N tenants, opens
 ///   M event streams spread over tenants and silos, then creates resources at R per second and measures, per event
 ///   and subscriber, from sending the create to receiving the event; prints READY when all streams are open and
@@ -61,16 +62,23 @@ internal static class Program
             Ensure(response, HttpStatusCode.Created, "creating a webhook");
         }
 
-        Console.Error.WriteLine($"{tenants} tenants with a webhook each; receiver {receiver.Url}; {rate} creates/s for {duration.TotalSeconds:0} s");
+        // The warm-up runs the same load first (JIT tiers, connection pools, activations), waits for its deliveries,
+        // and is then forgotten; MEASURING on stderr marks the start of the measured window for the caller.
+        var warmup = TimeSpan.FromSeconds(o.Int("warmup", 10));
+        if (warmup > TimeSpan.Zero)
+        {
+            Console.Error.WriteLine($"warm-up: {rate} creates/s for {warmup.TotalSeconds:0} s");
+            var (warmed, _, _) = await OpenLoopAsync(http, urls, tokens, rate, warmup, (_, _) => { });
+            await DrainAsync(receiver, warmed, drain);
+            receiver.Clear();
+        }
+
+        Console.Error.WriteLine($"MEASURING {tenants} tenants with a webhook each; receiver {receiver.Url}; {rate} creates/s for {duration.TotalSeconds:0} s");
         var sent = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var (created, errors, achieved) = await OpenLoopAsync(http, urls, tokens, rate, duration, (name, at) => sent[name] = at);
 
         // Wait for the stragglers (bounded), then match receipts to sends.
-        var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
-        while (receiver.Count < created && Stopwatch.GetTimestamp() < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await DrainAsync(receiver, created, drain);
 
         var latencies = new List<double>();
         var receipts = receiver.Receipts;
@@ -86,6 +94,15 @@ internal static class Program
         var stats = Stats(latencies);
         Console.WriteLine(Inv($"RESULT creates={created} create_errors={errors} creates_per_s={achieved:0.0} delivered={latencies.Count} duplicates={receiver.Duplicates} missing={created - latencies.Count} deliveries_per_s={(span > 0 ? latencies.Count / span : 0):0.0} p50_ms={stats.P50:0.0} p90_ms={stats.P90:0.0} p99_ms={stats.P99:0.0} max_ms={stats.Max:0.0}"));
         return errors == 0 && latencies.Count == created ? 0 : 1;
+    }
+
+    private static async Task DrainAsync(Receiver receiver, int expected, TimeSpan limit)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        while (receiver.Count < expected && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(100);
+        }
     }
 
     // ------------------------------------------------------------------ SSE
@@ -339,6 +356,12 @@ internal sealed class Receiver : IDisposable
     public string Url { get; }
 
     public int Count => _receipts.Count;
+
+    public void Clear()
+    {
+        _receipts.Clear();
+        Interlocked.Exchange(ref _duplicates, 0);
+    }
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ApiPlatform.Grains;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -16,6 +17,17 @@ public sealed class TokenService
     private readonly SigningCredentials _credentials;
     private readonly TokenValidationParameters _validation;
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    /// <summary>
+    /// Tokens this silo found valid, with their expiry. An HS256 token's signature and claims cannot change, so only
+    /// its lifetime needs checking again: a request on a known token skips the signature and the JSON parsing (the
+    /// largest single cost of an access-token request in the profile of bench/run-events.sh webhooks). Sessions and
+    /// accounts are still checked on every request by the caller. Full at <see cref="MaxValidated"/>, it starts again
+    /// empty (this only bounds memory).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (AccessTokenClaims Claims, DateTime Expires)> _validated = new(StringComparer.Ordinal);
+
+    private const int MaxValidated = 20_000;
 
     public TokenService(IOptions<JwtOptions> options, ApiClock clock)
     {
@@ -75,6 +87,11 @@ public sealed class TokenService
             return null;
         }
 
+        if (_validated.TryGetValue(token, out var known))
+        {
+            return known.Expires > _clock.UtcNow.UtcDateTime - _validation.ClockSkew ? known.Claims : null;
+        }
+
         var result = await _handler.ValidateTokenAsync(token, _validation);
         if (!result.IsValid)
         {
@@ -83,8 +100,18 @@ public sealed class TokenService
 
         var identity = result.ClaimsIdentity;
         string? Claim(string type) => identity.FindFirst(type)?.Value;
-        return Claim(JwtRegisteredClaimNames.Sub) is { } sub && Claim(JwtRegisteredClaimNames.Sid) is { } sid
-            ? new AccessTokenClaims(sub, sid, Claim("role") ?? "user", Claim("plan") ?? "free")
-            : null;
+        if (Claim(JwtRegisteredClaimNames.Sub) is not { } sub || Claim(JwtRegisteredClaimNames.Sid) is not { } sid)
+        {
+            return null;
+        }
+
+        var claims = new AccessTokenClaims(sub, sid, Claim("role") ?? "user", Claim("plan") ?? "free");
+        if (_validated.Count >= MaxValidated)
+        {
+            _validated.Clear();
+        }
+
+        _validated[token] = (claims, result.SecurityToken.ValidTo);
+        return claims;
     }
 }

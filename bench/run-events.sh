@@ -181,6 +181,11 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
     SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'webhooks') AND query NOT LIKE '%pg_stat%'
     ORDER BY total_exec_time DESC LIMIT 12"
+  # Where each endpoint stands when the load tool gives up waiting: deliveries by status, and the most attempts.
+  PGDATABASE=webhooks psql -XAtq -F'|' >"$RUN/webhooks-endpoints.txt" -c "
+    SELECT webhook_id, count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'pending'),
+           count(*) FILTER (WHERE status = 'failed'), max(attempts)
+    FROM webhook_deliveries GROUP BY webhook_id ORDER BY webhook_id"
   up1=$(uptime)
   stop_cluster
   report "### Create -> webhook delivered: 1 silo on PostgreSQL, $TENANTS tenants with one webhook each, local receiver"
@@ -192,6 +197,10 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   report "| calls | total ms | mean ms | statement (top by time) |"
   report "| ---: | ---: | ---: | --- |"
   while IFS='|' read -r calls total mean q; do report "| $calls | $total | $mean | ${q//|/\\|} |"; done <"$RUN/webhooks-statements.txt"
+  report ""
+  report "| endpoint | succeeded | pending | failed | most attempts |"
+  report "| --- | ---: | ---: | ---: | ---: |"
+  while IFS='|' read -r id ok pending failed attempts; do report "| $id | $ok | $pending | $failed | $attempts |"; done <"$RUN/webhooks-endpoints.txt"
   report ""
 fi
 

@@ -1,3 +1,4 @@
+using ApiPlatform.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace ApiPlatform.Grains.Webhooks;
@@ -7,13 +8,33 @@ public sealed record AttemptRecord(string DeliveryId, int AttemptsBefore, string
     DateTimeOffset? NextAttemptAt);
 
 /// <summary>
+/// The silo's writer of attempt results: the batches of every endpoint on the silo that finish while a write runs go
+/// together in the next statement (<see cref="GroupCommit{TItem, TResult}"/>), so many endpoints with an attempt or
+/// two each cost one fenced statement, not one each.
+/// </summary>
+public sealed class AttemptWriter
+{
+    private readonly GroupCommit<IReadOnlyList<AttemptRecord>, HashSet<string>> _group;
+
+    public AttemptWriter(WebhookStore store, ApiClock clock) =>
+        _group = new(async batches =>
+        {
+            var recorded = await store.CompleteAttemptsAsync([.. batches.SelectMany(b => b)], DbTime.Truncate(clock.UtcNow));
+            return [.. batches.Select(_ => recorded)];
+        }, maxGroup: 64);
+
+    /// <summary>Writes the results, fenced; answers the ids of the deliveries whose result was recorded.</summary>
+    public Task<HashSet<string>> WriteAsync(IReadOnlyList<AttemptRecord> records) => _group.AddAsync(records);
+}
+
+/// <summary>
 /// An endpoint activation's attempt results, written group-commit style: a result that finishes while a write runs
 /// waits for it and goes in the next one, together with every other result that finished meanwhile, so an endpoint
 /// writes one fenced statement per batch of finished attempts rather than one per attempt, and reports the batch to
 /// its grain in one message. Nothing waits when nothing is being written: a lone result is written at once.
 /// Runs off the grain's scheduler, like the attempts.
 /// </summary>
-internal sealed partial class AttemptRecorder(WebhookStore store, Func<DateTimeOffset> now, IWebhookGrain grain, ILogger logger)
+internal sealed partial class AttemptRecorder(AttemptWriter writer, IWebhookGrain grain, ILogger logger)
 {
     private readonly Lock _gate = new();
     private List<(AttemptRecord Record, long Token)> _pending = [];
@@ -55,7 +76,7 @@ internal sealed partial class AttemptRecorder(WebhookStore store, Func<DateTimeO
             var recorded = new HashSet<string>(StringComparer.Ordinal);
             try
             {
-                recorded = await store.CompleteAttemptsAsync(batch.Select(b => b.Record).ToList(), now());
+                recorded = await writer.WriteAsync([.. batch.Select(b => b.Record)]);
             }
             catch (Exception e)
             {

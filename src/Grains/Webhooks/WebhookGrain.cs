@@ -27,7 +27,8 @@ namespace ApiPlatform.Grains.Webhooks;
 /// sends tests and redeliveries, once each, never retried.</para>
 /// </remarks>
 public sealed partial class WebhookGrain(
-    WebhookStore store, WebhookSender sender, UrlChecker urls, ApiClock clock, IOptions<WebhookOptions> options, ILogger<WebhookGrain> logger)
+    WebhookStore store, WebhookSender sender, AttemptWriter attemptWriter, UrlChecker urls, ApiClock clock, IOptions<WebhookOptions> options,
+    ILogger<WebhookGrain> logger)
     : Grain, IWebhookGrain
 {
     /// <summary>Pending deliveries held in memory; the rest wait in the database until these are sent.</summary>
@@ -410,7 +411,7 @@ public sealed partial class WebhookGrain(
         var token = ++_tokens;
         _inFlight[delivery.Id] = new InFlight(delivery, token, retryIn, probe);
         var target = row.Target();
-        var recorder = _recorder ??= new AttemptRecorder(store, Now, this.AsReference<IWebhookGrain>(), logger);
+        var recorder = _recorder ??= new AttemptRecorder(attemptWriter, this.AsReference<IWebhookGrain>(), logger);
         _ = Task.Run(() => AttemptAsync(recorder, target, delivery, token, retryIn));
     }
 

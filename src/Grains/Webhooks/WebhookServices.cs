@@ -17,6 +17,7 @@ public static class WebhookServices
         services.AddSingleton<IEventSubscriptions, WebhookSubscriptions>();
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<WebhookSender>();
+        services.AddSingleton<AttemptWriter>();
         services.AddSingleton<UrlChecker>();
         services.AddSingleton<IEventConsumer, WebhookDispatcher>();
         services.AddSingleton<ISweepTask, WebhookSweepTask>();

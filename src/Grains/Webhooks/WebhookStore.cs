@@ -9,6 +9,9 @@ using NpgsqlTypes;
 namespace ApiPlatform.Grains.Webhooks;
 
 /// <summary>A <c>webhooks</c> row.</summary>
+/// <summary>An owner's events handed to the webhook fan-out, and the position to acknowledge with them.</summary>
+public sealed record OwnerRun(string OwnerId, IReadOnlyList<EventEnvelope> Events, long AcknowledgeThrough);
+
 public sealed record WebhookRow(
     string Id, string OwnerId, string Url, IReadOnlyList<string> Events, string? Description, string Secret,
     string? PreviousSecret, DateTimeOffset? PreviousSecretExpiresAt, bool Enabled, string? DisabledReason,
@@ -381,68 +384,92 @@ public sealed class WebhookStore(Database database)
     }
 
     /// <summary>
-    /// The fan-out of an owner's events: a pending delivery for every endpoint of the owner that subscribes to an
-    /// event's type and is enabled (or was closed by the owner's deletion at or after the event), and existed when
-    /// the event happened — with the owner's acknowledged position moved to <paramref name="acknowledgeThrough"/> in
-    /// the same transaction. A repeated fan-out adds nothing (one delivery per endpoint and event). Answers the
-    /// deliveries it created, by endpoint.
+    /// The fan-out of owners' events (<paramref name="runs"/>, one or more owners): a pending delivery for every
+    /// endpoint of the run's owner that subscribes to an event's type and is enabled (or was closed by the owner's
+    /// deletion at or after the event), and existed when the event happened — with each owner's acknowledged position
+    /// moved to its run's <see cref="OwnerRun.AcknowledgeThrough"/> in the same transaction. A repeated fan-out adds
+    /// nothing (one delivery per endpoint and event). Answers, per run, the deliveries it created.
     /// </summary>
-    public async Task<List<(string WebhookId, QueuedDelivery Delivery)>> FanOutAsync(string ownerId, IReadOnlyList<EventEnvelope> events,
-        long acknowledgeThrough, DateTimeOffset now)
+    public async Task<IReadOnlyList<List<(string WebhookId, QueuedDelivery Delivery)>>> FanOutAsync(IReadOnlyList<OwnerRun> runs, DateTimeOffset now)
     {
         await using var connection = await database.OpenConnectionAsync();
+        var owners = runs.Select(r => r.OwnerId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
-        // The candidates: the owner's endpoints as they are now (the insert below checks them again, row by row).
+        // The candidates: the owners' endpoints as they are now (the insert below checks them again, row by row).
         var endpoints = new List<WebhookRow>();
-        await using (var command = connection.Command($"SELECT {WebhookColumns} FROM webhooks WHERE owner_id = @owner_id")
-            .With("owner_id", ownerId))
-        await using (var reader = await command.ExecuteReaderAsync())
+        // PostgreSQL gets one statement text for any number of owners (it is prepared once); SQLite a list.
+        await using (var command = connection.Command($"SELECT {WebhookColumns} FROM webhooks WHERE "
+            + (database.IsPostgres ? "owner_id = ANY(@owners)" : $"owner_id IN ({string.Join(", ", owners.Select((_, i) => "@o" + i))})")))
         {
+            if (command is NpgsqlCommand npgsql)
+            {
+                npgsql.Parameters.Add(SqlCommandExtensions.Texts("owners", owners));
+            }
+            else
+            {
+                for (var i = 0; i < owners.Length; i++)
+                {
+                    command.With("o" + i, owners[i]);
+                }
+            }
+
+            await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
                 endpoints.Add(ReadWebhook(reader));
             }
         }
 
-        var planned = new List<(string WebhookId, QueuedDelivery Delivery)>();
-        foreach (var e in events.Where(e => e.Deliver))
+        var planned = new List<(int Run, string OwnerId, string WebhookId, QueuedDelivery Delivery)>();
+        for (var run = 0; run < runs.Count; run++)
         {
-            foreach (var w in endpoints)
+            var ownerId = runs[run].OwnerId;
+            foreach (var e in runs[run].Events.Where(e => e.Deliver))
             {
-                // Only endpoints that existed when the event happened: one created while the fan-out lagged must not
-                // receive what came before it. Two seconds of slack, because the event and the endpoint may have been
-                // stamped by different machines' clocks: an early extra event is harmless, a missed one is not.
-                if ((w.Enabled || e.Seq <= w.FinalSeq) && w.Subscribes(e.Type) && w.CreatedAt <= e.CreatedAt + TimeSpan.FromSeconds(2))
+                foreach (var w in endpoints.Where(w => w.OwnerId == ownerId))
                 {
-                    planned.Add((w.Id, new QueuedDelivery(Ids.New(Ids.Delivery), e.Id, e.Type, e.Payload, e.Seq, 0, now, now)));
+                    // Only endpoints that existed when the event happened: one created while the fan-out lagged must not
+                    // receive what came before it. Two seconds of slack, because the event and the endpoint may have been
+                    // stamped by different machines' clocks: an early extra event is harmless, a missed one is not.
+                    if ((w.Enabled || e.Seq <= w.FinalSeq) && w.Subscribes(e.Type) && w.CreatedAt <= e.CreatedAt + TimeSpan.FromSeconds(2))
+                    {
+                        planned.Add((run, ownerId, w.Id, new QueuedDelivery(Ids.New(Ids.Delivery), e.Id, e.Type, e.Payload, e.Seq, 0, now, now)));
+                    }
                 }
             }
         }
 
+        // One position per owner, in owner order (so two fan-outs never take the acknowledgement rows in opposite order).
+        var acks = runs.GroupBy(r => r.OwnerId, StringComparer.Ordinal).Select(g => (OwnerId: g.Key, Seq: g.Max(r => r.AcknowledgeThrough)))
+            .OrderBy(a => a.OwnerId, StringComparer.Ordinal).ToList();
         var created = new HashSet<string>(StringComparer.Ordinal);
         if (database.IsPostgres)
         {
-            // One statement, so one implicit transaction: the deliveries and the acknowledgement commit together.
+            // One statement, so one implicit transaction: the deliveries and the acknowledgements commit together.
             await using var command = (NpgsqlCommand)connection.Command($"""
                 WITH ins AS (
                     INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
                         last_status_code, last_error, next_attempt_at, redelivery_of, created_at, updated_at)
-                    SELECT d.id, d.webhook_id, @owner_id, d.event_id, d.event_type, d.payload, d.event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
-                    FROM unnest(@ids, @webhook_ids, @event_ids, @event_types, @payloads, @seqs) AS d(id, webhook_id, event_id, event_type, payload, event_seq)
+                    SELECT d.id, d.webhook_id, d.owner_id, d.event_id, d.event_type, d.payload, d.event_seq, 'pending', 0, NULL, NULL, @now, NULL, @now, @now
+                    FROM unnest(@ids, @webhook_ids, @owner_ids, @event_ids, @event_types, @payloads, @seqs)
+                        AS d(id, webhook_id, owner_id, event_id, event_type, payload, event_seq)
                     JOIN webhooks w ON w.id = d.webhook_id AND (w.enabled OR d.event_seq <= w.final_seq)
                     ON CONFLICT DO NOTHING
                     RETURNING id
                 ),
-                ack AS ({EventStore.AcknowledgeSql(database.Dialect, "VALUES (@owner_id, @ack)")})
+                ack AS ({EventStore.AcknowledgeSql(database.Dialect, "SELECT * FROM unnest(@ack_owners, @ack_seqs) AS a(owner_id, acked_seq)")})
                 SELECT id FROM ins
                 """);
             command.Parameters.Add(SqlCommandExtensions.Texts("ids", planned.Select(p => p.Delivery.Id)));
             command.Parameters.Add(SqlCommandExtensions.Texts("webhook_ids", planned.Select(p => p.WebhookId)));
+            command.Parameters.Add(SqlCommandExtensions.Texts("owner_ids", planned.Select(p => p.OwnerId)));
             command.Parameters.Add(SqlCommandExtensions.Texts("event_ids", planned.Select(p => p.Delivery.EventId)));
             command.Parameters.Add(SqlCommandExtensions.Texts("event_types", planned.Select(p => p.Delivery.EventType)));
             command.Parameters.Add(SqlCommandExtensions.Texts("payloads", planned.Select(p => p.Delivery.Payload)));
             command.Parameters.Add(new NpgsqlParameter<long[]>("seqs", planned.Select(p => p.Delivery.EventSeq ?? 0).ToArray()));
-            command.With("owner_id", ownerId).With("now", DbTime.Micros(now)).With("ack", acknowledgeThrough);
+            command.Parameters.Add(SqlCommandExtensions.Texts("ack_owners", acks.Select(a => a.OwnerId)));
+            command.Parameters.Add(new NpgsqlParameter<long[]>("ack_seqs", acks.Select(a => a.Seq).ToArray()));
+            command.With("now", DbTime.Micros(now));
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -452,7 +479,7 @@ public sealed class WebhookStore(Database database)
         else
         {
             await using var transaction = await connection.BeginTransactionAsync();
-            foreach (var (webhookId, d) in planned)
+            foreach (var (_, ownerId, webhookId, d) in planned)
             {
                 await using var command = connection.Command("""
                     INSERT INTO webhook_deliveries (id, webhook_id, owner_id, event_id, event_type, payload, event_seq, status, attempts,
@@ -469,13 +496,23 @@ public sealed class WebhookStore(Database database)
                 }
             }
 
-            await using var ack = connection.Command(EventStore.AcknowledgeSql(database.Dialect, "SELECT @owner_id, @ack"), transaction)
-                .With("owner_id", ownerId).With("ack", acknowledgeThrough);
-            await ack.ExecuteNonQueryAsync();
+            foreach (var (ownerId, seq) in acks)
+            {
+                await using var ack = connection.Command(EventStore.AcknowledgeSql(database.Dialect, "SELECT @owner_id, @ack"), transaction)
+                    .With("owner_id", ownerId).With("ack", seq);
+                await ack.ExecuteNonQueryAsync();
+            }
+
             await transaction.CommitAsync();
         }
 
-        return planned.Where(p => created.Contains(p.Delivery.Id)).ToList();
+        var byRun = runs.Select(_ => new List<(string WebhookId, QueuedDelivery Delivery)>()).ToList();
+        foreach (var (run, _, webhookId, delivery) in planned.Where(p => created.Contains(p.Delivery.Id)))
+        {
+            byRun[run].Add((webhookId, delivery));
+        }
+
+        return byRun;
     }
 
     /// <summary>Endpoints with a pending delivery due before <paramref name="horizon"/> (at most <paramref name="limit"/>).</summary>

@@ -186,6 +186,9 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
     SELECT webhook_id, count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'pending'),
            count(*) FILTER (WHERE status = 'failed'), max(attempts)
     FROM webhook_deliveries GROUP BY webhook_id ORDER BY webhook_id"
+  PGDATABASE=webhooks psql -XAtq -F'|' >"$RUN/webhooks-owners.txt" -c "
+    SELECT o.owner_id, o.last_seq, COALESCE(a.acked_seq, 0) FROM event_owners o LEFT JOIN event_acks a ON a.owner_id = o.owner_id
+    WHERE o.owner_id IN (SELECT owner_id FROM webhooks) ORDER BY o.owner_id"
   up1=$(uptime)
   stop_cluster
   report "### Create -> webhook delivered: 1 silo on PostgreSQL, $TENANTS tenants with one webhook each, local receiver"
@@ -201,6 +204,10 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   report "| endpoint | succeeded | pending | failed | most attempts |"
   report "| --- | ---: | ---: | ---: | ---: |"
   while IFS='|' read -r id ok pending failed attempts; do report "| $id | $ok | $pending | $failed | $attempts |"; done <"$RUN/webhooks-endpoints.txt"
+  report ""
+  report "| owner | events in its log | acknowledged through |"
+  report "| --- | ---: | ---: |"
+  while IFS='|' read -r id last acked; do report "| $id | $last | $acked |"; done <"$RUN/webhooks-owners.txt"
   report ""
 fi
 

@@ -161,8 +161,10 @@ public sealed partial class OwnerEventsGrain(
             }
         }
 
-        if (_held.Count > 0)
+        if (_held.Count > 0 && _timer is null)
         {
+            // Armed once per gap, not again on every message: while an owner's events keep coming, re-arming would
+            // push the timer back each time and a missing event would never be read from the log.
             Arm(options.Value.GapWait);
         }
     }

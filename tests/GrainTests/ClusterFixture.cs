@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Events;
@@ -59,6 +60,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The event path's settings: the product's, with a faster stream pull.</summary>
     public static readonly EventOptions Events = new() { StreamPollInterval = TimeSpan.FromMilliseconds(10) };
 
+    /// <summary>An event consumer on every silo that a test can hold for one owner (see <see cref="HeldConsumer"/>).</summary>
+    public static readonly HeldConsumer Holds = new();
+
     private readonly string _databasePath = Path.Combine(Path.GetTempPath(), $"grain-tests-{Guid.NewGuid():N}.db");
     private InProcessTestCluster? _cluster;
     private DbDataSource? _dataSource;
@@ -107,6 +111,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton(sp => new Database(sp.GetRequiredService<DbDataSource>(), SqlDialect.Sqlite));
             silo.Services.AddEventPath();
             silo.Services.AddWebhooks();
+            silo.Services.AddSingleton<IEventConsumer>(Holds);
             silo.Services.AddOptions<WebhookOptions>().Configure(o => Copy(Webhooks, o));
             silo.Services.AddOptions<EventOptions>().Configure(o => o.StreamPollInterval = Events.StreamPollInterval);
             silo.AddMemoryStreams(EventStreams.Provider, streams =>
@@ -191,5 +196,38 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         await using var command = Database.CreateCommand(sql);
         await command.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>
+/// An event consumer that does nothing, except for an owner a test holds: a run of that owner then waits in it until
+/// the test releases it, so a test can act while the owner's consumer is in the middle of a run.
+/// </summary>
+public sealed class HeldConsumer : IEventConsumer
+{
+    private readonly ConcurrentDictionary<string, (TaskCompletionSource Entered, TaskCompletionSource Release)> _held = new(StringComparer.Ordinal);
+
+    /// <summary>Holds the owner's next run; answers when a run entered, and the release.</summary>
+    public (Task Entered, Action Release) Hold(string ownerId)
+    {
+        var hold = (Entered: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously),
+            Release: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _held[ownerId] = hold;
+        return (hold.Entered.Task, () =>
+        {
+            _held.TryRemove(ownerId, out _);
+            hold.Release.TrySetResult();
+        });
+    }
+
+    public async Task<bool> ConsumeAsync(string ownerId, IReadOnlyList<EventEnvelope> events)
+    {
+        if (_held.TryGetValue(ownerId, out var hold))
+        {
+            hold.Entered.TrySetResult();
+            await hold.Release.Task;
+        }
+
+        return false;
     }
 }

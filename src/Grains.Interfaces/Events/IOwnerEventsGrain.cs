@@ -17,4 +17,12 @@ public interface IOwnerEventsGrain : IGrainWithStringKey
 
     [Alias("UnsubscribeAsync")]
     Task UnsubscribeAsync(IEventListener listener);
+
+    /// <summary>Where processing stands (for operators and tests): the next position, and the events held for later.</summary>
+    [Alias("GetStateAsync")]
+    Task<OwnerEventsState> GetStateAsync();
 }
+
+/// <summary>An owner's consumer: the next position it processes, and how many events it holds until their turn comes.</summary>
+[GenerateSerializer, Immutable, Alias("owner-events-state.v1")]
+public sealed record OwnerEventsState([property: Id(0)] long Next, [property: Id(1)] int Held);

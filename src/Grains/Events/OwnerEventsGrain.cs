@@ -137,9 +137,25 @@ public sealed partial class OwnerEventsGrain(
         return Task.CompletedTask;
     }
 
+    public Task<OwnerEventsState> GetStateAsync() => Task.FromResult(new OwnerEventsState(_next, _held.Count));
+
+    /// <summary>
+    /// Drops held events the position has passed: a stream message can bring an event again while the run holding it
+    /// is being processed (it was read from the log when it seemed missing, then arrived late), and a held event below
+    /// the position would otherwise stand at the head of the queue for ever, stopping the owner.
+    /// </summary>
+    private void DropPassed()
+    {
+        while (_held.Count > 0 && _held.First().Key < _next)
+        {
+            _held.Remove(_held.First().Key);
+        }
+    }
+
     /// <summary>Processes the contiguous run at the head of what is held; arms the gap timer if something is missing.</summary>
     private async Task DrainAsync()
     {
+        DropPassed();
         while (_held.Count > 0 && _held.First().Key == _next)
         {
             var run = new List<EventEnvelope>();
@@ -159,6 +175,8 @@ public sealed partial class OwnerEventsGrain(
                 Arm(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_failures, 5))));
                 return;
             }
+
+            DropPassed();
         }
 
         if (_held.Count > 0 && _timer is null)
@@ -172,6 +190,7 @@ public sealed partial class OwnerEventsGrain(
     /// <summary>Reads what is missing before the held events from the log, then drains.</summary>
     private async Task FillAsync()
     {
+        DropPassed();
         while (_held.Count > 0 && _held.First().Key > _next)
         {
             var missing = await store.ReadAfterAsync(OwnerId, _next - 1, (int)Math.Min(ReadBatch, _held.First().Key - _next));

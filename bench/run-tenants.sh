@@ -25,10 +25,11 @@
 # 5. The cold path: once every activation of the mixed load is older than TEN_AGE plus a collection quantum (the
 #    product's activation count is followed until it has fallen), the first request (GET one) of TEN_COLD tenants spread
 #    over all ranks, each once, TEN_COLD_CONCURRENCY at a time; the same requests to the baseline.
+#    The statements the product ran for those requests: bench/compare/.run-tenants/statements-cold-product.txt.
 # Results: bench/compare/results-tenants-latest.md, .csv and the charts (bench/plot.sh); logs in bench/compare/.run-tenants.
 #
 # Environment: TEN_USERS (10000), TEN_MIN (10), TEN_MAX (1000), TEN_ZIPF (1.0), TEN_CONCURRENCY (32), TEN_WARMUP (10),
-# TEN_DURATION (60), TEN_SETTLE (11), TEN_AGE (90 s), TEN_QUANTUM (15 s), TEN_COLD (1000), TEN_COLD_CONCURRENCY (4),
+# TEN_DURATION (60), TEN_SETTLE (11), TEN_AGE (120 s), TEN_QUANTUM (30 s), TEN_COLD (1000), TEN_COLD_CONCURRENCY (4),
 # TEN_CHECK (20), TEN_SEED_CONCURRENCY (4), TEN_SEED_CACHE (1), TEN_NO_BUILD=1, TEN_PRODUCT_ENV (extra NAME=VALUE
 # settings for the product), TEN_OUT (the results file).
 set -euo pipefail
@@ -46,8 +47,8 @@ CONC=${TEN_CONCURRENCY:-32}
 WARMUP=${TEN_WARMUP:-10}
 DURATION=${TEN_DURATION:-60}
 SETTLE=${TEN_SETTLE:-11}
-AGE=${TEN_AGE:-90}
-QUANTUM=${TEN_QUANTUM:-15}
+AGE=${TEN_AGE:-120}
+QUANTUM=${TEN_QUANTUM:-30}
 COLD=${TEN_COLD:-1000}
 COLD_CONC=${TEN_COLD_CONCURRENCY:-4}
 CHECK=${TEN_CHECK:-20}
@@ -218,8 +219,14 @@ done
 COLD_ACTIVATIONS=$(activations)
 COLD_RSS=$(rss "$P_PID")
 say "activations: $PEAK_ACTIVATIONS after the mixed load, $COLD_ACTIVATIONS after $((SECONDS - MIXED_END)) s idle (collection age $AGE s)"
+# What one cold request executes: the product's statements over the cold window alone.
+psql -XAtq -d product -c "SELECT pg_stat_statements_reset()" >/dev/null
 mixed product "$PRODUCT" "$P_PID" product resources cold --pick once --mix get_one=1 --warmup 0 --duration 120 --settle 2 \
   --concurrency "$COLD_CONC" --tenants "$RUN/cold.txt"
+psql -XAq -d product -F ' | ' -P footer=off -c "
+  SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 16" >"$RUN/statements-cold-product.txt" 2>&1 || true
 mixed baseline "$BASELINE" "$B_PID" baseline baseline_resources cold --pick once --mix get_one=1 --warmup 0 --duration 120 --settle 2 \
   --concurrency "$COLD_CONC" --tenants "$RUN/cold.txt"
 UPTIME_AFTER=$(uptime)

@@ -19,7 +19,8 @@
 # 4. The mixed load on each service, product then baseline: TEN_CONCURRENCY connections, tenants chosen Zipf-wise
 #    (exponent TEN_ZIPF over popularity rank), 80 % GET one (a random seeded resource of the tenant), 15 % first page
 #    (per_page=20, exact total), 5 % create, each request with its tenant's own key; warm-up TEN_WARMUP s, measured
-#    TEN_DURATION s. Per request: CPU of service / PostgreSQL / load generator and the machine's other load
+#    TEN_DURATION s, TEN_ROUNDS times in a row per service (the first minute of a fresh silo, then the next; the
+#    product's statements per round in statements-mixed-N-product.txt). Per request: CPU of service / PostgreSQL / load generator and the machine's other load
 #    (bench/compare/snapshot.sh); for the product also the API-key cache's hits and misses, grain activations and RSS
 #    (its /metrics and /proc).
 # 5. The cold path: once every activation of the mixed load is older than TEN_AGE plus a collection quantum (the
@@ -30,7 +31,7 @@
 #
 # Environment: TEN_USERS (10000), TEN_MIN (10), TEN_MAX (1000), TEN_ZIPF (1.0), TEN_CONCURRENCY (32), TEN_WARMUP (10),
 # TEN_DURATION (60), TEN_SETTLE (11), TEN_AGE (120 s), TEN_QUANTUM (30 s), TEN_COLD (1000), TEN_COLD_CONCURRENCY (4),
-# TEN_CHECK (20), TEN_SEED_CONCURRENCY (4), TEN_SEED_CACHE (1), TEN_NO_BUILD=1, TEN_PRODUCT_ENV (extra NAME=VALUE
+# TEN_CHECK (20), TEN_ROUNDS (2), TEN_SEED_CONCURRENCY (4), TEN_SEED_CACHE (1), TEN_NO_BUILD=1, TEN_PRODUCT_ENV (extra NAME=VALUE
 # settings for the product), TEN_OUT (the results file).
 set -euo pipefail
 
@@ -52,6 +53,7 @@ QUANTUM=${TEN_QUANTUM:-30}
 COLD=${TEN_COLD:-1000}
 COLD_CONC=${TEN_COLD_CONCURRENCY:-4}
 CHECK=${TEN_CHECK:-20}
+ROUNDS=${TEN_ROUNDS:-2}
 read -r -a PRODUCT_ENV <<<"${TEN_PRODUCT_ENV:-}"
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
@@ -105,8 +107,8 @@ start_baseline() {
 if [[ ${TEN_SEED_CACHE:-1} == 1 && -f $SEED/product.dump && -f $SEED/baseline.dump && -f $SEED/tenants.txt ]]; then
   say "restore the seeded databases from ${SEED#"$ROOT"/}"
   for db in product baseline; do
-    # Everything but the extension start_postgres has already made in each database.
-    pg_restore -l "$SEED/$db.dump" | grep -v ' EXTENSION ' >"$RUN/restore-$db.list"
+    # Everything but pg_stat_statements, which start_postgres has already made in each database.
+    pg_restore -l "$SEED/$db.dump" | grep -v 'EXTENSION.* pg_stat_statements' >"$RUN/restore-$db.list"
     pg_restore -d "$db" --no-owner -j 2 -L "$RUN/restore-$db.list" "$SEED/$db.dump"
   done
   psql -XAtq -d product -c "VACUUM ANALYZE" && psql -XAtq -d baseline -c "VACUUM ANALYZE"
@@ -196,10 +198,24 @@ mixed() { # svc-name base-url pid db table label [LoadGen args]
       --snapshot-cmd "$CMP/snapshot.sh" --results "$RUN/$label.$name.rows" "$@" \
     | tee "$RUN/$label.$name.out" | tee -a "$RUN/bench.log" >&2 || { FAILED=1; echo "!! $label: $name had errors" >&2; }
 }
+statements() { # db file: what the database executed since the last reset, most frequent first
+  psql -XAq -d "$1" -F ' | ' -P footer=off -c "
+    SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 16" >"$2" 2>&1 || true
+}
 IDLE_RSS=$(rss "$P_PID")
-mixed product "$PRODUCT" "$P_PID" product resources mixed --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
+# TEN_ROUNDS windows per service, back to back: the first minute of a fresh silo, then the ones after it (what is
+# activated and cached by then stays while it is used within the collection age).
+for round in $(seq 1 "$ROUNDS"); do
+  psql -XAtq -d product -c "SELECT pg_stat_statements_reset()" >/dev/null
+  mixed product "$PRODUCT" "$P_PID" product resources "mixed-$round" --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
+  statements product "$RUN/statements-mixed-$round-product.txt"
+done
 MIXED_END=$SECONDS
-mixed baseline "$BASELINE" "$B_PID" baseline baseline_resources mixed --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
+for round in $(seq 1 "$ROUNDS"); do
+  mixed baseline "$BASELINE" "$B_PID" baseline baseline_resources "mixed-$round" --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
+done
 
 # ------------------------------------------------------------------ the cold path
 activations() { curl -sf "$MANAGEMENT/metrics" | awk '/^orleans_catalog_activations(\{| )/ { n += $NF } END { print n + 0 }'; }
@@ -223,10 +239,7 @@ say "activations: $PEAK_ACTIVATIONS after the mixed load, $COLD_ACTIVATIONS afte
 psql -XAtq -d product -c "SELECT pg_stat_statements_reset()" >/dev/null
 mixed product "$PRODUCT" "$P_PID" product resources cold --pick once --mix get_one=1 --warmup 0 --duration 120 --settle 2 \
   --concurrency "$COLD_CONC" --tenants "$RUN/cold.txt"
-psql -XAq -d product -F ' | ' -P footer=off -c "
-  SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
-  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 16" >"$RUN/statements-cold-product.txt" 2>&1 || true
+statements product "$RUN/statements-cold-product.txt"
 mixed baseline "$BASELINE" "$B_PID" baseline baseline_resources cold --pick once --mix get_one=1 --warmup 0 --duration 120 --settle 2 \
   --concurrency "$COLD_CONC" --tenants "$RUN/cold.txt"
 UPTIME_AFTER=$(uptime)
@@ -235,7 +248,7 @@ stop_pid "$B_PID"
 
 # ------------------------------------------------------------------ report
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-export RUN OUT USERS MIN MAX ZIPF CONC WARMUP DURATION AGE QUANTUM COLD COLD_CONC IDLE_RSS PEAK_ACTIVATIONS COLD_ACTIVATIONS COLD_RSS \
+export ROUNDS RUN OUT USERS MIN MAX ZIPF CONC WARMUP DURATION AGE QUANTUM COLD COLD_CONC IDLE_RSS PEAK_ACTIVATIONS COLD_ACTIVATIONS COLD_RSS \
   UPTIME_BEFORE UPTIME_AFTER CPU_MODEL COMMIT PG_VERSION PG_SETTINGS
 export MACHINE="$(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM" DOTNET_VERSION="$(dotnet --version)" \
   WHEN="$(date -u '+%Y-%m-%d %H:%M UTC')" EXTRA="${TEN_PRODUCT_ENV:-}"
@@ -259,21 +272,26 @@ lines = ["| load | service | operation | req/s | p50 ms | p99 ms | p99.9 ms | er
          "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
 csv = ["scenario,service,rps,p50,p99,p999"]
 got = {}
-for label, title in (("mixed", "mixed, Zipf tenants"), ("cold", "cold: first request of a tenant")):
+rounds = int(e["ROUNDS"])
+labels = [(f"mixed-{n}", f"mixed, Zipf tenants, round {n}") for n in range(1, rounds + 1)] + [("cold", "cold: first request of a tenant")]
+for label, title in labels:
     for svc in ("product", "baseline"):
         got[label, svc] = rows(label, svc)
         for op, r in got[label, svc][0].items():
             cpu, other = (r["cpu"], r["other"]) if op == "all" else ("", "")
             lines.append(f"| {title} | {svc} | {op} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} | {r['errors']} | {cpu} | {other} |")
-            if label == "mixed" or op == "all":
-                csv.append(f"{label if op == 'all' else op},{svc},{r['rps']:.0f},{r['p50']:.2f},{r['p99']:.2f},{r['p999']:.2f}")
-(p, more), (b, _) = got["mixed", "product"], got["mixed", "baseline"]
+            csv.append(f"{label}{'' if op == 'all' else ' ' + op},{svc},{r['rps']:.0f},{r['p50']:.2f},{r['p99']:.2f},{r['p999']:.2f}")
 cold_p = got["cold", "product"][0]["all"]
-ratio = p["all"]["rps"] / b["all"]["rps"]
 cpu_total = lambda r: sum(float(x) for x in r["cpu"].split("/"))
-hits, misses = more.get("key_cache_hits", (0, 0))[0], more.get("key_cache_misses", (0, 0))[0]
-activ, rss_end = more.get("activations", (0, 0))[1], more.get("rss_kb", (0, 0))[1]
 verdict = lambda ok: "met" if ok else "MISSED"
+targets, windows = [], []
+for n in range(1, rounds + 1):
+    (p, more), (b, _) = got[f"mixed-{n}", "product"], got[f"mixed-{n}", "baseline"]
+    ratio = p["all"]["rps"] / b["all"]["rps"]
+    targets.append(f"| round {n}: mixed load ≥ 4× the baseline's throughput | {ratio:.2f}× ({p['all']['rps']:.0f} / {b['all']['rps']:.0f} req/s); CPU-per-request ratio {cpu_total(b['all']) / cpu_total(p['all']):.2f}× | {verdict(ratio >= 4)} |")
+    targets.append(f"| round {n}: mixed load p99 ≤ 50 ms (product) | {p['all']['p99']:.1f} ms (baseline {b['all']['p99']:.1f} ms) | {verdict(p['all']['p99'] <= 50)} |")
+    hits, misses = more.get("key_cache_hits", (0, 0))[0], more.get("key_cache_misses", (0, 0))[0]
+    windows.append(f"| {n} | {hits:.0f} / {misses:.0f} = **{hits / max(1, hits + misses):.3f}** | {more.get('activations', (0, 0))[0]:+.0f} → **{more.get('activations', (0, 0))[1]:.0f}** | {more.get('rss_kb', (0, 0))[1] / 1024:.0f} MiB |")
 mib = lambda kb: f"{float(kb) / 1024:.0f} MiB"
 with open(out, "w") as f:
     f.write("# Many tenants: the product vs. plain ASP.NET Core + Npgsql, latest run\n\n")
@@ -283,12 +301,13 @@ with open(out, "w") as f:
     f.write(f"- uptime before: `{e['UPTIME_BEFORE'].strip()}`; after: `{e['UPTIME_AFTER'].strip()}`\n")
     f.write(f"- {e['USERS']} tenants (users, each with its own API key), {e['MAX']} … {e['MIN']} resources by popularity rank; mixed load 80 % GET one / 15 % first page / 5 % create, tenants Zipf (exponent {e['ZIPF']}), {e['CONC']} connections, warm-up {e['WARMUP']} s, measured {e['DURATION']} s per service; cold path: {e['COLD']} tenants' first GET one, {e['COLD_CONC']} at a time\n\n")
     f.write("\n".join(lines) + "\n\n| target | measured | verdict |\n| --- | --- | --- |\n")
-    f.write(f"| mixed load ≥ 4× the baseline's throughput | {ratio:.2f}× ({p['all']['rps']:.0f} / {b['all']['rps']:.0f} req/s); CPU-per-request ratio {cpu_total(b['all']) / cpu_total(p['all']):.2f}× | {verdict(ratio >= 4)} |\n")
-    f.write(f"| mixed load p99 ≤ 50 ms (product) | {p['all']['p99']:.1f} ms (baseline {b['all']['p99']:.1f} ms) | {verdict(p['all']['p99'] <= 50)} |\n")
+    f.write("\n".join(targets) + "\n")
     f.write(f"| cold path p99 ≤ 20 ms (product) | {cold_p['p99']:.1f} ms (p50 {cold_p['p50']:.1f}, p99.9 {cold_p['p999']:.1f}; baseline p99 {got['cold', 'baseline'][0]['all']['p99']:.1f} ms) | {verdict(cold_p['p99'] <= 20)} |\n\n")
-    f.write(f"Product during the measured mixed window: API-key cache {hits:.0f} hits, {misses:.0f} misses, **hit ratio {hits / max(1, hits + misses):.3f}**; "
-            f"**{activ:.0f} grain activations** and **VmRSS {mib(rss_end)}** at its end (idle after seeding: {mib(e['IDLE_RSS'])}). "
-            f"Before the cold requests: {e['COLD_ACTIVATIONS']} activations (from {e['PEAK_ACTIVATIONS']} after the baseline's run), VmRSS {mib(e['COLD_RSS'])}.\n")
+    f.write("The product in each measured mixed window (its /metrics and /proc):\n\n"
+            "| round | API-key cache hits / misses = hit ratio | grain activations: change → at the end | VmRSS at the end |\n| ---: | --- | --- | ---: |\n")
+    f.write("\n".join(windows) + "\n\n")
+    f.write(f"VmRSS idle after seeding: {mib(e['IDLE_RSS'])}. Before the cold requests: {e['COLD_ACTIVATIONS']} activations "
+            f"(from {e['PEAK_ACTIVATIONS']} after the baseline's runs), VmRSS {mib(e['COLD_RSS'])}.\n")
 open(out[:-3] + ".csv", "w").write("\n".join(csv) + "\n")
 print(open(out).read())
 PY

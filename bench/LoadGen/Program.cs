@@ -29,11 +29,15 @@ namespace LoadGen;
 ///   requests (the silo's background work).</item>
 /// <item><c>failover --urls U1,U2,U3 --kill-pid PID ...</c>: kill -9 of one silo under load, answers per second after
 ///   it (see <see cref="Failover"/>).</item>
+/// <item><c>tenants --count N --password P --out FILE</c>: N accounts, each with an API key (see
+///   <see cref="TenantMix.SeedAsync"/>).</item>
 /// </list>
 /// <c>run</c> also takes <c>--token T</c> (instead of BENCH_TOKEN), <c>--expect STATUS</c>, <c>--snapshot-cmd CMD</c>
 /// (a command printing key=value counters, e.g. bench/stats-snapshot.sh: the load pauses after the warm-up, the counters
 /// are read before and after the window, and their change per request is printed) and <c>--settle SECONDS</c> (the
-/// quiet time before each reading, 1.5 by default).
+/// quiet time before each reading, 1.5 by default). With <c>--tenants FILE [--pick zipf|once] [--zipf 1.0] [--mix
+/// get_one=80,list_first=15,create=5]</c> each request goes to a tenant of the file with that tenant's own key
+/// (<see cref="TenantMix"/>; --path and --method are then unused), and the figures are also given per operation.
 /// </remarks>
 internal static class Program
 {
@@ -43,7 +47,7 @@ internal static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.Error.WriteLine("usage: LoadGen register|seed|run|cursor-at|walk|idle|failover --base-url http://127.0.0.1:PORT [options]");
+            Console.Error.WriteLine("usage: LoadGen register|seed|run|cursor-at|walk|idle|failover|tenants --base-url http://127.0.0.1:PORT [options]");
             return 2;
         }
 
@@ -59,6 +63,7 @@ internal static class Program
                 "walk" => await WalkAsync(options),
                 "idle" => await IdleAsync(options),
                 "failover" => await Failover.RunAsync(options),
+                "tenants" => await TenantMix.SeedAsync(options, connections => Client(options, connections, withToken: false)),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),
             };
         }
@@ -180,7 +185,7 @@ internal static class Program
     private static async Task<int> RunAsync(Options o)
     {
         var name = o.Required("name");
-        var path = o.Required("path");
+        var path = o.Optional("tenants") is null ? o.Required("path") : "";
         var method = o.Optional("method") ?? "GET";
         var concurrency = o.Int("concurrency", 32);
         var warmup = TimeSpan.FromSeconds(o.Double("warmup", 3));
@@ -194,12 +199,17 @@ internal static class Program
             throw new ArgumentException("duration is capped at 300 s and warm-up at 60 s");
         }
 
-        using var http = Client(o, concurrency, withToken: true);
-        var phase = Phase.WarmUp;
+        var mix = TenantMix.From(o);
+        using var http = Client(o, concurrency, withToken: mix is null);
+        // Without a warm-up no request goes out before the measured window (--pick once must not lose tenants to it).
+        var phase = warmup > TimeSpan.Zero ? Phase.WarmUp : Phase.Paused;
         var issued = 0L;
         var inFlight = 0L;
         var sequence = 0L;
         var latencies = new List<long>[concurrency];
+        // With --tenants, also per operation of the mix: [operation][worker].
+        var byOperation = TenantMix.OperationNames.Select(_ => new List<long>[concurrency]).ToArray();
+        var failuresByOperation = new long[byOperation.Length];
         var statuses = new ConcurrentDictionary<string, long>();
         var failures = 0L;
         var runId = Guid.NewGuid().ToString("N")[..8];
@@ -207,6 +217,8 @@ internal static class Program
         var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
         {
             var mine = latencies[w] = new List<long>(4096);
+            var mineByOperation = byOperation.Select(l => l[w] = new List<long>(mix is null ? 0 : 4096)).ToArray();
+            var random = new Random(w);
             while (true)
             {
                 var current = (Phase)Volatile.Read(ref Unsafe.As<Phase, int>(ref phase));
@@ -221,14 +233,21 @@ internal static class Program
                     return;
                 }
 
+                var pick = mix?.Next(random);
+                if (mix is not null && pick is null)
+                {
+                    return; // --pick once: every tenant has had its request
+                }
+
                 Interlocked.Increment(ref inFlight);
                 var measured = current == Phase.Measuring;
                 var t0 = Stopwatch.GetTimestamp();
                 string outcome;
                 try
                 {
-                    using var request = new HttpRequestMessage(new HttpMethod(method), path);
-                    if (method == "POST")
+                    using var request = pick is { } p ? new HttpRequestMessage(p.Method, p.Path) : new HttpRequestMessage(new HttpMethod(method), path);
+                    request.Headers.Authorization = pick?.Auth;
+                    if (request.Method == HttpMethod.Post)
                     {
                         request.Content = Json(CreateBody(Interlocked.Increment(ref sequence), runId));
                     }
@@ -250,9 +269,19 @@ internal static class Program
                 if (measured)
                 {
                     mine.Add(elapsed);
-                    statuses.AddOrUpdate(outcome, 1, (_, n) => n + 1);
-                    if (outcome != expect)
+                    if (pick is { } picked)
                     {
+                        mineByOperation[picked.Operation].Add(elapsed);
+                    }
+
+                    statuses.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+                    if (outcome != (pick?.Expect ?? expect))
+                    {
+                        if (pick is { } failed)
+                        {
+                            Interlocked.Increment(ref failuresByOperation[failed.Operation]);
+                        }
+
                         Interlocked.Increment(ref failures);
                     }
                 }
@@ -291,6 +320,20 @@ internal static class Program
         Console.WriteLine(Inv(
             $"{name}: c={concurrency} {stats.Count:N0} req in {window.TotalSeconds:F1} s = {stats.Rps:F0} req/s; p50 {stats.P50:F2} ms, p90 {stats.P90:F2} ms, p99 {stats.P99:F2} ms, p99.9 {stats.P999:F2} ms, max {stats.Max:F2} ms; errors {failures} [{codes}]; sent incl. warm-up {total:N0} (warm-up {warmupSent:N0})"));
 
+        var operationRows = new List<string>();
+        for (var op = 0; mix is not null && op < byOperation.Length; op++)
+        {
+            var opStats = LatencyStats.From(byOperation[op], window);
+            if (opStats.Count == 0)
+            {
+                continue;
+            }
+
+            Console.WriteLine(Inv(
+                $"  {TenantMix.OperationNames[op]}: {opStats.Count:N0} req = {opStats.Rps:F0} req/s; p50 {opStats.P50:F2} ms, p99 {opStats.P99:F2} ms, p99.9 {opStats.P999:F2} ms, max {opStats.Max:F2} ms; errors {failuresByOperation[op]}"));
+            operationRows.Add(opStats.Row($"{name} {TenantMix.OperationNames[op]}", concurrency, failuresByOperation[op]) + Inv($" – | – | – | – | {opStats.P999:F2} |"));
+        }
+
         var extra = Inv($" – | – | – / – / {loadGenCpu.TotalMilliseconds / Math.Max(1, stats.Count):F2} | – |");
         if (before is not null)
         {
@@ -315,6 +358,13 @@ internal static class Program
             var others = (Delta(atEnd, "busy_cpu_ms") - Delta(atEnd, "silo_cpu_ms") - Delta(atEnd, "pg_cpu_ms") - loadGenCpu.TotalMilliseconds)
                 / window.TotalMilliseconds;
             Console.WriteLine(Inv($"  other processes on the machine: {others:F2} cores on average during the window"));
+            if (atEnd.Keys.Except(Counters.Standard).ToList() is { Count: > 0 } more)
+            {
+                // Counters of the snapshot command beyond the standard ones (bench/run-tenants.sh: the silo's metrics).
+                Console.WriteLine("  more counters, change over the window (value at its end): "
+                    + string.Join(", ", more.Select(k => Inv($"{k} {Delta(atEnd, k):+0;-0;0} ({atEnd.Get(k):F0})"))));
+            }
+
             extra = Inv($" {Per(after, "stmts"):F2} | {Per(after, "res_stmts"):F2} | {Per(atEnd, "silo_cpu_ms"):F2} / {Per(atEnd, "pg_cpu_ms"):F2} / {loadGenCpu.TotalMilliseconds / n:F2} | {Math.Max(0, others):F2} |");
         }
 
@@ -322,7 +372,8 @@ internal static class Program
         if (results is not null)
         {
             // p99.9 goes last so the columns the scripts already read keep their places.
-            File.AppendAllText(results, stats.Row(name, concurrency, failures) + extra + Inv($" {stats.P999:F2} |") + "\n");
+            File.AppendAllText(results, stats.Row(name, concurrency, failures) + extra + Inv($" {stats.P999:F2} |") + "\n"
+                + string.Concat(operationRows.Select(row => row + "\n")));
         }
 
         return stats.Count > 0 && failures == 0 ? 0 : 1;
@@ -480,6 +531,14 @@ internal enum Phase
 /// <summary>Counters printed by a snapshot command as <c>key=value</c> pairs separated by white space.</summary>
 internal sealed class Counters(Dictionary<string, double> values)
 {
+    /// <summary>The keys bench/stats-snapshot.sh and bench/compare/snapshot.sh print, which <c>run</c> reports by name.</summary>
+    public static readonly IReadOnlySet<string> Standard = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "stmts", "res_stmts", "xacts", "tup_returned", "tup_fetched", "res_scans", "res_rows", "silo_cpu_ms", "pg_cpu_ms", "busy_cpu_ms",
+    };
+
+    public IEnumerable<string> Keys => values.Keys;
+
     public double Get(string key) => values.TryGetValue(key, out var value) ? value : double.NaN;
 
     public static async Task<Counters> ReadAsync(string command)

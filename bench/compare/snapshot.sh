@@ -6,6 +6,9 @@
 #   silo_cpu_ms        user+system CPU of the service under test ($CMP_PID: the product's silo OR the baseline)
 #   pg_cpu_ms          CPU of the PostgreSQL postmaster ($CMP_PG_PID), its children and reaped children
 #   busy_cpu_ms        whole machine busy CPU (/proc/stat)
+#   rss_kb             VmRSS of the service under test
+#   with CMP_METRICS_URL (the product's /metrics, bench/run-tenants.sh): key_cache_hits / key_cache_misses (the
+#   API-key cache's lookups) and activations (Orleans' grain activations on the silo)
 # Read-only. Needs CMP_PID, and for PostgreSQL PGHOST, PGPORT, PGUSER, PGDATABASE, CMP_TABLE, CMP_PG_PID (empty: none).
 set -euo pipefail
 stmts=0 res_stmts=0 xacts=0 tup_returned=0 tup_fetched=0 res_scans=0 res_rows=0
@@ -35,7 +38,16 @@ if [[ -n ${CMP_PG_PID:-} ]]; then
   pg=$(WITH_CHILDREN=1 ticks "$CMP_PG_PID")
   for child in $(pgrep -P "$CMP_PG_PID" || true); do pg=$(( pg + $(ticks "$child") )); done
 fi
+metrics=
+if [[ -n ${CMP_METRICS_URL:-} ]]; then
+  metrics=$(curl -sf --max-time 5 "$CMP_METRICS_URL" | awk '
+    /^apiplatform_api_key_cache_lookups_total\{.*result="hit"/ { hits += $NF }
+    /^apiplatform_api_key_cache_lookups_total\{.*result="miss"/ { misses += $NF }
+    /^orleans_catalog_activations(\{| )/ { activations += $NF }
+    END { printf "key_cache_hits=%d key_cache_misses=%d activations=%d", hits, misses, activations }')
+fi
 read -r _ u n sy _ _ irq sirq st _ </proc/stat
 echo "busy_cpu_ms=$(( (u + n + sy + irq + sirq + st) * 1000 / tck ))" \
   "stmts=$stmts res_stmts=$res_stmts xacts=$xacts tup_returned=$tup_returned tup_fetched=$tup_fetched res_scans=$res_scans res_rows=$res_rows" \
-  "silo_cpu_ms=$(( svc * 1000 / tck )) pg_cpu_ms=$(( pg * 1000 / tck ))"
+  "silo_cpu_ms=$(( svc * 1000 / tck )) pg_cpu_ms=$(( pg * 1000 / tck ))" \
+  "rss_kb=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$CMP_PID/status" 2>/dev/null || echo 0)" $metrics

@@ -14,6 +14,7 @@ using ApiPlatform.Grains.Storage;
 using ApiPlatform.Silo.Webhooks;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 namespace ApiPlatform.Silo.Hosting;
@@ -33,6 +34,7 @@ internal static class OrleansSetup
         builder.Services.TryAddSingleton(ApiClock.System);
         builder.Services.AddValidatedOptions<LoginThrottleOptions, LoginThrottleOptionsValidator>(builder.Configuration, LoginThrottleOptions.Section);
         builder.Services.AddValidatedOptions<IdempotencyOptions, IdempotencyOptionsValidator>(builder.Configuration, IdempotencyOptions.Section);
+        builder.Services.AddValidatedOptions<ActivationCollectionOptions, ActivationCollectionOptionsValidator>(builder.Configuration, ActivationCollectionOptions.Section);
         // The project's own tables (resources, counters, idempotency keys) live in the same database as grain state.
         builder.Services.AddSingleton<DbDataSource>(_ => mode.IsPostgres
             ? NpgsqlDataSource.Create(ProjectConnectionString(mode.PostgresConnectionString!))
@@ -72,6 +74,8 @@ internal static class OrleansSetup
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(FailureDetection.MembershipSection));
             var responseTimeout = FailureDetection.ResponseTimeout(builder.Configuration);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
+            silo.Services.AddOptions<GrainCollectionOptions>()
+                .Configure<IOptions<ActivationCollectionOptions>>((o, collection) => collection.Value.ApplyTo(o));
             silo.UseSystemTextJsonGrainStorageSerializer();
             if (tracing)
             {

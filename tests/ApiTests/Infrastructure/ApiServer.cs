@@ -125,7 +125,7 @@ public abstract class ApiServer : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = SiloHost.Build([], builder =>
+        var app = SiloHost.Build([], builder =>
         {
             foreach (var (key, value) in settings)
             {
@@ -136,7 +136,18 @@ public abstract class ApiServer : IAsyncLifetime
             builder.Services.AddSingleton(new ApiClock(Time));
             ConfigureHost?.Invoke(builder);
         });
-        await _app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A start refused (a bad setting): there is nothing to stop afterwards.
+            await app.DisposeAsync();
+            throw;
+        }
+
+        _app = app;
         BaseAddress = new Uri(_app.Urls.First());
         ManagementAddress = _app.Services.GetRequiredService<ManagementServer>().Addresses.FirstOrDefault();
     }

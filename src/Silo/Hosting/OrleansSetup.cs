@@ -1,20 +1,20 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Data.Common;
 using System.Net;
 using ApiPlatform.Gateway.Dashboard;
 using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains;
-using System.Data.Common;
+using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Idempotency;
 using ApiPlatform.Grains.Identity;
 using ApiPlatform.Grains.Organizations;
 using ApiPlatform.Grains.Resources;
-using ApiPlatform.Grains.Events;
-using ApiPlatform.Grains.Users;
 using ApiPlatform.Grains.Storage;
+using ApiPlatform.Grains.Users;
 using ApiPlatform.Silo.Webhooks;
 using Microsoft.Data.Sqlite;
-using Npgsql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Orleans.Configuration;
 
 namespace ApiPlatform.Silo.Hosting;

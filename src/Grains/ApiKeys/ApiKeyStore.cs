@@ -23,6 +23,7 @@ public sealed class ApiKeyStore(Database database)
             ON CONFLICT (id) DO UPDATE SET name = excluded.name, plan = excluded.plan, scopes = excluded.scopes,
                 last_four = excluded.last_four, expires_at = excluded.expires_at, rolled_at = excluded.rolled_at,
                 revoked_at = excluded.revoked_at
+            {database.Dialect.WhereChanged("api_keys", "name", "plan", "scopes", "last_four", "expires_at", "rolled_at", "revoked_at")}
             """);
         await command.With("id", key.Id).With("owner_id", key.OwnerId).With("created_by", key.CreatedBy)
             .With("created_by_key", key.CreatedByKey).With("name", key.Name).With("plan", key.Plan)

@@ -19,6 +19,8 @@ public sealed class UserDirectoryStore(Database database)
                 first_name = excluded.first_name, last_name = excluded.last_name, avatar_url = excluded.avatar_url,
                 role = excluded.role, plan = excluded.plan, updated_at = excluded.updated_at,
                 email_verified = excluded.email_verified, disabled = excluded.disabled
+            {database.Dialect.WhereChanged("users_directory", "email", "username", "first_name", "last_name", "avatar_url", "role", "plan",
+                "updated_at", "email_verified", "disabled")}
             """);
         await command.With("id", user.Id).With("email", user.Email).With("username", user.Username)
             .With("first_name", user.Profile.FirstName).With("last_name", user.Profile.LastName).With("avatar_url", user.Profile.AvatarUrl)

@@ -101,21 +101,24 @@ internal static class OrleansSetup
             {
                 var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;
                 silo.ConfigureEndpoints(address, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                // Orleans' own SQL keeps no session state either: without the DISCARD ALL on every pooled connection's
+                // reuse, a grain-state read is one round trip, not two (bench/README.md, many tenants).
+                var orleansConnection = ProjectConnectionString(mode.PostgresConnectionString!);
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = DatabaseMigrator.PostgresInvariant;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansConnection;
                 });
                 silo.AddAdoNetGrainStorage(GrainStorage.Main, o =>
                 {
                     o.Invariant = DatabaseMigrator.PostgresInvariant;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansConnection;
                     o.DeleteStateOnClear = true;
                 });
                 silo.UseAdoNetReminderService(o =>
                 {
                     o.Invariant = DatabaseMigrator.PostgresInvariant;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansConnection;
                 });
             }
             else

@@ -17,14 +17,11 @@ COPY src/Grains.Interfaces/Grains.Interfaces.csproj src/Grains.Interfaces/
 COPY src/Grains/Grains.csproj src/Grains/
 COPY src/Gateway/Gateway.csproj src/Gateway/
 COPY src/Silo/Silo.csproj src/Silo/
-# -a (the image's architecture, set by BuildKit) makes the publish runtime-specific, which turns on ReadyToRun
-# (src/Silo/Silo.csproj): the restore fetches the runtime and crossgen packs it needs.
-ARG TARGETARCH
-RUN dotnet restore src/Silo/Silo.csproj -a "$TARGETARCH"
+RUN dotnet restore src/Silo/Silo.csproj
 
 # Only src/ goes into the image build: tests, benchmarks and docs are not needed to publish.
 COPY src/ src/
-RUN dotnet publish src/Silo -c Release -a "$TARGETARCH" --self-contained false -o /app --no-restore /p:UseAppHost=false
+RUN dotnet publish src/Silo -c Release -o /app --no-restore /p:UseAppHost=false
 
 # ---------------------------------------------------------------- runtime
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

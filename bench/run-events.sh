@@ -15,8 +15,7 @@
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
 # Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_PUBLISH=0 (run the plain build, not the
-# published ReadyToRun silo), EV_SILO_ENV ("NAME=VALUE ..." for the silos).
+# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 # EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
 # `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a
 # summary; EV_PROFILE=1 (sse): on-CPU stacks of both silos with Linux perf for EV_PROFILE_SECONDS (10) of the window from EV_PROFILE_DELAY (3) s into it ->
@@ -49,19 +48,11 @@ rm -f "$RUN"/*.log
 
 SRC=$RUN/src
 export_head "$SRC" "${EV_NO_BUILD:-0}"
-# The silo as the Dockerfile publishes it (for this machine's architecture: ReadyToRun, src/Silo/Silo.csproj), or with
-# EV_PUBLISH=0 the plain Release build (JIT only) that every run measured before ReadyToRun.
-if [[ "${EV_PUBLISH:-1}" == 1 ]]; then SILO_BIN=$SRC/publish; else SILO_BIN=$SRC/src/Silo/bin/Release/net10.0; fi
+SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
 LOAD_DLL=$BENCH_DIR/EventsLoad/bin/Release/net10.0/EventsLoad.dll
 if [[ "${EV_NO_BUILD:-0}" != 1 ]]; then
   say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD) and EventsLoad"
   build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$BENCH_DIR/EventsLoad/EventsLoad.csproj"
-  if [[ "${EV_PUBLISH:-1}" == 1 ]]; then
-    say "publish the silo as the Dockerfile does (ReadyToRun)"
-    arch=$(uname -m); arch=${arch/x86_64/x64}; arch=${arch/aarch64/arm64}
-    dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a "$arch" --self-contained false -o "$SILO_BIN" -nologo -v q \
-      >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed (see $RUN/build.log)"; }
-  fi
 fi
 [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOAD_DLL" ]] || die "build outputs missing"
 
@@ -271,7 +262,7 @@ fi
 {
   echo "# Event path benchmarks: latest run"
   echo
-  echo "Written by \`bench/run-events.sh $MODE\`${EV_SILO_ENV:+ with silo settings \`$EV_SILO_ENV\`} ($( [[ "${EV_PUBLISH:-1}" == 1 ]] && echo "silo published, ReadyToRun" || echo "silo built, not published: JIT only")) on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
+  echo "Written by \`bench/run-events.sh $MODE\`${EV_SILO_ENV:+ with silo settings \`$EV_SILO_ENV\`} on $(date -u '+%Y-%m-%d %H:%M UTC'), product commit ${COMMIT:0:7} (clean export of HEAD)."
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -h | awk '/^Mem:/ {print $2}') RAM, shared by load tool, silos and PostgreSQL; load average before: $LOADAVG."
   echo ".NET SDK $(dotnet --version), PostgreSQL $PG_VERSION ($PG_SETTINGS)."
   echo

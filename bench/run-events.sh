@@ -18,8 +18,8 @@
 # EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 # EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
 # `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a
-# summary; EV_PROFILE=1 (sse): on-CPU stacks of both silos with Linux perf for EV_PROFILE_SECONDS (10) of the window from EV_PROFILE_DELAY (3) s into it ->
-# bench/.events-run/sse-profile.txt. Every sse run writes one line per receipt to bench/.events-run/sse-samples.csv
+# summary; EV_PROFILE=1 (sse): on-CPU stacks of both silos with Linux perf for EV_PROFILE_SECONDS (10) of the window,
+# from EV_PROFILE_DELAY (3) s into it -> bench/.events-run/sse-profile.txt. Every sse run writes one line per receipt to bench/.events-run/sse-samples.csv
 # and a breakdown of the tail (bench/events-tail.py) to the results.
 set -euo pipefail
 
@@ -188,6 +188,7 @@ fi
 # ------------------------------------------------------------------ SSE
 if [[ "$MODE" == sse || "$MODE" == all ]]; then
   [[ "${EV_PROFILE:-0}" != 1 ]] || PRODUCT_SETTINGS+=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+  rm -f "$RUN"/sse-samples.csv "$RUN"/sse-silo*.counters.csv "$RUN"/sse.perf.data "$RUN"/sse-profile.txt
   start_cluster 2 sse
   rss0=0; for pid in "${SILO_PIDS[@]}"; do rss0=$((rss0 + $(rss_kb "$pid"))); done
   say "sse: $SUBSCRIBERS streams over 2 silos and $SSE_TENANTS tenants, then $SSE_RATE creates/s for $DURATION s"

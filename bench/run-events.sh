@@ -14,9 +14,15 @@
 # The product is a clean export of HEAD (bench/.events-run/src), built Release, as bench/run-compare.sh does; the load
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
-# Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s), EV_WARMUP (10 s of the same load first, webhooks),
-# EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos),
-# EV_PROFILE=1 (webhooks: a perf profile of the silo under load, summarised into bench/.events-run/webhooks-profile.txt).
+# Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
+# EV_WARMUP (webhooks: 10 s of the same load first, unmeasured), EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100),
+# EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
+# EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
+# `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a
+# summary; EV_PROFILE=1: on-CPU stacks with Linux perf — webhooks: the silo for 8 s from 3 s into the measured window ->
+# bench/.events-run/webhooks-profile.txt; sse: both silos for EV_PROFILE_SECONDS (10) from EV_PROFILE_DELAY (3) s into
+# it -> bench/.events-run/sse-profile.txt. Every sse run writes one line per receipt to bench/.events-run/sse-samples.csv
+# and a breakdown of the tail (bench/events-tail.py) to the results.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -213,11 +219,12 @@ fi
 
 # ------------------------------------------------------------------ SSE
 if [[ "$MODE" == sse || "$MODE" == all ]]; then
+  rm -f "$RUN"/sse-samples.csv "$RUN"/sse-silo*.counters.csv "$RUN"/sse.perf.data "$RUN"/sse-profile.txt
   start_cluster 2 sse
   rss0=0; for pid in "${SILO_PIDS[@]}"; do rss0=$((rss0 + $(rss_kb "$pid"))); done
   say "sse: $SUBSCRIBERS streams over 2 silos and $SSE_TENANTS tenants, then $SSE_RATE creates/s for $DURATION s"
   coproc LOAD { dotnet "$LOAD_DLL" sse --base-urls "$(IFS=,; echo "${URLS[*]}")" --tenants "$SSE_TENANTS" --subscribers "$SUBSCRIBERS" \
-    --rate "$SSE_RATE" --duration "$DURATION" 2>>"$RUN/sse-load.log"; }
+    --rate "$SSE_RATE" --duration "$DURATION" --samples "$RUN/sse-samples.csv" 2>>"$RUN/sse-load.log"; }
   read -r ready <&"${LOAD[0]}"
   echo "$ready" >>"$RUN/sse-load.log"
   sleep 5
@@ -227,6 +234,20 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   load_pid=$(pgrep -P "$LOAD_PID" | head -n1 || true)
   load_pid=${load_pid:-$LOAD_PID}
   SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks) LOAD_T0=$(cpu_ticks "$load_pid" || echo 0)
+  observers=()
+  if [[ "${EV_OBSERVE:-0}" == 1 && -x "$BENCH_DIR/.tools/dotnet-counters" ]]; then
+    for i in "${!SILO_PIDS[@]}"; do
+      "$BENCH_DIR/.tools/dotnet-counters" collect -p "${SILO_PIDS[$i]}" --refresh-interval 1 --format csv \
+        -o "$RUN/sse-silo$((i + 1)).counters.csv" --duration "00:00:00:$(printf '%02d' "$DURATION")" \
+        --counters 'System.Runtime,Microsoft.AspNetCore.Server.Kestrel' >/dev/null 2>&1 &
+      observers+=($!)
+    done
+  fi
+  if [[ "${EV_PROFILE:-0}" == 1 ]]; then
+    ( sleep "${EV_PROFILE_DELAY:-3}"; perf record -F 499 -g -p "$(IFS=,; echo "${SILO_PIDS[*]}")" -o "$RUN/sse.perf.data" -- sleep "${EV_PROFILE_SECONDS:-10}" ) \
+      >"$RUN/sse-perf.log" 2>&1 &
+    observers+=($!)
+  fi
   echo go >&"${LOAD[1]}"
   LOAD_T1=$LOAD_T0
   ( while kill -0 "$load_pid" 2>/dev/null; do cpu_ticks "$load_pid" >"$RUN/load-ticks" || true; sleep 0.5; done ) &
@@ -236,6 +257,7 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   LOAD_T1=$(cat "$RUN/load-ticks" 2>/dev/null || echo "$LOAD_T0")
   wait "$load_pid" || true
   wait "$ticker" 2>/dev/null || true
+  for pid in "${observers[@]}"; do wait "$pid" || true; done
   stop_watch
   up1=$(uptime)
   received=$(sed -n 's/.* received=\([0-9]*\).*/\1/p' <<<"$result")
@@ -248,6 +270,25 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   report ""
   report "Silo memory (VmRSS, both silos): $((rss0 / 1024)) MiB before the streams, $((rss1 / 1024)) MiB with $SUBSCRIBERS open: $(awk -v a="$rss0" -v b="$rss1" -v n="$SUBSCRIBERS" 'BEGIN { printf "%.1f KiB", (b - a) / n }') per stream."
   report ""
+  if [[ -s "$RUN/sse-samples.csv" ]]; then
+    while IFS= read -r line; do report "$line"; done < <(python3 "$BENCH_DIR/events-tail.py" "$RUN/sse-samples.csv")
+    report ""
+  fi
+  for i in "${!SILO_PIDS[@]}"; do
+    counters=$RUN/sse-silo$((i + 1)).counters.csv
+    [[ -s $counters ]] || continue
+    report "Runtime counters of silo $((i + 1)) over the window (per 1 s interval: mean / max / sum):"
+    report ""
+    report '```'
+    while IFS= read -r line; do report "$line"; done < <(python3 "$BENCH_DIR/events-tail.py" --counters "$counters")
+    report '```'
+    report ""
+  done
+  if [[ -s "$RUN/sse.perf.data" ]]; then
+    perf script -i "$RUN/sse.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$BENCH_DIR/compare/perf-summary.py" 50 >"$RUN/sse-profile.txt" || true
+    report "On-CPU profile of both silos (perf, ${EV_PROFILE_SECONDS:-10} s of the window): bench/.events-run/sse-profile.txt"
+    report ""
+  fi
 fi
 
 {

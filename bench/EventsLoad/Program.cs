@@ -125,6 +125,9 @@ internal static class Program
         var tokens = await RegisterAsync(http, urls[0], tenants);
         var sent = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var latencies = new ConcurrentBag<double>();
+        // --samples FILE: one line per receipt (create, stream, times), to see which events make the tail.
+        var samplesPath = o.Text("samples");
+        var receipts = samplesPath is null ? null : new ConcurrentBag<(string Name, int Stream, long At)>();
         var received = 0L;
         using var stop = new CancellationTokenSource();
         var open = 0;
@@ -134,7 +137,15 @@ internal static class Program
             var token = tokens[s % tenants];
             var url = urls[s % urls.Count];
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            readers.Add(Task.Run(() => ReadStreamAsync(streams, url, token, ready, sent, latencies, () => Interlocked.Increment(ref received), stop.Token)));
+            var index = s;
+            readers.Add(Task.Run(() => ReadStreamAsync(streams, url, token, ready, sent, latencies, (name, at) =>
+            {
+                Interlocked.Increment(ref received);
+                if (name is not null)
+                {
+                    receipts?.Add((name, index, at));
+                }
+            }, stop.Token)));
             await ready.Task;
             open++;
         }
@@ -143,7 +154,10 @@ internal static class Program
         Console.Out.Flush();
         await Console.In.ReadLineAsync();
 
-        var (created, errors, achieved) = await OpenLoopAsync(http, urls, tokens, rate, duration, (name, at) => sent[name] = at);
+        var responded = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var loadStart = Stopwatch.GetTimestamp();
+        var (created, errors, achieved) = await OpenLoopAsync(http, urls, tokens, rate, duration, (name, at) => sent[name] = at,
+            (name, at) => responded[name] = at);
         // Every create reaches every subscriber of its tenant.
         var expected = (long)created * subscribers / tenants;
         var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
@@ -153,13 +167,18 @@ internal static class Program
         }
 
         await stop.CancelAsync();
+        if (samplesPath is not null && receipts is not null)
+        {
+            WriteSamples(samplesPath, receipts, sent, responded, loadStart, urls.Count, tenants);
+        }
+
         var stats = Stats([.. latencies]);
         Console.WriteLine(Inv($"RESULT streams={open} creates={created} create_errors={errors} creates_per_s={achieved:0.0} expected={expected} received={Interlocked.Read(ref received)} p50_ms={stats.P50:0.0} p90_ms={stats.P90:0.0} p99_ms={stats.P99:0.0} max_ms={stats.Max:0.0}"));
         return errors == 0 && Interlocked.Read(ref received) == expected ? 0 : 1;
     }
 
     private static async Task ReadStreamAsync(HttpClient http, string baseUrl, string token, TaskCompletionSource ready,
-        ConcurrentDictionary<string, long> sent, ConcurrentBag<double> latencies, Action counted, CancellationToken stop)
+        ConcurrentDictionary<string, long> sent, ConcurrentBag<double> latencies, Action<string?, long> counted, CancellationToken stop)
     {
         try
         {
@@ -185,7 +204,7 @@ internal static class Program
                         latencies.Add(Ms(at - start));
                     }
 
-                    counted();
+                    counted(name, at);
                 }
             }
         }
@@ -203,7 +222,7 @@ internal static class Program
 
     /// <summary>Creates resources at <paramref name="rate"/> per second for the duration, round robin over tenants and silos.</summary>
     private static async Task<(int Created, int Errors, double Achieved)> OpenLoopAsync(HttpClient http, IReadOnlyList<string> urls,
-        IReadOnlyList<string> tokens, int rate, TimeSpan duration, Action<string, long> sending)
+        IReadOnlyList<string> tokens, int rate, TimeSpan duration, Action<string, long> sending, Action<string, long>? responded = null)
     {
         var total = (int)(rate * duration.TotalSeconds);
         var created = 0;
@@ -231,6 +250,7 @@ internal static class Program
                     sending(name, Stopwatch.GetTimestamp());
                     using var response = await SendAsync(http, HttpMethod.Post, urls[n % urls.Count] + "/v1/resources", tokens[n % tokens.Count],
                         Json(new { name }));
+                    responded?.Invoke(name, Stopwatch.GetTimestamp());
                     if (response.StatusCode == HttpStatusCode.Created)
                     {
                         Interlocked.Increment(ref created);
@@ -254,6 +274,27 @@ internal static class Program
         await Task.WhenAll(tasks);
         var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
         return (created, errors, created / seconds);
+    }
+
+    /// <summary>
+    /// Writes one CSV line per receipt: the create's number, tenant and silo, the stream's number and silo, and the
+    /// times (ms after the first create) it was sent, answered and received.
+    /// </summary>
+    private static void WriteSamples(string path, IEnumerable<(string Name, int Stream, long At)> receipts, IReadOnlyDictionary<string, long> sent,
+        IReadOnlyDictionary<string, long> responded, long start, int silos, int tenants)
+    {
+        using var file = new StreamWriter(path);
+        file.WriteLine("create,tenant,create_silo,stream,stream_silo,sent_ms,responded_ms,received_ms");
+        foreach (var (name, stream, at) in receipts)
+        {
+            if (!sent.TryGetValue(name, out var s) || !responded.TryGetValue(name, out var r))
+            {
+                continue;
+            }
+
+            var n = int.Parse(name[(name.LastIndexOf('-') + 1)..], CultureInfo.InvariantCulture);
+            file.WriteLine(Inv($"{n},{n % tenants},{n % silos},{stream},{stream % silos},{Ms(s - start):0.0},{Ms(r - start):0.0},{Ms(at - start):0.0}"));
+        }
     }
 
     private static async Task<List<string>> RegisterAsync(HttpClient http, string baseUrl, int count)
@@ -421,6 +462,8 @@ internal sealed class Options
     }
 
     public string Required(string name) => _values.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is required");
+
+    public string? Text(string name) => _values.GetValueOrDefault(name);
 
     public int Int(string name, int fallback) => _values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 }

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace ApiPlatform.Grains.Storage;
 
@@ -21,4 +23,30 @@ public sealed class Database(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>An open pooled connection, for work that needs a transaction or several statements.</summary>
     public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
         dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>
+    /// Has the data source work out, once at start, how it writes the array parameters of the batched statements
+    /// (the group commit of creates, acknowledgements, webhook results). Npgsql does that on first use, with
+    /// reflection and converters built at run time; on a freshly started silo that first use sat inside the first
+    /// group commit, which every create of the first second waits for (bench/README.md, "The SSE tail"). One round
+    /// trip that touches no table; nothing on SQLite.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        if (!IsPostgres)
+        {
+            return;
+        }
+
+        await using var command = (NpgsqlCommand)CreateCommand(
+            "SELECT cardinality(@a) + cardinality(@b) + cardinality(@c) + cardinality(@d) + cardinality(@e) + cardinality(@f)");
+        var p = command.Parameters;
+        p.Add(SqlCommandExtensions.Texts("a", []));
+        p.Add(new NpgsqlParameter<string[]>("b", Array.Empty<string>()));
+        p.Add(new NpgsqlParameter<long[]>("c", Array.Empty<long>()));
+        p.Add(new NpgsqlParameter<int[]>("d", Array.Empty<int>()));
+        p.Add(new NpgsqlParameter<int?[]>("e", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = [] });
+        p.Add(new NpgsqlParameter<long?[]>("f", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [] });
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
 }

@@ -58,6 +58,21 @@ export_head() {
   fi
 }
 
+# build_compare_set DIR NO_BUILD: export_head into DIR, then (unless NO_BUILD=1) build the product there, the
+# baseline and LoadGen; sets SILO_BIN, BASELINE_DLL and LOADGEN_DLL and defines loadgen. Needs CMP, BENCH_DIR, RUN.
+build_compare_set() {
+  export_head "$1" "$2"
+  SILO_BIN=$1/src/Silo/bin/Release/net10.0
+  BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
+  LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
+  if [[ "$2" != 1 ]]; then
+    say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, LoadGen"
+    build_release "$RUN/build.log" "$1/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"
+  fi
+  [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
+  loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
+}
+
 # build_release LOG PROJECT...: dotnet build -c Release of each, dying with the log's tail on failure.
 build_release() {
   local log=$1 project

@@ -67,16 +67,7 @@ rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
 
 # ------------------------------------------------------------------ build (the export bench/run-compare.sh uses)
 SRC=$CMP/.run/src
-export_head "$SRC" "${TEN_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
-LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
-if [[ "${TEN_NO_BUILD:-0}" != 1 ]]; then
-  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, LoadGen"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"
-fi
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
-loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
+build_compare_set "$SRC" "${TEN_NO_BUILD:-0}"
 UPTIME_BEFORE=$(uptime)
 
 # ------------------------------------------------------------------ PostgreSQL, seeded or restored

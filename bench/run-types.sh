@@ -43,16 +43,7 @@ mkdir -p "$RUN" "$BENCH_DIR/results"
 rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
 
 SRC=$RUN/src
-export_head "$SRC" "${TYPES_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
-LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
-if [[ "${TYPES_NO_BUILD:-0}" != 1 ]]; then
-  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, LoadGen"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"
-fi
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
-loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
+build_compare_set "$SRC" "${TYPES_NO_BUILD:-0}"
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 say "start PostgreSQL"

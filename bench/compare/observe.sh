@@ -30,25 +30,15 @@ end=$(( $(date +%s%N) + seconds * 1000000000 ))
 } | psql -XAtq -d "$db" >"$prefix.pgwait.txt" 2>/dev/null || true
 [[ -z ${counters_pid:-} ]] || wait "$counters_pid" || true
 python3 - "$prefix" <<'PY' >"$prefix.summary.txt"
-import collections, csv, os, sys
+import collections, sys
 prefix = sys.argv[1]
 waits = collections.Counter(l.strip() for l in open(f"{prefix}.pgwait.txt") if l.strip())
 total = sum(waits.values()) or 1
 print(f"PostgreSQL client backends by state and wait event (share of backend samples, every 50 ms; {total} backend samples):")
 for k, n in waits.most_common(8):
     print(f"  {k:<45} {100 * n / total:5.1f} %")
-path = f"{prefix}.counters.csv"
-if os.path.exists(path):
-    series = collections.defaultdict(list)
-    with open(path) as f:
-        for row in csv.reader(f):
-            if len(row) >= 5 and row[0] != "Timestamp":
-                try:
-                    series[row[2]].append(float(row[4]))
-                except ValueError:
-                    pass
-    print("runtime counters per 1 s interval (mean / max / sum over the window):")
-    for name in sorted(series):
-        v = series[name]
-        print(f"  {name:<95} {sum(v) / len(v):12.4f} {max(v):12.4f} {sum(v):14.4f}")
 PY
+if [[ -f "$prefix.counters.csv" ]]; then
+  echo "runtime counters per 1 s interval (mean / max / sum over the window):"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/../events-tail.py" --counters "$prefix.counters.csv" | sed 's/^/  /'
+fi >>"$prefix.summary.txt"

@@ -178,7 +178,7 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
     perf script -i "$RUN/webhooks.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$BENCH_DIR/compare/perf-summary.py" 60 >"$RUN/webhooks-profile.txt"
     say "silo profile: $RUN/webhooks-profile.txt"
   fi
-  wait "$load_pid" || true
+  wait "$load_pid" 2>/dev/null || true
   SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
   stop_watch
   result=$(grep '^RESULT' "$RUN/webhooks-load.out" || true)
@@ -255,7 +255,7 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   result=$(grep -m1 '^RESULT' <&"${LOAD[0]}" || true)
   SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
   LOAD_T1=$(cat "$RUN/load-ticks" 2>/dev/null || echo "$LOAD_T0")
-  wait "$load_pid" || true
+  wait "$load_pid" 2>/dev/null || true
   wait "$ticker" 2>/dev/null || true
   for pid in "${observers[@]}"; do wait "$pid" || true; done
   stop_watch

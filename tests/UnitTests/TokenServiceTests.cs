@@ -125,6 +125,7 @@ public sealed class TokenServiceTests
         _time.Advance(lifetime + skew - TimeSpan.FromSeconds(1));
         Assert.Equal(Claims, await tokens.ValidateAsync(token));
 
+        // The service remembers the token it validated a moment ago: the lifetime is still checked on that path.
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(await tokens.ValidateAsync(token));
     }

@@ -4,7 +4,8 @@ namespace ApiPlatform.Grains.Storage;
 /// Group commit for small writes from many callers on one silo: a write that arrives while another is on its way to
 /// the database waits, and goes in the next statement together with everything else that arrived meanwhile (at most
 /// <c>maxGroup</c> items). Nothing waits on a timer: a lone write is sent at once, and groups form only when writes
-/// really overlap. Each caller gets its own item's result, or the group's exception.
+/// really overlap. Each caller gets its own item's result or exception: a group the database refuses is written again
+/// item by item, so one bad item cannot fail the others.
 /// </summary>
 /// <remarks>
 /// Used where the database round trip and commit, not the rows, are the cost: the webhook fan-out of many owners'
@@ -62,13 +63,30 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
                     group[i].Done.TrySetResult(results[i]);
                 }
             }
-            catch (Exception e)
+            catch (Exception) when (group.Count > 1)
             {
-                foreach (var (_, done) in group)
+                // Each alone, so an item the database refuses fails only its own caller, not its neighbours.
+                foreach (var (item, done) in group)
                 {
-                    done.TrySetException(e);
+                    await WriteAloneAsync(item, done);
                 }
             }
+            catch (Exception e)
+            {
+                group[0].Done.TrySetException(e);
+            }
+        }
+    }
+
+    private async Task WriteAloneAsync(TItem item, TaskCompletionSource<TResult> done)
+    {
+        try
+        {
+            done.TrySetResult((await write([item]))[0]);
+        }
+        catch (Exception e)
+        {
+            done.TrySetException(e);
         }
     }
 }

@@ -146,6 +146,17 @@ start_product() {
   wait_ready "$P_PID" "$PRODUCT/health/ready" 90 || { tail -n 40 "$log" >&2; die "the product did not get ready"; }
 }
 
+# start_baseline CONNECTION_SETTING: the plain service (BASELINE_DLL) with that connection setting
+# (ConnectionStrings__Baseline=… or the SQLite one); sets BASELINE (its base URL) and B_PID (added to PIDS).
+start_baseline() {
+  BASELINE=http://127.0.0.1:$(free_port)
+  say "start the baseline on $BASELINE"
+  env "$1" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
+  B_PID=$!
+  PIDS+=("$B_PID")
+  wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
+}
+
 # admin_access_token: logs in as the bench admin on PRODUCT.
 admin_access_token() {
   curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \

@@ -133,14 +133,7 @@ export BENCH_TOKEN=$KEY
 say "admin $OWNER, API key ${KEY:0:6}… of plan bench"
 
 # ------------------------------------------------------------------ the baseline
-B_PORT=$(free_port)
-BASELINE=http://127.0.0.1:$B_PORT
-say "start the baseline on $BASELINE"
-env "$BASELINE_CS" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
-  dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
-B_PID=$!
-PIDS+=("$B_PID")
-wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
+start_baseline "$BASELINE_CS"
 if [[ $EMBEDDED == 1 ]]; then
   sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (x'$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)', :'owner');"
 else

@@ -84,16 +84,6 @@ PRODUCT_SETTINGS=(
   Orleans__ActivationCollection__Quantum="$(printf '%02d:%02d:%02d' $((QUANTUM / 3600)) $((QUANTUM % 3600 / 60)) $((QUANTUM % 60)))"
 )
 
-start_baseline() {
-  B_PORT=$(free_port)
-  BASELINE=http://127.0.0.1:$B_PORT
-  say "start the baseline on $BASELINE"
-  env "ConnectionStrings__Baseline=$CS;Database=baseline" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
-    dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
-  B_PID=$!
-  PIDS+=("$B_PID")
-  wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
-}
 
 if [[ ${TEN_SEED_CACHE:-1} == 1 && -f $SEED/product.dump && -f $SEED/baseline.dump && -f $SEED/tenants.txt ]]; then
   say "restore the seeded databases from ${SEED#"$ROOT"/}"
@@ -104,10 +94,10 @@ if [[ ${TEN_SEED_CACHE:-1} == 1 && -f $SEED/product.dump && -f $SEED/baseline.du
   done
   psql -XAtq -d product -c "VACUUM ANALYZE" && psql -XAtq -d baseline -c "VACUUM ANALYZE"
   start_product "$SILO_BIN" product "$RUN/product.log" "${PRODUCT_SETTINGS[@]}" "${PRODUCT_ENV[@]}"
-  start_baseline
+  start_baseline "ConnectionStrings__Baseline=$CS;Database=baseline"
 else
   start_product "$SILO_BIN" product "$RUN/product.log" "${PRODUCT_SETTINGS[@]}" "${PRODUCT_ENV[@]}"
-  start_baseline
+  start_baseline "ConnectionStrings__Baseline=$CS;Database=baseline"
   mkdir -p "$SEED"
   say "$USERS accounts with an API key each, through the product's API"
   loadgen tenants --base-url "$PRODUCT" --count "$USERS" --password "$TENANT_PASSWORD" \

@@ -59,14 +59,7 @@ KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Con
   -d '{"name":"types","plan":"bench"}' | json data.key) || die "creating the bench API key failed"
 export BENCH_TOKEN=$KEY
 
-B_PORT=$(free_port)
-BASELINE=http://127.0.0.1:$B_PORT
-say "start the baseline on $BASELINE"
-ConnectionStrings__Baseline="$CS;Database=baseline" ASPNETCORE_URLS=$BASELINE Logging__LogLevel__Default=Warning \
-  dotnet "$BASELINE_DLL" >"$RUN/baseline.log" 2>&1 &
-B_PID=$!
-PIDS+=("$B_PID")
-wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
+start_baseline "ConnectionStrings__Baseline=$CS;Database=baseline"
 psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v key="$KEY" -v owner="$OWNER" >/dev/null <<'SQL'
 INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');
 SQL

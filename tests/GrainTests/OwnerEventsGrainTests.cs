@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.Events;
+using Orleans.Streams;
 
 namespace ApiPlatform.GrainTests;
 
@@ -40,6 +41,10 @@ public sealed class OwnerEventsGrainTests(ClusterFixture fixture)
         return written;
     }
 
+    /// <summary>The owner's resource-event stream, as the silo that committed an event publishes on it.</summary>
+    private IAsyncStream<EventBatch> ResourceStream(string owner) =>
+        fixture.Cluster.Client.GetStreamProvider(EventStreams.Provider).GetStream<EventBatch>(StreamId.Create(EventStreams.Resources, owner));
+
     private async Task<(Listener Listener, IEventListener Reference)> ListenAsync(string owner)
     {
         var listener = new Listener();
@@ -66,8 +71,7 @@ public sealed class OwnerEventsGrainTests(ClusterFixture fixture)
         var written = await CommitUnpublishedAsync(owner, 4);
 
         // Only the last one travels: the first three were committed but their publication was lost.
-        var stream = fixture.Cluster.Client.GetStreamProvider(EventStreams.Provider)
-            .GetStream<EventBatch>(StreamId.Create(EventStreams.Resources, owner));
+        var stream = ResourceStream(owner);
         await stream.OnNextAsync(new EventBatch(owner, [written[3]]));
 
         await WaitForAsync(() => Task.FromResult(listener.Events.Count >= 4), "four events");
@@ -91,8 +95,7 @@ public sealed class OwnerEventsGrainTests(ClusterFixture fixture)
         var owner = Ids.New(Ids.User);
         var (listener, _) = await ListenAsync(owner);
         var written = await CommitUnpublishedAsync(owner, 3);
-        var stream = fixture.Cluster.Client.GetStreamProvider(EventStreams.Provider)
-            .GetStream<EventBatch>(StreamId.Create(EventStreams.Resources, owner));
+        var stream = ResourceStream(owner);
         var grain = fixture.Grains.GetGrain<IOwnerEventsGrain>(owner);
         var (entered, release) = ClusterFixture.Holds.Hold(owner);
         try

@@ -166,6 +166,7 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   # CPU, pool and profile cover the measured window only: from the load tool's MEASURING line (after its warm-up).
   until grep -q '^MEASURING' "$RUN/webhooks-load.log" 2>/dev/null || ! kill -0 "$load_pid" 2>/dev/null; do sleep 0.2; done
   watch_pool "$MANAGEMENT"
+  curl -s --max-time 2 "$MANAGEMENT/metrics" >"$RUN/webhooks-metrics-0.txt" || true
   SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks) LOAD_T0=$(cpu_ticks "$load_pid" || echo 0)
   LOAD_T1=$LOAD_T0
   if [[ "${EV_PROFILE:-0}" == 1 ]]; then
@@ -181,6 +182,12 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   wait "$load_pid" 2>/dev/null || true
   SILO_T1=$(silo_ticks) PG_T1=$(pg_ticks)
   stop_watch
+  curl -s --max-time 2 "$MANAGEMENT/metrics" >"$RUN/webhooks-metrics-1.txt" || true
+  # Where the latency is spent, from the silo's own histograms over the measured window: commit -> consumed by the
+  # owner's consumer -> deliveries stored and held by the endpoints; the POST itself.
+  { python3 "$BENCH_DIR/histogram-delta.py" "$RUN/webhooks-metrics-0.txt" "$RUN/webhooks-metrics-1.txt" apiplatform_events_lag_seconds stage
+    python3 "$BENCH_DIR/histogram-delta.py" "$RUN/webhooks-metrics-0.txt" "$RUN/webhooks-metrics-1.txt" apiplatform_webhook_delivery_duration_seconds outcome \
+      | sed 's/^/post /'; } >"$RUN/webhooks-stages.txt" || true
   result=$(grep '^RESULT' "$RUN/webhooks-load.out" || true)
   delivered=$(sed -n 's/.* delivered=\([0-9]*\).*/\1/p' <<<"$result")
   PGDATABASE=webhooks psql -XAtq -F'|' >"$RUN/webhooks-statements.txt" -c "
@@ -202,6 +209,11 @@ if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
   report "\`$result\`"
   report ""
   report "CPU over the measured window and its drain (after ${WARMUP} s of warm-up): $(cpu_line "${delivered:-0}"); largest thread-pool queue sampled in the silo: $POOL_MAX. Load before: ${up0##*load average: }; after: ${up1##*load average: }."
+  report ""
+  report "| stage (silo histograms, measured window; from the event's commit unless marked post) | events | p50 ms | p90 ms | p99 ms |"
+  report "| --- | ---: | ---: | ---: | ---: |"
+  while read -r stage count p50 p90 p99; do report "| $stage | ${count#count=} | ${p50#p50_ms=} | ${p90#p90_ms=} | ${p99#p99_ms=} |"; done \
+    < <(sed 's/^post \([^ ]*\)/post:\1/' "$RUN/webhooks-stages.txt")
   report ""
   report "| calls | total ms | mean ms | statement (top by time) |"
   report "| ---: | ---: | ---: | --- |"

@@ -50,6 +50,11 @@ public static class ApiTelemetry
         "apiplatform.webhook.delivery.duration", "s", "Time of one webhook POST, from sending to the response (or the error), by outcome.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
+    private static readonly Histogram<double> EventLagHistogram = Meter.CreateHistogram(
+        "apiplatform.events.lag", "s",
+        "Time from an event's commit to a step of the event path, by stage: consumed (the owner's consumer took it off its stream or the log), handed_over (its webhook deliveries were stored and held by their endpoints' grains).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+
     private static readonly Histogram<int> GroupCommitSize = Meter.CreateHistogram(
         "apiplatform.group_commit.size", "{row}", "Rows written by one group-commit statement (resource creates on PostgreSQL).",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
@@ -109,6 +114,22 @@ public static class ApiTelemetry
         var tag = new KeyValuePair<string, object?>("outcome", outcome);
         WebhookDeliveries.Add(1, tag);
         WebhookDeliveryDuration.Record(duration.TotalSeconds, tag);
+    }
+
+    /// <summary>Stages of <see cref="EventLag"/>.</summary>
+    public static class EventStage
+    {
+        public const string Consumed = "consumed";
+        public const string HandedOver = "handed_over";
+    }
+
+    /// <summary>How long after its commit (<paramref name="committedAt"/>) an event reached <paramref name="stage"/>.</summary>
+    public static void EventLag(string stage, DateTimeOffset committedAt, DateTimeOffset now)
+    {
+        if (EventLagHistogram.Enabled)
+        {
+            EventLagHistogram.Record(Math.Max(0, (now - committedAt).TotalSeconds), new KeyValuePair<string, object?>("stage", stage));
+        }
     }
 
     public static void GroupCommitted(int rows) => GroupCommitSize.Record(rows);

@@ -1,3 +1,4 @@
+using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
@@ -18,7 +19,7 @@ namespace ApiPlatform.Grains.Events;
 [ImplicitStreamSubscription(EventStreams.Organizations)]
 [ImplicitStreamSubscription(EventStreams.Memberships)]
 public sealed partial class OwnerEventsGrain(
-    EventStore store, EventAcknowledger acknowledger, IEnumerable<IEventConsumer> consumers, IOptions<EventOptions> options,
+    EventStore store, EventAcknowledger acknowledger, IEnumerable<IEventConsumer> consumers, ApiClock clock, IOptions<EventOptions> options,
     ILogger<OwnerEventsGrain> logger)
     : Grain, IOwnerEventsGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
 {
@@ -257,7 +258,14 @@ public sealed partial class OwnerEventsGrain(
         var last = run[^1].Seq;
         if (last > _pushedThrough)
         {
-            Push(run.Where(e => e.Seq > _pushedThrough).ToList());
+            var fresh = run.Where(e => e.Seq > _pushedThrough).ToList();
+            var now = clock.UtcNow;
+            foreach (var e in fresh)
+            {
+                ApiTelemetry.EventLag(ApiTelemetry.EventStage.Consumed, e.CreatedAt, now);
+            }
+
+            Push(fresh);
             _pushedThrough = last;
         }
 

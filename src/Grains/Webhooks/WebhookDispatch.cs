@@ -1,6 +1,7 @@
 using System.Data.Common;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Storage;
+using ApiPlatform.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -37,12 +38,14 @@ public sealed class WebhookSubscriptions : IEventSubscriptions
 public sealed partial class WebhookDispatcher : IEventConsumer
 {
     private readonly IGrainFactory _grains;
+    private readonly ApiClock _clock;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly GroupCommit<OwnerRun, List<(string WebhookId, QueuedDelivery Delivery)>> _fanOut;
 
     public WebhookDispatcher(WebhookStore store, IGrainFactory grains, ApiClock clock, ILogger<WebhookDispatcher> logger)
     {
         _grains = grains;
+        _clock = clock;
         _logger = logger;
         _fanOut = new(runs => store.FanOutAsync(runs, clock.UtcNow), maxGroup: 64);
     }
@@ -56,6 +59,15 @@ public sealed partial class WebhookDispatcher : IEventConsumer
 
         var created = await _fanOut.AddAsync(new OwnerRun(ownerId, events, events[^1].Seq));
         await Task.WhenAll(created.GroupBy(c => c.WebhookId).Select(endpoint => HandOverAsync(endpoint.Key, [.. endpoint.Select(c => c.Delivery)])));
+        var now = _clock.UtcNow;
+        foreach (var e in events)
+        {
+            if (e.Deliver)
+            {
+                ApiTelemetry.EventLag(ApiTelemetry.EventStage.HandedOver, e.CreatedAt, now);
+            }
+        }
+
         return true;
     }
 

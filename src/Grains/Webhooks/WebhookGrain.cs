@@ -15,10 +15,13 @@ namespace ApiPlatform.Grains.Webhooks;
 /// <see cref="MaxQueued"/> of them in memory in send order (due time, then event position) and wakes itself with a
 /// timer for the next one; a timer is kept alive only for waits up to <see cref="KeepAliveHorizon"/>, longer waits
 /// let the activation go and the recovery sweep wakes it when they fall due.</para>
-/// <para>Sending: at most <see cref="WebhookOptions.MaxConcurrentPerEndpoint"/> attempts at once, each a task off the
+/// <para>Sending: at most <see cref="WebhookOptions.MaxConcurrentPerEndpoint"/> POSTs at once, each a task off the
 /// grain's scheduler that POSTs and hands its result to the activation's <see cref="AttemptRecorder"/>, which writes
 /// the results that finished together in one statement — each fenced by the attempt number it started from, so a
-/// stale attempt changes nothing — and reports them back in one message. A dead endpoint therefore holds nothing but its own
+/// stale attempt changes nothing — and reports them back in one message. A POST that succeeded gives its slot back as
+/// soon as it is answered, while its result is still being written (at most <see cref="RecordingWindow"/> times the
+/// limit wait so): a fast endpoint is then paced by its answers, not by the database's writes. A failed POST keeps
+/// its slot until its result is recorded, so the circuit breaker counts failures exactly as they happen. A dead endpoint therefore holds nothing but its own
 /// attempts. After <see cref="BreakerOptions.FailureThreshold"/> consecutive failures the circuit opens: nothing is
 /// sent until the cool-down ends, then one delivery probes (half-open).</para>
 /// <para>Stopping: disabling (by the owner, by a 410, or after a whole retry schedule of failures) fails every
@@ -34,12 +37,19 @@ public sealed partial class WebhookGrain(
     /// <summary>Pending deliveries held in memory; the rest wait in the database until these are sent.</summary>
     public const int MaxQueued = 1000;
 
+    /// <summary>Attempts started but not yet recorded, as a multiple of the POSTs allowed at once.</summary>
+    public const int RecordingWindow = 4;
+
     /// <summary>Waits up to this long keep the activation (and its timer) alive.</summary>
     public static readonly TimeSpan KeepAliveHorizon = TimeSpan.FromMinutes(2);
 
     private readonly SortedSet<Entry> _queue = new(EntryOrder.Instance);
     private readonly Dictionary<string, Entry> _queued = new(StringComparer.Ordinal);
     private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+
+    // POSTs holding a slot: taken on the grain's scheduler, given back by the attempt's task (a success) or by the
+    // grain when the result is reported (a failure), each exactly once (InFlight.Release).
+    private int _posting;
     private WebhookRow? _row;
     private bool _overflow;
     private long _tokens;
@@ -58,7 +68,27 @@ public sealed partial class WebhookGrain(
     private sealed record Entry(QueuedDelivery Delivery, long ReadyAt);
 
     /// <summary>An attempt on its way: its token fences the report, <see cref="RetryIn"/> is the delay if it fails.</summary>
-    private sealed record InFlight(QueuedDelivery Delivery, long Token, TimeSpan? RetryIn, bool Probe);
+    private sealed class InFlight(QueuedDelivery delivery, long token, TimeSpan? retryIn, bool probe)
+    {
+        private int _released;
+
+        public QueuedDelivery Delivery { get; } = delivery;
+
+        public long Token { get; } = token;
+
+        public TimeSpan? RetryIn { get; } = retryIn;
+
+        public bool Probe { get; } = probe;
+
+        /// <summary>Gives the attempt's sending slot back; only the first call does.</summary>
+        public void Release(ref int posting)
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                Interlocked.Decrement(ref posting);
+            }
+        }
+    }
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -262,6 +292,7 @@ public sealed partial class WebhookGrain(
             }
 
             _inFlight.Remove(result.DeliveryId);
+            attempt.Release(ref _posting);
             if (!result.Recorded)
             {
                 // The result did not land: the delivery was stopped meanwhile (disabled, deleted) or the database failed.
@@ -357,7 +388,7 @@ public sealed partial class WebhookGrain(
 
         var now = Environment.TickCount64;
         var limit = options.Value.MaxConcurrentPerEndpoint;
-        while (_inFlight.Count < limit && _queue.Count > 0)
+        while (CanStart(limit) && _queue.Count > 0)
         {
             var head = _queue.Min!;
             if (head.ReadyAt > now)
@@ -393,6 +424,8 @@ public sealed partial class WebhookGrain(
         ArmTimer(now, limit);
     }
 
+    private bool CanStart(int limit) => Volatile.Read(ref _posting) < limit && _inFlight.Count < limit * RecordingWindow;
+
     private void Remove(Entry entry)
     {
         _queue.Remove(entry);
@@ -408,16 +441,18 @@ public sealed partial class WebhookGrain(
         TimeSpan? retryIn = row.Enabled && attempts <= schedule.Count
             ? schedule[attempts - 1] * (0.9 + (Random.Shared.NextDouble() * 0.2))
             : null;
-        var token = ++_tokens;
-        _inFlight[delivery.Id] = new InFlight(delivery, token, retryIn, probe);
+        var attempt = new InFlight(delivery, ++_tokens, retryIn, probe);
+        _inFlight[delivery.Id] = attempt;
+        Interlocked.Increment(ref _posting);
         var target = row.Target();
         var recorder = _recorder ??= new AttemptRecorder(attemptWriter, this.AsReference<IWebhookGrain>(), logger);
-        _ = Task.Run(() => AttemptAsync(recorder, target, delivery, token, retryIn));
+        _ = Task.Run(() => AttemptAsync(recorder, target, attempt));
     }
 
     /// <summary>One attempt, off the grain's scheduler: POST, then hand the result to the recorder (fenced write, report back).</summary>
-    private async Task AttemptAsync(AttemptRecorder recorder, WebhookTarget target, QueuedDelivery delivery, long token, TimeSpan? retryIn)
+    private async Task AttemptAsync(AttemptRecorder recorder, WebhookTarget target, InFlight attempt)
     {
+        var delivery = attempt.Delivery;
         // A trace of its own: whatever call woke the endpoint is not what this attempt is part of, and the POST's HTTP
         // span belongs under it (the record is written with other attempts' results, in the recorder's own span).
         Activity.Current = null;
@@ -430,11 +465,16 @@ public sealed partial class WebhookGrain(
         var elapsed = Stopwatch.GetElapsedTime(started);
         var now = Now();
         var succeeded = statusCode is >= 200 and < 300;
+        if (succeeded)
+        {
+            attempt.Release(ref _posting);
+        }
+
         var (status, next) = succeeded
             ? (DeliveryStatus.Succeeded, (DateTimeOffset?)null)
-            : statusCode == 410 || retryIn is null
+            : statusCode == 410 || attempt.RetryIn is null
                 ? (DeliveryStatus.Failed, null)
-                : (DeliveryStatus.Pending, now + retryIn.Value);
+                : (DeliveryStatus.Pending, now + attempt.RetryIn.Value);
         if (!succeeded)
         {
             activity?.SetStatus(ActivityStatusCode.Error, error);
@@ -446,13 +486,13 @@ public sealed partial class WebhookGrain(
             DeliveryStatus.Pending => ApiTelemetry.DeliveryOutcome.Retrying,
             _ => ApiTelemetry.DeliveryOutcome.Failed,
         }, elapsed);
-        recorder.Add(new AttemptRecord(delivery.Id, delivery.Attempts, status, statusCode, error, next), token);
+        recorder.Add(new AttemptRecord(delivery.Id, delivery.Attempts, status, statusCode, error, next), attempt.Token);
     }
 
     private void ArmTimer(long now, int limit)
     {
         var wake = long.MaxValue;
-        if (_queue.Count > 0 && _inFlight.Count < limit)
+        if (_queue.Count > 0 && CanStart(limit))
         {
             wake = _queue.Min!.ReadyAt;
             if (_circuit == CircuitStates.Open)

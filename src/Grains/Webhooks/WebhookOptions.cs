@@ -29,7 +29,7 @@ public sealed class WebhookOptions
     /// <summary>How long a rotated-out secret still signs deliveries, as a second signature.</summary>
     public TimeSpan SecretRotationOverlap { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Attempts in flight at once per endpoint: a slow endpoint delays only itself, and by this much at most.</summary>
+    /// <summary>POSTs in flight at once per endpoint: a slow endpoint delays only itself, and by this much at most.</summary>
     public int MaxConcurrentPerEndpoint { get; set; } = 4;
 
     /// <summary>Retry delays (<c>Webhooks:RetrySchedule:0</c>, <c>:1</c>, ...); unset means <see cref="DefaultRetrySchedule"/>.</summary>

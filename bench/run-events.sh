@@ -15,8 +15,8 @@
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
 # Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_WARMUP (webhooks: 10 s of the same load first, unmeasured), EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100),
-# EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
+# EV_WARMUP (webhooks: 10 s of the same load first, unmeasured), EV_SSE_WARMUP (sse: the same, default 0 — a fresh
+# silo's first seconds are then part of the figure), EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 # EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
 # `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a
 # summary; EV_PROFILE=1: on-CPU stacks with Linux perf — webhooks: the silo for 8 s from 3 s into the measured window ->
@@ -39,6 +39,7 @@ WARMUP=${EV_WARMUP:-10}
 SUBSCRIBERS=${EV_SUBSCRIBERS:-1000}
 SSE_TENANTS=${EV_SSE_TENANTS:-100}
 SSE_RATE=${EV_SSE_RATE:-50}
+SSE_WARMUP=${EV_SSE_WARMUP:-0}
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 [[ "$MODE" =~ ^(idle|webhooks|sse|all)$ ]] || { echo "usage: $0 idle|webhooks|sse|all" >&2; exit 2; }
@@ -157,6 +158,7 @@ fi
 
 # ------------------------------------------------------------------ webhooks
 if [[ "$MODE" == webhooks || "$MODE" == all ]]; then
+  rm -f "$RUN"/webhooks-load.log "$RUN"/webhooks-metrics-*.txt "$RUN"/webhooks-stages.txt
   start_cluster 1 webhooks
   say "webhooks: $TENANTS tenants, $RATE creates/s for $DURATION s"
   up0=$(uptime)
@@ -231,16 +233,21 @@ fi
 
 # ------------------------------------------------------------------ SSE
 if [[ "$MODE" == sse || "$MODE" == all ]]; then
-  rm -f "$RUN"/sse-samples.csv "$RUN"/sse-silo*.counters.csv "$RUN"/sse.perf.data "$RUN"/sse-profile.txt
+  rm -f "$RUN"/sse-load.log "$RUN"/sse-samples.csv "$RUN"/sse-silo*.counters.csv "$RUN"/sse.perf.data "$RUN"/sse-profile.txt
   start_cluster 2 sse
   rss0=0; for pid in "${SILO_PIDS[@]}"; do rss0=$((rss0 + $(rss_kb "$pid"))); done
   say "sse: $SUBSCRIBERS streams over 2 silos and $SSE_TENANTS tenants, then $SSE_RATE creates/s for $DURATION s"
   coproc LOAD { dotnet "$LOAD_DLL" sse --base-urls "$(IFS=,; echo "${URLS[*]}")" --tenants "$SSE_TENANTS" --subscribers "$SUBSCRIBERS" \
-    --rate "$SSE_RATE" --duration "$DURATION" --samples "$RUN/sse-samples.csv" 2>>"$RUN/sse-load.log"; }
+    --rate "$SSE_RATE" --duration "$DURATION" --warmup "$SSE_WARMUP" --samples "$RUN/sse-samples.csv" 2>>"$RUN/sse-load.log"; }
   read -r ready <&"${LOAD[0]}"
   echo "$ready" >>"$RUN/sse-load.log"
   sleep 5
   rss1=0; for pid in "${SILO_PIDS[@]}"; do rss1=$((rss1 + $(rss_kb "$pid"))); done
+  echo go >&"${LOAD[1]}"
+  # With a warm-up, everything below covers the measured creates only (from the load tool's MEASURING line).
+  if (( SSE_WARMUP > 0 )); then
+    until grep -q '^MEASURING' "$RUN/sse-load.log" 2>/dev/null || ! kill -0 "$LOAD_PID" 2>/dev/null; do sleep 0.2; done
+  fi
   up0=$(uptime)
   watch_pool "${MANAGEMENTS[@]}"
   load_pid=$(pgrep -P "$LOAD_PID" | head -n1 || true)
@@ -260,7 +267,6 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
       >"$RUN/sse-perf.log" 2>&1 &
     observers+=($!)
   fi
-  echo go >&"${LOAD[1]}"
   LOAD_T1=$LOAD_T0
   ( while kill -0 "$load_pid" 2>/dev/null; do cpu_ticks "$load_pid" >"$RUN/load-ticks" || true; sleep 0.5; done ) &
   ticker=$!

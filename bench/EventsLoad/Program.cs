@@ -15,10 +15,12 @@ namespace EventsLoad;
 ///   each a webhook to a receiver in this process, runs the load for W seconds (default 10) unmeasured, then creates
 ///   resources open-loop at R per second for S seconds (round robin over tenants and silos) and measures, per resource,
 ///   from sending its create to receiving its webhook.</item>
-/// <item><c>sse --base-urls U1[,U2…] --tenants N --subscribers M --rate R --duration S</c>: registers N tenants, opens
-///   M event streams spread over tenants and silos, then creates resources at R per second and measures, per event
-///   and subscriber, from sending the create to receiving the event; prints READY when all streams are open and
-///   waits for a line on stdin before creating (so the caller can read memory with the streams open).</item>
+/// <item><c>sse --base-urls U1[,U2…] --tenants N --subscribers M --rate R --duration S [--warmup W]</c>: registers N
+///   tenants, opens M event streams spread over tenants and silos, then creates resources at R per second and
+///   measures, per event and subscriber, from sending the create to receiving the event; prints READY when all streams
+///   are open and waits for a line on stdin before creating (so the caller can read memory with the streams open).
+///   With W > 0 (default 0) the same load runs W seconds first, unmeasured, and MEASURING is printed (stderr) when
+///   the measured creates begin.</item>
 /// </list>
 /// Latencies include the create request itself: the commit is inside it. Each run prints one result line that starts
 /// with RESULT and key=value pairs.
@@ -133,6 +135,8 @@ internal static class Program
         var samplesPath = o.Text("samples");
         var receipts = samplesPath is null ? null : new ConcurrentBag<(string Name, int Stream, long At)>();
         var received = 0L;
+        var warmReceived = 0L;
+        var warmup = TimeSpan.FromSeconds(o.Int("warmup", 0));
         using var stop = new CancellationTokenSource();
         var open = 0;
         var readers = new List<Task>();
@@ -144,6 +148,14 @@ internal static class Program
             var index = s;
             readers.Add(Task.Run(() => ReadStreamAsync(streams, url, token, ready, sent, latencies, (name, at) =>
             {
+                // Events of the warm-up are not in `sent`: counted apart, so the measured count starts at zero.
+                var measured = name is null || sent.ContainsKey(name);
+                if (!measured)
+                {
+                    Interlocked.Increment(ref warmReceived);
+                    return;
+                }
+
                 Interlocked.Increment(ref received);
                 if (name is not null)
                 {
@@ -157,6 +169,20 @@ internal static class Program
         Console.WriteLine($"READY streams={open}");
         Console.Out.Flush();
         await Console.In.ReadLineAsync();
+
+        if (warmup > TimeSpan.Zero)
+        {
+            Console.Error.WriteLine($"warm-up: {rate} creates/s for {warmup.TotalSeconds:0} s");
+            var (warmed, _, _) = await OpenLoopAsync(http, urls, tokens, rate, warmup, (_, _) => { });
+            var warmExpected = (long)warmed * subscribers / tenants;
+            var warmDeadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
+            while (Interlocked.Read(ref warmReceived) < warmExpected && Stopwatch.GetTimestamp() < warmDeadline)
+            {
+                await Task.Delay(100);
+            }
+
+            Console.Error.WriteLine("MEASURING");
+        }
 
         var responded = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var loadStart = Stopwatch.GetTimestamp();

@@ -3,6 +3,7 @@ using ApiPlatform.Grains;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Resources;
 using ApiPlatform.Grains.Webhooks;
+using Microsoft.Data.Sqlite;
 
 namespace ApiPlatform.GrainTests;
 
@@ -96,6 +97,47 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
         var closed = await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { Circuit: CircuitStates.Closed, Queued: 0, InFlight: 0 } state
             && Received(receiver, url).Select(r => (string)r["id"]!).Distinct().Count() == 5 ? state : null, "every delivery after the probe");
         Assert.Equal(0, closed.ConsecutiveFailures);
+    }
+
+    [Fact]
+    public async Task A_delivered_attempt_gives_its_slot_back_while_its_result_is_still_being_written()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var url = receiver.NewUrl();
+        var (owner, endpoint) = await EndpointAsync(url);
+        var webhookId = endpoint.GetPrimaryKeyString();
+        var now = fixture.Time.GetUtcNow();
+        var deliveries = new List<QueuedDelivery>();
+        foreach (var name in new[] { "first", "second" })
+        {
+            var eventId = Ids.New(Ids.Event);
+            var body = new JsonObject { ["id"] = eventId, ["type"] = EventTypes.ResourceCreated, ["data"] = new JsonObject { ["name"] = name } }.ToJsonString();
+            deliveries.Add(await fixture.WebhookStore.InsertDeliveryAsync(webhookId, owner, eventId, EventTypes.ResourceCreated, body, null, null, now));
+        }
+
+        // Nothing can be written while the test holds the database's write lock: the first attempt's result waits.
+        await using (var writeLock = new SqliteConnection(fixture.ConnectionString))
+        {
+            await writeLock.OpenAsync(TestContext.Current.CancellationToken);
+            await using var transaction = writeLock.BeginTransaction(deferred: false);
+
+            // One POST at a time here; the first is answered 200 but its result cannot be recorded.
+            await endpoint.EnqueueAsync([deliveries[0]]);
+            await ReceivedAsync(receiver, url, 1);
+            Assert.Equal(1, (await endpoint.GetDeliveryStateAsync()).InFlight);
+
+            // Its slot is free all the same: the next delivery goes out before the first one's result is written.
+            await endpoint.EnqueueAsync([deliveries[1]]);
+            var received = await ReceivedAsync(receiver, url, 2);
+            Assert.Equal(["first", "second"], received.Select(r => (string)r["data"]!["name"]!));
+            Assert.Equal(2, (await endpoint.GetDeliveryStateAsync()).InFlight);
+        }
+
+        // With the lock gone both results land, fenced as ever.
+        await EventuallyAsync(async () => await endpoint.GetDeliveryStateAsync() is { InFlight: 0, Queued: 0 } state ? state : null, "both results to be recorded");
+        var stored = (await endpoint.ListDeliveriesAsync(owner, 0, 10))!.Items;
+        Assert.All(stored, d => Assert.Equal(DeliveryStatus.Succeeded, d.Status));
+        Assert.Equal(2, stored.Count);
     }
 
     [Fact]

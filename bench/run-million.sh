@@ -17,7 +17,8 @@
 #    the same rows, as bench/run-compare.sh does. SQLite: the product is stopped while both files are filled (one
 #    sqlite3 transaction each; the product's row triggers keep its counters), then started again.
 # 5. The cursor 50,000 rows deep is obtained honestly from each service: LoadGen `walk` follows meta.next_cursor for
-#    MIL_DEPTH / 100 pages of 100 (timed, reported), and checks its last page equals the same page by offset.
+#    MIL_DEPTH / 100 + 1 pages of 100 (timed, reported), checks its last page equals the same page by offset, and
+#    keeps the cursor that page was fetched with (the one after MIL_DEPTH rows).
 # 6. Checks that both answer alike for the three requests (total, ids of the page), and that the deep page holds the
 #    rows MIL_DEPTH + 1 … MIL_DEPTH + 20 of the seed.
 # 7. Drives each request at each service with LoadGen, MIL_CONCURRENCY (32) connections, warm-up MIL_WARMUP, measured
@@ -169,8 +170,9 @@ say "seeded in $SEED_S s"
 declare -A CURSOR
 for svc in product baseline; do
   base=$PRODUCT; [[ $svc == baseline ]] && base=$BASELINE
-  say "$svc: walk $((DEPTH / 100)) pages of 100 by next_cursor"
-  CURSOR[$svc]=$(loadgen walk --base-url "$base" --pages $((DEPTH / 100)) --per-page 100 --results "$RUN/walk.$svc.rows" \
+  # LoadGen prints the cursor its last page was fetched with: walking DEPTH/100 + 1 pages, the one after DEPTH rows.
+  say "$svc: walk $((DEPTH / 100 + 1)) pages of 100 by next_cursor"
+  CURSOR[$svc]=$(loadgen walk --base-url "$base" --pages $((DEPTH / 100 + 1)) --per-page 100 --results "$RUN/walk.$svc.rows" \
     2> >(tee "$RUN/walk.$svc.out" >&2)) || die "$svc: the walk failed (see above)"
 done
 

@@ -43,7 +43,9 @@ CMP=$BENCH_DIR/compare
 RUN=$CMP/.run-million
 EMBEDDED=0
 [[ "${1:-}" != --embedded ]] || EMBEDDED=1
-OUT=${MIL_OUT:-$CMP/results-million$([[ $EMBEDDED == 1 ]] && echo -embedded)-latest.md}
+SUFFIX=
+[[ $EMBEDDED == 0 ]] || SUFFIX=-embedded
+OUT=${MIL_OUT:-$CMP/results-million$SUFFIX-latest.md}
 COUNT=${MIL_RESOURCES:-1000000}
 DEPTH=${MIL_DEPTH:-50000}
 CONC=${MIL_CONCURRENCY:-32}

@@ -13,6 +13,8 @@ using NpgsqlTypes;
 // autocommit INSERT (committed before 201). No cache, no rate limiter, no plan caps, no idempotency keys, no scopes:
 // bench/COMPARE.md says what that leaves out. Configuration: ConnectionStrings__Baseline, ASPNETCORE_URLS.
 // With ConnectionStrings__BaselineSqlite instead (issue 19), the same endpoints on one SQLite file: SqliteApi.cs.
+// The list takes filter[status] and cursor (its own unsealed next_cursor, keyset on created_at, id) for issue 19's
+// million rows (bench/run-million.sh), with an (owner_id, status, created_at, id) index for the filter.
 var builder = WebApplication.CreateBuilder(args);
 var app = builder.Build();
 app.MapGet("/health", () => Results.Text("ok"));

@@ -5,7 +5,7 @@
 #
 # CSV: header `scenario,service,rps,p50,p99,p999`, one line per scenario and service (bench/run-compare.sh writes one
 # next to each results file). Writes OUT_PREFIX-throughput.png and OUT_PREFIX-p99.png: one group of bars per scenario,
-# one bar per service. The plotting tool is gnuplot (Debian's gnuplot-nox), installed here with apt-get when missing.
+# one bar per service; with PLOT_LOG=1 both y axes are logarithmic (for services hundreds of times apart). The plotting tool is gnuplot (Debian's gnuplot-nox), installed here with apt-get when missing.
 set -euo pipefail
 csv=$1 out=$2 title=$3
 if ! command -v gnuplot >/dev/null; then
@@ -45,13 +45,15 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set key top left autotitle columnhead
 set ylabel "$2"
-set yrange [0:*]
+$(if [[ ${PLOT_LOG:-0} == 1 ]]; then echo 'set logscale y'; echo 'set yrange [*:*]'; else echo 'set yrange [0:*]'; fi)
 set grid ytics
 set xtics noenhanced
 set key noenhanced
 plot for [c=2:$((services + 1))] "$data" index $1 using c:xtic(1) title columnhead(c)
 GP
 }
-plot 0 "requests/s" "$out-throughput.png" "throughput (higher is better)"
-plot 1 "p99 latency, ms" "$out-p99.png" "p99 latency (lower is better)"
+scale=
+[[ ${PLOT_LOG:-0} != 1 ]] || scale=", log scale"
+plot 0 "requests/s$scale" "$out-throughput.png" "throughput (higher is better)"
+plot 1 "p99 latency, ms$scale" "$out-p99.png" "p99 latency (lower is better)"
 echo "plot.sh: wrote $out-throughput.png and $out-p99.png" >&2

@@ -13,6 +13,8 @@ using NpgsqlTypes;
 // autocommit INSERT (committed before 201). No cache, no rate limiter, no plan caps, no idempotency keys, no scopes:
 // bench/COMPARE.md says what that leaves out. Configuration: ConnectionStrings__Baseline, ASPNETCORE_URLS.
 // With ConnectionStrings__BaselineSqlite instead (issue 19), the same endpoints on one SQLite file: SqliteApi.cs.
+// The list takes filter[status] and cursor (its own unsealed next_cursor, keyset on created_at, id) for issue 19's
+// million rows (bench/run-million.sh), with an (owner_id, status, created_at, id) index for the filter.
 var builder = WebApplication.CreateBuilder(args);
 var app = builder.Build();
 app.MapGet("/health", () => Results.Text("ok"));
@@ -60,6 +62,9 @@ internal static class Sql
         );
         CREATE INDEX IF NOT EXISTS baseline_resources_owner_created
             ON baseline_resources (owner_id, created_at DESC, id DESC);
+        -- filter[status] (issue 19, item 3): the status's rows in the list's order, so a filtered page stops after the page.
+        CREATE INDEX IF NOT EXISTS baseline_resources_owner_status_created
+            ON baseline_resources (owner_id, status, created_at DESC, id DESC);
         -- Issue 15's query (a string field filtered, a number field sorted), indexed by hand the way a team would:
         -- an expression index on the two JSON fields the benchmark uses.
         CREATE INDEX IF NOT EXISTS baseline_resources_category_price
@@ -90,18 +95,25 @@ internal static class Sql
         WHERE k.key_hash = $1
         """;
 
-    // $1 key hash, $2 limit, $3 offset. The exact total is count(*) over the owner's rows, every call.
-    public const string List = $"""
-        SELECT k.owner_id, c.total, {Columns}
-        FROM baseline_keys k
-        CROSS JOIN LATERAL (SELECT count(*) AS total FROM baseline_resources WHERE owner_id = k.owner_id) c
-        LEFT JOIN LATERAL (SELECT * FROM baseline_resources
-                           WHERE owner_id = k.owner_id
-                           ORDER BY created_at DESC, id DESC
-                           LIMIT $2 OFFSET $3) r ON true
-        WHERE k.key_hash = $1
-        ORDER BY r.created_at DESC, r.id DESC
-        """;
+    // $1 key hash, $2 limit, $3 offset; with a status filter $4 the status; with a cursor the last row's created_at and
+    // id (keyset: the rows after it in the list's order, offset 0). The exact total is count(*) over the owner's
+    // (status's) rows, every call.
+    public static string List(bool status, bool cursor)
+    {
+        var filter = status ? " AND status = $4" : "";
+        var after = cursor ? $" AND (created_at, id) < (${(status ? 5 : 4)}, ${(status ? 6 : 5)})" : "";
+        return $"""
+            SELECT k.owner_id, c.total, {Columns}
+            FROM baseline_keys k
+            CROSS JOIN LATERAL (SELECT count(*) AS total FROM baseline_resources WHERE owner_id = k.owner_id{filter}) c
+            LEFT JOIN LATERAL (SELECT * FROM baseline_resources
+                               WHERE owner_id = k.owner_id{filter}{after}
+                               ORDER BY created_at DESC, id DESC
+                               LIMIT $2 OFFSET $3) r ON true
+            WHERE k.key_hash = $1
+            ORDER BY r.created_at DESC, r.id DESC
+            """;
+    }
 
     // $1 key hash, $2.. the row. Zero rows inserted: bad key (401). Autocommit: durable once this returns.
     public const string Create = """
@@ -175,19 +187,77 @@ internal static class Api
             return;
         }
 
-        await using var command = db.CreateCommand(byCategory ? Sql.ListByCategory : Sql.List);
+        // Issue 19's million rows: filter[status] and cursor paging on the default order.
+        if (ReadListFilters(context.Request) is not var (status, after))
+        {
+            await ProblemAsync(context.Response, 400, "validation_failed", "filter[status] must be a status; cursor must be a next_cursor, without page.");
+            return;
+        }
+
+        if (byCategory && (status is not null || after is not null))
+        {
+            await ProblemAsync(context.Response, 400, "validation_failed", "filter[status] and cursor are for the default order only.");
+            return;
+        }
+
+        await using var command = db.CreateCommand(byCategory ? Sql.ListByCategory : Sql.List(status is not null, after is not null));
         command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = hash });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perPage });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)(page - 1) * perPage });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after is null ? (long)(page - 1) * perPage : 0 });
         if (byCategory)
         {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = type });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = category });
         }
+
+        if (status is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
+        }
+
+        if (after is var (created, id))
+        {
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = created });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+        }
+
         await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-        if (!await WritePageAsync(context, reader, page, perPage, 1))
+        if (!await WritePageAsync(context, reader, after is null ? page : null, perPage, 1))
         {
             await ProblemAsync(context.Response, 401, "invalid_api_key", "The API key is not valid.");
+        }
+    }
+
+    /// <summary>
+    /// <c>filter[status]</c> (null: none) and <c>cursor</c> (null: none; else the last row's created_at and id, as
+    /// <see cref="WriteEnd"/> writes them); null when either is invalid or a cursor comes with <c>page</c>.
+    /// </summary>
+    internal static (string? Status, (DateTime Created, string Id)? After)? ReadListFilters(HttpRequest request)
+    {
+        var statuses = request.Query["filter[status]"];
+        var cursors = request.Query["cursor"];
+        if (statuses.Count > 1 || (statuses.Count == 1 && Array.IndexOf(Statuses, statuses[0]) < 0)
+            || cursors.Count > 1 || (cursors.Count == 1 && request.Query.ContainsKey("page")))
+        {
+            return null;
+        }
+
+        if (cursors.Count == 0)
+        {
+            return (statuses.Count == 1 ? statuses[0] : null, null);
+        }
+
+        try
+        {
+            var text = cursors[0]!.Replace('-', '+').Replace('_', '/');
+            using var doc = JsonDocument.Parse(Convert.FromBase64String(text.PadRight(text.Length + (4 - text.Length % 4) % 4, '=')));
+            var key = doc.RootElement.GetProperty("K");
+            return (statuses.Count == 1 ? statuses[0] : null,
+                    (new DateTime(key[0].GetInt64(), DateTimeKind.Utc), key[1].GetString() ?? throw new FormatException("no id")));
+        }
+        catch (Exception e) when (e is FormatException or JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
         }
     }
 
@@ -195,13 +265,14 @@ internal static class Api
     /// Answers 200 with a list whose rows carry the total at <paramref name="totalAt"/> and the resource right after it
     /// (null columns for an owner without rows: the LEFT JOIN's lone row); false, having written nothing, for no row at all.
     /// </summary>
-    internal static async Task<bool> WritePageAsync(HttpContext context, DbDataReader reader, int page, int perPage, int totalAt)
+    internal static async Task<bool> WritePageAsync(HttpContext context, DbDataReader reader, int? page, int perPage, int totalAt)
     {
         var buffer = new ArrayBufferWriter<byte>(8192);
         long total = 0;
         var found = false;
         string? lastId = null;
         DateTime lastCreated = default;
+        var rows = 0;
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
@@ -218,6 +289,7 @@ internal static class Api
                 WriteResource(w, reader, totalAt + 1);
                 lastId = reader.GetString(totalAt + 1);
                 lastCreated = Stamp(reader, totalAt + 7);
+                rows++;
             }
 
             if (!found)
@@ -225,7 +297,7 @@ internal static class Api
                 return false;
             }
 
-            WriteEnd(w, page, perPage, total, lastId, lastCreated);
+            WriteEnd(w, page, perPage, total, rows == perPage ? lastId : null, lastCreated);
         }
 
         context.Response.Headers.CacheControl = "no-store";
@@ -233,18 +305,30 @@ internal static class Api
         return true;
     }
 
-    /// <summary>Closes a list's data array and writes its meta (same shape as the product's).</summary>
-    internal static void WriteEnd(Utf8JsonWriter w, int page, int perPage, long total, string? lastId, DateTime lastCreated)
+    /// <summary>
+    /// Closes a list's data array and writes its meta (same shape as the product's); <paramref name="lastId"/> is null
+    /// when the page was not full (no next page). In cursor mode (<paramref name="page"/> null) a full page always has a
+    /// next cursor (the page after the last full one is empty): this service does not read a row more to know.
+    /// </summary>
+    internal static void WriteEnd(Utf8JsonWriter w, int? page, int perPage, long total, string? lastId, DateTime lastCreated)
     {
         w.WriteEndArray();
         w.WriteStartObject("meta");
-        w.WriteNumber("page", page);
+        if (page is { } number)
+        {
+            w.WriteNumber("page", number);
+        }
+        else
+        {
+            w.WriteNull("page"); // cursor mode, as the product's
+        }
+
         w.WriteNumber("per_page", perPage);
         w.WriteNumber("total", total);
         w.WriteNumber("total_pages", (total + perPage - 1) / perPage);
-        if ((long)page * perPage < total && lastId is not null)
+        if (lastId is not null && (page is null || (long)page * perPage < total))
         {
-            // Same shape as the product's meta; this service does not implement cursor paging.
+            // Same shape as the product's meta (not sealed: this service trusts its clients); ListAsync reads it back.
             var key = string.Create(CultureInfo.InvariantCulture, $"{{\"K\":[{lastCreated.Ticks},\"{lastId}\"]}}");
             w.WriteString("next_cursor", Convert.ToBase64String(Encoding.UTF8.GetBytes(key)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
         }

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 
 /// <summary>
-/// Issue 19's embedded baseline: the same three endpoints on one SQLite file (Microsoft.Data.Sqlite, pooled
+/// Issue 19's embedded baseline: the same endpoints (with issue 19's filter[status] and cursor) on one SQLite file (Microsoft.Data.Sqlite, pooled
 /// connections, WAL as the product's embedded default uses), written the way a .NET team would: per request a pooled
 /// connection, the key's SHA-256 looked up (joined into the statement where one statement does), <c>count(*)</c> for the
 /// list's total, an autocommit INSERT (committed before 201). Timestamps are µs since the epoch and text compares
@@ -19,6 +19,7 @@ internal static class SqliteApi
             created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS baseline_resources_owner_created ON baseline_resources (owner_id, created_at DESC, id DESC);
+        CREATE INDEX IF NOT EXISTS baseline_resources_owner_status_created ON baseline_resources (owner_id, status, created_at DESC, id DESC);
         """;
 
     private const string Columns = "r.id, r.name, r.description, r.type, r.status, r.metadata, r.created_at, r.updated_at, r.version";
@@ -31,12 +32,18 @@ internal static class SqliteApi
 
     private const string Owner = "SELECT owner_id FROM baseline_keys WHERE key_hash = $hash";
 
-    private const string Page = $"""
-        SELECT (SELECT count(*) FROM baseline_resources WHERE owner_id = $owner), {Columns}
-        FROM (SELECT 1) LEFT JOIN (SELECT * FROM baseline_resources WHERE owner_id = $owner
-                                   ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset) r
-        ORDER BY r.created_at DESC, r.id DESC
-        """;
+    // With a status filter $status; with a cursor the last row's $created and $id (keyset, offset 0).
+    private static string Page(bool status, bool cursor)
+    {
+        var filter = status ? " AND status = $status" : "";
+        var after = cursor ? " AND (created_at, id) < ($created, $id)" : "";
+        return $"""
+            SELECT (SELECT count(*) FROM baseline_resources WHERE owner_id = $owner{filter}), {Columns}
+            FROM (SELECT 1) LEFT JOIN (SELECT * FROM baseline_resources WHERE owner_id = $owner{filter}{after}
+                                       ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset) r
+            ORDER BY r.created_at DESC, r.id DESC
+            """;
+    }
 
     private const string Create = """
         INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
@@ -108,6 +115,12 @@ internal static class SqliteApi
             return;
         }
 
+        if (Api.ReadListFilters(context.Request) is not var (status, after))
+        {
+            await Api.ProblemAsync(context.Response, 400, "validation_failed", "filter[status] must be a status; cursor must be a next_cursor, without page.");
+            return;
+        }
+
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(context.RequestAborted);
         string owner;
@@ -123,12 +136,23 @@ internal static class SqliteApi
             owner = found;
         }
 
-        await using var command = new SqliteCommand(Page, connection);
+        await using var command = new SqliteCommand(Page(status is not null, after is not null), connection);
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$limit", perPage);
-        command.Parameters.AddWithValue("$offset", (long)(page - 1) * perPage);
+        command.Parameters.AddWithValue("$offset", after is null ? (long)(page - 1) * perPage : 0);
+        if (status is not null)
+        {
+            command.Parameters.AddWithValue("$status", status);
+        }
+
+        if (after is var (created, id))
+        {
+            command.Parameters.AddWithValue("$created", (created - DateTime.UnixEpoch).Ticks / 10);
+            command.Parameters.AddWithValue("$id", id);
+        }
+
         await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-        await Api.WritePageAsync(context, reader, page, perPage, 0); // always a row: the LEFT JOIN of (SELECT 1)
+        await Api.WritePageAsync(context, reader, after is null ? page : null, perPage, 0); // always a row: the LEFT JOIN of (SELECT 1)
     }
 
     private static async Task CreateAsync(HttpContext context, string connectionString)

@@ -19,7 +19,7 @@
 # Results: bench/compare/results-memory-latest.md, and the charts results-memory-latest-{fill,scan}.png (bench/plot.sh
 # --series) from the CSVs, copied next to it.
 #
-# Environment: MEM_RESOURCES (1000000), MEM_SCAN (5000000), MEM_SCAN_RATE (3500), MEM_CONCURRENCY (64),
+# Environment: MEM_RESOURCES (1000000), MEM_SCAN (5000000; 0: the fill alone), MEM_SCAN_RATE (3500), MEM_CONCURRENCY (64),
 # MEM_FILL_AGE (7200 s), MEM_SCAN_AGE (60 s), MEM_SCAN_QUANTUM (15 s), MEM_GCDUMP (1: full GC and type table by
 # dotnet-gcdump; 0: no forced GC), MEM_NO_BUILD=1, MEM_PRODUCT_ENV (extra NAME=VALUE settings for the product),
 # MEM_OUT (the results file).
@@ -41,7 +41,7 @@ GCDUMP=${MEM_GCDUMP:-1}
 read -r -a PRODUCT_ENV <<<"${MEM_PRODUCT_ENV:-}"
 ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
-(( SCAN >= N )) || { echo "run-memory.sh: MEM_SCAN must be at least MEM_RESOURCES" >&2; exit 2; }
+(( SCAN == 0 || SCAN >= N )) || { echo "run-memory.sh: MEM_SCAN must be 0 (no scan) or at least MEM_RESOURCES" >&2; exit 2; }
 
 BENCH_NAME=run-memory.sh
 # shellcheck source=bench/lib.sh
@@ -170,24 +170,32 @@ stop_pid "$P_PID"
 wait 2>/dev/null || true
 
 # ------------------------------------------------------------------ the scan
-(( SCAN == N )) || seed $((N + 1)) "$SCAN"
-ids 1 "$SCAN" >"$RUN/scan-ids.txt"
-product product-scan.log "$SCAN_AGE" "$SCAN_QUANTUM"
-sampler "$RUN/scan.csv" &
-PIDS+=("$!")
-sleep 10
-read -r SCAN_IDLE_RSS SCAN_IDLE_ACT SCAN_IDLE_HEAP < <(figures)
-say "scan: $SCAN ids at $SCAN_RATE/s (collection age $SCAN_AGE s, quantum $SCAN_QUANTUM s); idle VmRSS $((SCAN_IDLE_RSS / 1024)) MiB"
-SCAN_OUT=$(dotnet "$ACTIVATE_DLL" "$PRODUCT" "$RUN/scan-ids.txt" "$CONC" $(( SCAN / SCAN_RATE * 2 + 60 )) "$SCAN_RATE" 2> >(tee -a "$RUN/bench.log" >&2)) ||
-  echo "!! the scan had errors: $SCAN_OUT" >&2
-echo "scan: $SCAN_OUT" | tee -a "$RUN/bench.log" >&2
-SCAN_END_T=$(tail -n1 "$RUN/scan.csv" | cut -d, -f1)
-say "idle for $((SCAN_AGE + 2 * SCAN_QUANTUM)) s: the last activations are collected"
-sleep $((SCAN_AGE + 2 * SCAN_QUANTUM))
-read -r SCAN_AFTER_RSS SCAN_AFTER_ACT SCAN_AFTER_HEAP < <(figures)
+scan() {
+  (( SCAN == N )) || seed $((N + 1)) "$SCAN"
+  ids 1 "$SCAN" >"$RUN/scan-ids.txt"
+  product product-scan.log "$SCAN_AGE" "$SCAN_QUANTUM"
+  sampler "$RUN/scan.csv" &
+  PIDS+=("$!")
+  sleep 10
+  read -r SCAN_IDLE_RSS SCAN_IDLE_ACT SCAN_IDLE_HEAP < <(figures)
+  say "scan: $SCAN ids at $SCAN_RATE/s (collection age $SCAN_AGE s, quantum $SCAN_QUANTUM s); idle VmRSS $((SCAN_IDLE_RSS / 1024)) MiB"
+  SCAN_OUT=$(dotnet "$ACTIVATE_DLL" "$PRODUCT" "$RUN/scan-ids.txt" "$CONC" $(( SCAN / SCAN_RATE * 2 + 60 )) "$SCAN_RATE" 2> >(tee -a "$RUN/bench.log" >&2)) ||
+    echo "!! the scan had errors: $SCAN_OUT" >&2
+  echo "scan: $SCAN_OUT" | tee -a "$RUN/bench.log" >&2
+  SCAN_END_T=$(tail -n1 "$RUN/scan.csv" | cut -d, -f1)
+  say "idle for $((SCAN_AGE + 2 * SCAN_QUANTUM)) s: the last activations are collected"
+  sleep $((SCAN_AGE + 2 * SCAN_QUANTUM))
+  read -r SCAN_AFTER_RSS SCAN_AFTER_ACT SCAN_AFTER_HEAP < <(figures)
+  stop_pid "$P_PID"
+  wait 2>/dev/null || true
+}
+if (( SCAN > 0 )); then
+  scan
+else
+  echo "seconds,rss_mib,activations_k,gc_heap_mib,rss_kb,activations,gc_heap_bytes" >"$RUN/scan.csv"
+  SCAN_IDLE_RSS=0 SCAN_IDLE_ACT=0 SCAN_IDLE_HEAP=0 SCAN_OUT=skipped SCAN_END_T=0 SCAN_AFTER_RSS=0 SCAN_AFTER_ACT=0 SCAN_AFTER_HEAP=0
+fi
 UPTIME_AFTER=$(uptime)
-stop_pid "$P_PID"
-wait 2>/dev/null || true
 
 # ------------------------------------------------------------------ report
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -197,7 +205,7 @@ export RUN OUT N SCAN SCAN_RATE CONC FILL_AGE SCAN_AGE SCAN_QUANTUM GCDUMP COMMI
 export MACHINE="$(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM" DOTNET_VERSION="$(dotnet --version)" \
   WHEN="$(date -u '+%Y-%m-%d %H:%M UTC')" EXTRA="${MEM_PRODUCT_ENV:-}"
 python3 - <<'PY'
-import csv, os
+import csv, os, re
 e = os.environ
 i = lambda k: int(float(e[k]))
 mib = lambda kb: f"{kb / 1024:,.0f} MiB"
@@ -207,8 +215,8 @@ rss_per = per((i("FULL_RSS") - i("IDLE_RSS")) * 1024, act)
 heap_per = per(i("FULL_HEAP") - i("IDLE_HEAP"), act)
 scan = list(csv.DictReader(open(f"{e['RUN']}/scan.csv")))
 during = [r for r in scan if int(r["seconds"]) <= int(e["SCAN_END_T"])]
-peak_rss = max(int(r["rss_kb"]) for r in scan)
-peak_act = max(int(r["activations"]) for r in scan)
+peak_rss = max((int(r["rss_kb"]) for r in scan), default=0)
+peak_act = max((int(r["activations"]) for r in scan), default=0)
 # The scan's second half: bounded means RSS stops growing once collection keeps pace.
 half = during[len(during) // 2:]
 half_rss = [int(r["rss_kb"]) for r in half] or [0]
@@ -228,6 +236,34 @@ with open(out, "w") as f:
     f.write(f"Activation: `{e['FILL_OUT']}` ({e['CONC']} at a time).\n\n")
     f.write(f"**Per activation above the idle silo: {rss_per:,.0f} bytes of RSS ({rss_per / 1024:.2f} KiB), {heap_per:,.0f} bytes of GC heap** "
             f"over {act:,} activations; target ≤ 3 KiB of RSS: **{'met' if rss_per <= 3072 else 'MISSED'}**.\n\n")
+    # What the fill added to the heap by type, from the two dotnet-gcdump type tables. Their per-type size is one
+    # instance's, so for strings and arrays (sizes vary) the rows undercount; the heap totals are exact.
+    def types(label):
+        path, rows, total = f"{e['RUN']}/{label}-types.txt", {}, 0
+        if not os.path.exists(path):
+            return None, 0
+        for line in open(path):
+            m = re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.*)$", line)
+            if m:
+                size, count = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+                name = re.sub(r"\s*\[[^]]*\]$", "", m.group(3).strip())
+                r = rows.setdefault(name, [0, 0])
+                r[0] += size * count
+                r[1] += count
+            elif m := re.match(r"\s*([\d,]+)\s+GC Heap bytes", line):
+                total = int(m.group(1).replace(",", ""))
+        return rows, total
+    (before, t0), (after, t1) = types("fill-idle"), types("fill-full")
+    if before is not None and after is not None and act > 0:
+        grown = sorted(((b - before.get(k, [0, 0])[0], c - before.get(k, [0, 0])[1], k) for k, (b, c) in after.items()), reverse=True)
+        f.write(f"Live objects (dotnet-gcdump) grew by {(t1 - t0) / act:,.0f} bytes per activation; the types that grew most "
+                "(bytes: instance size × count, which undercounts strings and arrays):\n\n"
+                "| type | bytes per activation | objects per activation |\n| --- | ---: | ---: |\n")
+        for b, c, k in grown[:30]:
+            f.write(f"| `{k[:110]}` | {b / act:,.0f} | {c / act:.2f} |\n")
+        f.write("\n")
+    if not scan:
+        raise SystemExit(0)
     f.write(f"## The scan: {i('SCAN'):,} distinct ids, each GET once at {e['SCAN_RATE']}/s (collection age {e['SCAN_AGE']} s, quantum {e['SCAN_QUANTUM']} s)\n\n")
     f.write(f"Scan: `{e['SCAN_OUT']}`.\n\n")
     f.write("| silo | VmRSS | grain activations | GC heap |\n| --- | ---: | ---: | ---: |\n")
@@ -236,11 +272,11 @@ with open(out, "w") as f:
     f.write(f"| second half of the scan: VmRSS min … max | {mib(min(half_rss))} … {mib(max(half_rss))} | | |\n")
     f.write(f"| {int(e['SCAN_AGE']) + 2 * int(e['SCAN_QUANTUM'])} s after the scan | {mib(i('SCAN_AFTER_RSS'))} | {i('SCAN_AFTER_ACT'):,} | {i('SCAN_AFTER_HEAP') / 1048576:,.0f} MiB |\n\n")
     f.write(f"Without collection the scan would hold {i('SCAN'):,} activations: {i('SCAN') * rss_per / 1048576:,.0f} MiB more at the fill's bytes per activation.\n")
-print(open(out).read())
 PY
+cat "$OUT"
 cp "$RUN/fill.csv" "${OUT%.md}-fill.csv"
 cp "$RUN/scan.csv" "${OUT%.md}-scan.csv"
-for phase in fill scan; do
+for phase in fill $( (( SCAN == 0 )) || echo scan); do
   "$BENCH_DIR/plot.sh" --series "${OUT%.md}-$phase.csv" "${OUT%.md}-$phase.png" \
     "$([[ $phase == fill ]] && echo "activating $N resource grains (collection age $FILL_AGE s)" || echo "a scan of $SCAN distinct ids at $SCAN_RATE/s (collection age $SCAN_AGE s, quantum $SCAN_QUANTUM s)")" ||
     echo "!! plotting failed (the tables stand)" >&2

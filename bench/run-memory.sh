@@ -99,7 +99,7 @@ INSERT INTO resources (id, owner_id, name, description, type, status, metadata, 
 SELECT 'res_' || lpad(to_hex(g), 22, '0'), :'owner', 'seed-' || lpad(g::text, 7, '0'), 'benchmark resource ' || g,
        (ARRAY['standard','document','dataset','model'])[1 + g % 4], (ARRAY['active','active','active','inactive','archived'])[1 + g % 5],
        '{"seq":' || g || ',"tags":["bench","seed"],"owner":{"team":"perf"}}', $T_BASE - ($SCAN - g) * 1000, $T_BASE - ($SCAN - g) * 1000, 1
-FROM generate_series($1, $2) g;
+FROM generate_series($1::bigint, $2::bigint) g;
 INSERT INTO resource_counts (owner_id, type, status, n)
 SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
 ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;

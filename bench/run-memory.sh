@@ -127,9 +127,11 @@ sampler() { # csv
   local t0=$SECONDS a h
   echo "seconds,rss_mib,activations_k,gc_heap_mib,rss_kb,activations,gc_heap_bytes" >"$1"
   while kill -0 "$P_PID" 2>/dev/null; do
-    read -r a h < <(metrics || echo "0 0")
-    awk -v t=$((SECONDS - t0)) -v r="$(rss)" -v a="$a" -v h="$h" \
-      'BEGIN { printf "%d,%.1f,%.1f,%.1f,%d,%d,%.0f\n", t, r / 1024, a / 1000, h / 1048576, r, a, h }' >>"$1"
+    # /metrics can take longer than its 10 s while the silo is saturated: then the sample has RSS alone (gaps in the chart).
+    read -r a h < <(metrics || echo "- -")
+    awk -v t=$((SECONDS - t0)) -v r="$(rss)" -v a="$a" -v h="$h" 'BEGIN {
+      if (a == "-") printf "%d,%.1f,,,%d,,\n", t, r / 1024, r
+      else printf "%d,%.1f,%.1f,%.1f,%d,%d,%.0f\n", t, r / 1024, a / 1000, h / 1048576, r, a, h }' >>"$1"
     sleep 1
   done
 }
@@ -232,36 +234,42 @@ with open(out, "w") as f:
     f.write("| silo | VmRSS | grain activations | GC heap after the last collection |\n| --- | ---: | ---: | ---: |\n")
     f.write(f"| idle, after seeding | {mib(i('IDLE_RSS'))} | {i('IDLE_ACT'):,} | {i('IDLE_HEAP') / 1048576:,.0f} MiB |\n")
     f.write(f"| every resource activated, before the full GC | {mib(i('LOADED_RSS'))} | {i('LOADED_ACT'):,} | {i('LOADED_HEAP') / 1048576:,.0f} MiB |\n")
-    f.write(f"| every resource activated, after the full GC | {mib(i('FULL_RSS'))} (peak VmHWM {mib(i('HWM'))}) | {i('FULL_ACT'):,} | {i('FULL_HEAP') / 1048576:,.0f} MiB |\n\n")
+    f.write(f"| every resource activated, after the full GC | {mib(i('FULL_RSS'))} (peak VmHWM {mib(i('HWM'))}, dotnet-gcdump's own buffers in the silo included) | {i('FULL_ACT'):,} | {i('FULL_HEAP') / 1048576:,.0f} MiB |\n\n")
     f.write(f"Activation: `{e['FILL_OUT']}` ({e['CONC']} at a time).\n\n")
     f.write(f"**Per activation above the idle silo: {rss_per:,.0f} bytes of RSS ({rss_per / 1024:.2f} KiB), {heap_per:,.0f} bytes of GC heap** "
             f"over {act:,} activations; target ≤ 3 KiB of RSS: **{'met' if rss_per <= 3072 else 'MISSED'}**.\n\n")
     # What the fill added to the heap by type, from the two dotnet-gcdump type tables. Their per-type size is one
-    # instance's, so for strings and arrays (sizes vary) the rows undercount; the heap totals are exact.
+    # instance's, so for strings and arrays (sizes vary) the rows undercount. A heap of more than 10,000,000 objects is
+    # dumped in part (the dump says "10,000,000 GC Heap objects"): the rows are then a sample, so they are divided by
+    # the activations the sample holds (its ActivationData objects), not by all of them.
     def types(label):
-        path, rows, total = f"{e['RUN']}/{label}-types.txt", {}, 0
+        path, rows, total, objects = f"{e['RUN']}/{label}-types.txt", {}, 0, 0
         if not os.path.exists(path):
-            return None, 0
+            return None, 0, 0
         for line in open(path):
-            m = re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.*)$", line)
-            if m:
+            if m := re.match(r"\s*([\d,]+)\s+GC Heap (bytes|objects)", line):
+                total, objects = (int(m.group(1).replace(",", "")), objects) if m.group(2) == "bytes" else (total, int(m.group(1).replace(",", "")))
+            elif m := re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.*)$", line):
                 size, count = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
                 name = re.sub(r"\s*\[[^]]*\]$", "", m.group(3).strip())
                 r = rows.setdefault(name, [0, 0])
                 r[0] += size * count
                 r[1] += count
-            elif m := re.match(r"\s*([\d,]+)\s+GC Heap bytes", line):
-                total = int(m.group(1).replace(",", ""))
-        return rows, total
-    (before, t0), (after, t1) = types("fill-idle"), types("fill-full")
-    if before is not None and after is not None and act > 0:
-        grown = sorted(((b - before.get(k, [0, 0])[0], c - before.get(k, [0, 0])[1], k) for k, (b, c) in after.items()), reverse=True)
-        f.write(f"Live objects (dotnet-gcdump) grew by {(t1 - t0) / act:,.0f} bytes per activation; the types that grew most "
-                "(bytes: instance size × count, which undercounts strings and arrays):\n\n"
-                "| type | bytes per activation | objects per activation |\n| --- | ---: | ---: |\n")
-        for b, c, k in grown[:30]:
-            f.write(f"| `{k[:110]}` | {b / act:,.0f} | {c / act:.2f} |\n")
-        f.write("\n")
+        return rows, total, objects
+    (before, t0, _), (after, t1, o1) = types("fill-idle"), types("fill-full")
+    if before is not None and after is not None:
+        ad = "Orleans.Runtime.ActivationData"
+        sampled = after.get(ad, [0, 0])[1] - before.get(ad, [0, 0])[1]
+        if sampled > 0:
+            grown = sorted(((b - before.get(k, [0, 0])[0], c - before.get(k, [0, 0])[1], k) for k, (b, c) in after.items()), reverse=True)
+            whole = o1 < 10_000_000
+            f.write((f"Live objects (dotnet-gcdump) grew by {(t1 - t0) / act:,.0f} bytes per activation. " if whole else
+                     f"The dump of the filled heap is partial ({o1:,} objects, {sampled:,} activations in it), so the rows are per activation of that sample. ")
+                    + "The types that grew most (bytes: instance size × count, which undercounts strings and arrays):\n\n"
+                    "| type | bytes per activation | objects per activation |\n| --- | ---: | ---: |\n")
+            for b, c, k in grown[:30]:
+                f.write(f"| `{k[:110]}` | {b / sampled:,.0f} | {c / sampled:.2f} |\n")
+            f.write("\n")
     if not scan:
         raise SystemExit(0)
     f.write(f"## The scan: {i('SCAN'):,} distinct ids, each GET once at {e['SCAN_RATE']}/s (collection age {e['SCAN_AGE']} s, quantum {e['SCAN_QUANTUM']} s)\n\n")

@@ -6,7 +6,15 @@
 # CSV: header `scenario,service,rps,p50,p99,p999`, one line per scenario and service (bench/run-compare.sh writes one
 # next to each results file). Writes OUT_PREFIX-throughput.png and OUT_PREFIX-p99.png: one group of bars per scenario,
 # one bar per service; with PLOT_LOG=1 both y axes are logarithmic (for services hundreds of times apart). The plotting tool is gnuplot (Debian's gnuplot-nox), installed here with apt-get when missing.
+#
+#   bench/plot.sh --series CSV OUT.png "TITLE"
+#
+# A time series instead (bench/run-memory.sh): CSV with header `seconds,rss_mib,activations_k,gc_heap_mib` (more
+# columns are ignored), one line per sample; writes OUT.png with RSS and GC heap (MiB, left axis) and grain
+# activations (thousands, right axis) over time.
 set -euo pipefail
+series=0
+if [[ ${1:-} == --series ]]; then series=1; shift; fi
 csv=$1 out=$2 title=$3
 if ! command -v gnuplot >/dev/null; then
   echo "plot.sh: installing gnuplot-nox (apt-get)" >&2
@@ -16,6 +24,28 @@ if ! command -v gnuplot >/dev/null; then
   else
     sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null
   fi
+fi
+if [[ $series == 1 ]]; then
+  gnuplot <<GP
+set terminal pngcairo size 900,480 font "sans,10"
+set output "$out"
+set title "$title" noenhanced
+set datafile separator ","
+set key top left autotitle columnhead noenhanced
+set xlabel "seconds"
+set ylabel "MiB"
+set y2label "activations, thousands"
+set yrange [0:*]
+set y2range [0:*]
+set ytics nomirror
+set y2tics
+set grid ytics
+plot "$csv" using "seconds":"rss_mib" with lines lw 2 title "RSS (MiB)", \
+     "$csv" using "seconds":"gc_heap_mib" with lines lw 1 title "GC heap after the last collection (MiB)", \
+     "$csv" using "seconds":"activations_k" axes x1y2 with lines lw 2 dt 2 title "grain activations (thousands, right axis)"
+GP
+  echo "plot.sh: wrote $out" >&2
+  exit 0
 fi
 # One data block per metric: rows = scenarios, columns = services (in the CSV's order of first appearance).
 data=$(mktemp)

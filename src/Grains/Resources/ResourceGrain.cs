@@ -22,8 +22,11 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
     {
         if (_resource is null)
         {
-            _resource = await store.LoadAsync(this.GetPrimaryKeyString());
-            if (_resource is null)
+            if (await store.LoadAsync(this.GetPrimaryKeyString()) is { } loaded)
+            {
+                _resource = Held(loaded);
+            }
+            else
             {
                 DeactivateOnIdle();
             }
@@ -96,8 +99,8 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
             }
         }
 
-        _resource = next;
-        return new ResourceWriteOutcome(ResourceWriteStatus.Done, next);
+        _resource = Held(next);
+        return new ResourceWriteOutcome(ResourceWriteStatus.Done, _resource);
     }
 
     public async Task<ResourceWriteOutcome> DeleteAsync(string ownerId, ResourcePrecondition precondition)
@@ -159,6 +162,13 @@ public sealed class ResourceGrain(ResourceStore store, ResourceWritePolicy polic
             ? current
             : merged;
     }
+
+    /// <summary>
+    /// The resource as the activation keeps it, for as long as it lives: the owner, type and status (values many
+    /// resources share) as the silo's one instance of each (<see cref="SharedStrings"/>), not a copy per activation.
+    /// </summary>
+    private static ResourceView Held(ResourceView r) =>
+        r with { OwnerId = SharedStrings.Of(r.OwnerId), Type = SharedStrings.Of(r.Type), Status = SharedStrings.Of(r.Status) };
 
     private ResourceView? Visible(string ownerId) => _resource?.OwnerId == ownerId ? _resource : null;
 

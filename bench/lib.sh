@@ -157,6 +157,64 @@ start_baseline() {
   wait_ready "$B_PID" "$BASELINE/health" 60 || { tail -n 40 "$RUN/baseline.log" >&2; die "the baseline did not start"; }
 }
 
+# start_storage: the two services' storage for a run with EMBEDDED (1: SQLite files under RUN, else a throwaway
+# PostgreSQL with databases product and baseline). Sets PRODUCT_DB (for start_product), BASELINE_CS (for
+# start_baseline) and, with PostgreSQL, what start_postgres sets.
+start_storage() {
+  if [[ $EMBEDDED == 1 ]]; then
+    PG_PID=
+    rm -rf "$RUN/embedded-data" "$RUN/baseline.db"*
+    PRODUCT_DB=embedded:$RUN/embedded-data
+    BASELINE_CS="ConnectionStrings__BaselineSqlite=Data Source=$RUN/baseline.db;Pooling=True;Default Timeout=30"
+  else
+    say "start PostgreSQL"
+    start_postgres "$RUN/postgres" product baseline
+    PRODUCT_DB=product
+    BASELINE_CS="ConnectionStrings__Baseline=$CS;Database=baseline"
+  fi
+}
+
+# sql_in product|baseline: runs the SQL on stdin in that service's database (PostgreSQL) or file (SQLite, EMBEDDED=1),
+# with psql variables :'owner' and :'key' (OWNER, KEY; replaced by their values for sqlite3).
+sql_in() {
+  if [[ $EMBEDDED == 1 ]]; then
+    local file=$RUN/baseline.db
+    [[ $1 == product ]] && file=$RUN/embedded-data/platform.db
+    sed -e "s/:'owner'/'$OWNER'/g" -e "s/:'key'/'${KEY:-}'/g" | sqlite3 -bail -cmd '.timeout 30000' "$file" >/dev/null
+  else
+    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 -v owner="$OWNER" -v key="${KEY:-}" >/dev/null
+  fi
+}
+
+# seed_product_sql ROWS_SQL / seed_baseline_sql ROWS_SQL: the PostgreSQL statements that bulk-insert the rows of ROWS_SQL
+# (columns id, name, description, type, status, metadata, t in µs since the epoch) for psql variable :'owner'. The
+# product's row triggers keep resource_counts; with the replication role the bulk insert skips them and the counters are
+# written once from the same rows (same result, a trigger call per row faster). Pipe the output into psql.
+seed_product_sql() {
+  cat <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($1) s;
+INSERT INTO resource_counts (owner_id, type, status, n)
+SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
+ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
+COMMIT;
+VACUUM (ANALYZE) resources;
+VACUUM (ANALYZE) resource_counts;
+SQL
+}
+
+seed_baseline_sql() {
+  cat <<SQL
+INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond',
+       timestamptz 'epoch' + t * interval '1 microsecond', 1
+FROM ($1) s;
+VACUUM (ANALYZE) baseline_resources;
+SQL
+}
+
 # admin_access_token: logs in as the bench admin on PRODUCT.
 admin_access_token() {
   curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \

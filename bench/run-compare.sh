@@ -95,27 +95,7 @@ if [[ $TELEMETRY == 1 ]]; then
   # shellcheck source=bench/compare/telemetry.sh
   source "$CMP/telemetry.sh"   # runs the telemetry comparison and exits
 fi
-if [[ $EMBEDDED == 1 ]]; then
-  PG_PID=
-  rm -rf "$RUN/embedded-data" "$RUN/baseline.db"*
-  PRODUCT_DB=embedded:$RUN/embedded-data
-  BASELINE_CS="ConnectionStrings__BaselineSqlite=Data Source=$RUN/baseline.db;Pooling=True;Default Timeout=30"
-else
-  say "start PostgreSQL"
-  start_postgres "$RUN/postgres" product baseline
-  PRODUCT_DB=product
-  BASELINE_CS="ConnectionStrings__Baseline=$CS;Database=baseline"
-fi
-# The product's database (PostgreSQL) or file (SQLite) and the baseline's, for statements the seed runs in both.
-sql_in() { # product|baseline, SQL on stdin with :'owner' and :'key' (psql variables; replaced for sqlite3)
-  if [[ $EMBEDDED == 1 ]]; then
-    local file=$RUN/baseline.db
-    [[ $1 == product ]] && file=$RUN/embedded-data/platform.db
-    sed -e "s/:'owner'/'$OWNER'/g" -e "s/:'key'/'$KEY'/g" | sqlite3 -bail -cmd '.timeout 30000' "$file" >/dev/null
-  else
-    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 -v owner="$OWNER" -v key="$KEY" >/dev/null
-  fi
-}
+start_storage
 
 # ------------------------------------------------------------------ the product
 # A plan whose limit never refuses: every request is still charged (the limiter stays on).
@@ -172,26 +152,8 @@ ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::te
        '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
        $T_BASE - ($COUNT - g) * 1000 AS t
 FROM generate_series(1, $COUNT) g"
-# The product: its row triggers keep resource_counts; with replication role the bulk insert skips them and the counters
-# are written once from the same rows (same result, 100,000 trigger calls faster).
-sql_in product <<SQL
-BEGIN;
-SET LOCAL session_replication_role = replica;
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL) s;
-INSERT INTO resource_counts (owner_id, type, status, n)
-SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
-ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
-COMMIT;
-VACUUM (ANALYZE) resources;
-VACUUM (ANALYZE) resource_counts;
-SQL
-sql_in baseline <<SQL
-INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond', timestamptz 'epoch' + t * interval '1 microsecond', 1
-FROM ($ROWS_SQL) s;
-VACUUM (ANALYZE) baseline_resources;
-SQL
+seed_product_sql "$ROWS_SQL" | sql_in product
+seed_baseline_sql "$ROWS_SQL" | sql_in baseline
 psql -XAtq -d product -c "SELECT id FROM resources WHERE owner_id = '$OWNER' ORDER BY id" >"$RUN/ids.txt"
 fi
 

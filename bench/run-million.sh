@@ -73,26 +73,7 @@ PRODUCT_SETTINGS=(
   RateLimits__Plans__bench__Limit=100000000 RateLimits__Plans__bench__WindowSeconds=60
   Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100
 )
-if [[ $EMBEDDED == 1 ]]; then
-  PG_PID=
-  rm -rf "$RUN/embedded-data" "$RUN/baseline.db"*
-  PRODUCT_DB=embedded:$RUN/embedded-data
-  BASELINE_CS="ConnectionStrings__BaselineSqlite=Data Source=$RUN/baseline.db;Pooling=True;Default Timeout=30"
-else
-  say "start PostgreSQL"
-  start_postgres "$RUN/postgres" product baseline
-  PRODUCT_DB=product
-  BASELINE_CS="ConnectionStrings__Baseline=$CS;Database=baseline"
-fi
-sql_in() { # product|baseline, SQL on stdin with :'owner' (a psql variable; replaced for sqlite3)
-  if [[ $EMBEDDED == 1 ]]; then
-    local file=$RUN/baseline.db
-    [[ $1 == product ]] && file=$RUN/embedded-data/platform.db
-    sed -e "s/:'owner'/'$OWNER'/g" | sqlite3 -bail -cmd '.timeout 30000' "$file" >/dev/null
-  else
-    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null
-  fi
-}
+start_storage
 
 start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/product.log" "${PRODUCT_SETTINGS[@]}" "${PRODUCT_ENV[@]}"
 ACCESS=$(admin_access_token) || die "admin login failed"
@@ -145,25 +126,8 @@ else
          '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
          $T_BASE - ($COUNT - g) * 1000 AS t
   FROM generate_series(1, $COUNT) g"
-  sql_in product <<SQL
-BEGIN;
-SET LOCAL session_replication_role = replica;
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL) s;
-INSERT INTO resource_counts (owner_id, type, status, n)
-SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
-ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
-COMMIT;
-VACUUM (ANALYZE) resources;
-VACUUM (ANALYZE) resource_counts;
-SQL
-  sql_in baseline <<SQL
-INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond',
-       timestamptz 'epoch' + t * interval '1 microsecond', 1
-FROM ($ROWS_SQL) s;
-VACUUM (ANALYZE) baseline_resources;
-SQL
+  seed_product_sql "$ROWS_SQL" | sql_in product
+  seed_baseline_sql "$ROWS_SQL" | sql_in baseline
 fi
 SEED_S=$((SECONDS - T_SEED))
 say "seeded in $SEED_S s"

@@ -72,22 +72,8 @@ ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'item-' || lpad(g::te
        '{\"category\":\"cat-' || (g % 10) || '\",\"price\":' || round(((g::bigint * 7919) % 100000) / 100.0, 2) || ',\"seq\":' || g || '}' AS metadata,
        $T_BASE - ($COUNT - g) * 1000 AS t
 FROM generate_series(1, $COUNT) g"
-psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
-BEGIN;
-SET LOCAL session_replication_role = replica;
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL) s;
-INSERT INTO resource_counts (owner_id, type, status, n)
-SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
-ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
-COMMIT;
-SQL
-psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
-INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, timestamptz 'epoch' + t * interval '1 microsecond', timestamptz 'epoch' + t * interval '1 microsecond', 1
-FROM ($ROWS_SQL) s;
-VACUUM (ANALYZE) baseline_resources;
-SQL
+seed_product_sql "$ROWS_SQL" | psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null
+seed_baseline_sql "$ROWS_SQL" | psql -XAtq -d baseline -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null
 
 say "declare the type on the product; its re-index worker indexes the $COUNT existing resources"
 t0=$(date +%s%N)

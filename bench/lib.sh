@@ -205,6 +205,27 @@ VACUUM (ANALYZE) resource_counts;
 SQL
 }
 
+# seed_sqlite_sql TABLE ROWS_SQL: the same for SQLite (the embedded mode), into resources (the product: its row
+# triggers keep the counters) or baseline_resources, in one transaction, then ANALYZE. Pipe the output into sql_in.
+seed_sqlite_sql() {
+  cat <<SQL
+BEGIN;
+INSERT INTO $1 (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($2);
+COMMIT;
+ANALYZE;
+SQL
+}
+
+# register_baseline_key: gives the baseline the SHA-256 of KEY for OWNER (its only form of API key).
+register_baseline_key() {
+  if [[ $EMBEDDED == 1 ]]; then
+    sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (x'$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)', :'owner');"
+  else
+    sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');"
+  fi
+}
+
 seed_baseline_sql() {
   cat <<SQL
 INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)

@@ -114,11 +114,7 @@ say "admin $OWNER, API key ${KEY:0:6}… of plan bench"
 
 # ------------------------------------------------------------------ the baseline
 start_baseline "$BASELINE_CS"
-if [[ $EMBEDDED == 1 ]]; then
-  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (x'$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)', :'owner');"
-else
-  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to(:'key', 'UTF8')), :'owner');"
-fi
+register_baseline_key
 
 # ------------------------------------------------------------------ seed the same rows into both
 say "seed $COUNT resources into each (SQL)"
@@ -133,16 +129,8 @@ if [[ $EMBEDDED == 1 ]]; then
          '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
          $T_BASE - ($COUNT - g) * 1000 AS t
   FROM n"
-  sql_in product <<SQL
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
-ANALYZE;
-SQL
-  sql_in baseline <<SQL
-INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
-ANALYZE;
-SQL
+  seed_sqlite_sql resources "$ROWS_SQL" | sql_in product
+  seed_sqlite_sql baseline_resources "$ROWS_SQL" | sql_in baseline
   sqlite3 -cmd '.timeout 30000' "$RUN/embedded-data/platform.db" "SELECT id FROM resources WHERE owner_id = '$OWNER' ORDER BY id" >"$RUN/ids.txt"
 else
 ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::text, 7, '0') AS name,

@@ -92,21 +92,12 @@ export BENCH_TOKEN=$KEY
 T_BASE=$(( $(date +%s) * 1000000 ))
 seed() {
   say "seed resources $1..$2 into the admin's tenant (SQL)"
-  psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null <<SQL
-BEGIN;
-SET LOCAL session_replication_role = replica;
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT 'res_' || lpad(to_hex(g), 22, '0'), :'owner', 'seed-' || lpad(g::text, 7, '0'), 'benchmark resource ' || g,
-       (ARRAY['standard','document','dataset','model'])[1 + g % 4], (ARRAY['active','active','active','inactive','archived'])[1 + g % 5],
-       '{"seq":' || g || ',"tags":["bench","seed"],"owner":{"team":"perf"}}', $T_BASE - ($SCAN - g) * 1000, $T_BASE - ($SCAN - g) * 1000, 1
-FROM generate_series($1::bigint, $2::bigint) g;
-INSERT INTO resource_counts (owner_id, type, status, n)
-SELECT owner_id, type, status, count(*) FROM resources WHERE owner_id = :'owner' GROUP BY owner_id, type, status
-ON CONFLICT (owner_id, type, status) DO UPDATE SET n = excluded.n;
-COMMIT;
-VACUUM (ANALYZE) resources;
-VACUUM (ANALYZE) resource_counts;
-SQL
+  seed_product_sql "SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::text, 7, '0') AS name,
+         'benchmark resource ' || g AS description, (ARRAY['standard','document','dataset','model'])[1 + g % 4] AS type,
+         (ARRAY['active','active','active','inactive','archived'])[1 + g % 5] AS status,
+         '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
+         $T_BASE - ($SCAN - g) * 1000 AS t
+    FROM generate_series($1::bigint, $2::bigint) g" | psql -XAtq -d product -v ON_ERROR_STOP=1 -v owner="$OWNER" >/dev/null
 }
 ids() { awk -v from="$1" -v to="$2" 'BEGIN { for (g = from; g <= to; g++) printf "res_%022x\n", g }'; } # FROM TO
 seed 1 "$N"

@@ -83,11 +83,7 @@ KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Con
 [[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
 export BENCH_TOKEN=$KEY
 start_baseline "$BASELINE_CS"
-if [[ $EMBEDDED == 1 ]]; then
-  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (x'$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)', :'owner');"
-else
-  sql_in baseline <<<"INSERT INTO baseline_keys (key_hash, owner_id) VALUES (sha256(convert_to('$KEY', 'UTF8')), :'owner');"
-fi
+register_baseline_key
 
 # ------------------------------------------------------------------ seed the same rows into both
 say "seed $COUNT resources into one tenant of each (SQL)"
@@ -103,20 +99,8 @@ if [[ $EMBEDDED == 1 ]]; then
          '{\"seq\":' || g || ',\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}' AS metadata,
          $T_BASE - ($COUNT - g) * 1000 AS t
   FROM n"
-  sql_in product <<SQL
-BEGIN;
-INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
-COMMIT;
-ANALYZE;
-SQL
-  sql_in baseline <<SQL
-BEGIN;
-INSERT INTO baseline_resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
-SELECT id, :'owner', name, description, type, status, metadata, t, t, 1 FROM ($ROWS_SQL);
-COMMIT;
-ANALYZE;
-SQL
+  seed_sqlite_sql resources "$ROWS_SQL" | sql_in product
+  seed_sqlite_sql baseline_resources "$ROWS_SQL" | sql_in baseline
   start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/product.log" "${PRODUCT_SETTINGS[@]}" "${PRODUCT_ENV[@]}"
 else
   ROWS_SQL="SELECT 'res_' || lpad(to_hex(g), 22, '0') AS id, 'seed-' || lpad(g::text, 7, '0') AS name,

@@ -241,3 +241,14 @@ admin_access_token() {
   curl -sf "$PRODUCT/v1/auth/login" -H 'Content-Type: application/json' \
     -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | json access_token
 }
+
+# admin_api_key NAME: logs in as the bench admin on PRODUCT and makes an API key of plan bench; sets ACCESS, OWNER
+# (the admin's id), KEY and exports BENCH_TOKEN=KEY (for Activate and LoadGen).
+admin_api_key() {
+  ACCESS=$(admin_access_token) || die "admin login failed"
+  OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
+  KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$1\",\"plan\":\"bench\"}" | json data.key) || die "creating the bench API key failed"
+  [[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
+  export BENCH_TOKEN=$KEY
+}

@@ -104,12 +104,7 @@ start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/product.log" \
   Plans__Catalog__bench__MaxResources=10000000 Plans__Catalog__bench__MaxApiKeys=100 Plans__Catalog__bench__MaxWebhooks=100 \
   "${PRODUCT_ENV[@]}"
 
-ACCESS=$(admin_access_token) || die "admin login failed"
-OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
-KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-  -d '{"name":"compare","plan":"bench"}' | json data.key) || die "creating the bench API key failed"
-[[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
-export BENCH_TOKEN=$KEY
+admin_api_key compare
 say "admin $OWNER, API key ${KEY:0:6}… of plan bench"
 
 # ------------------------------------------------------------------ the baseline

@@ -80,12 +80,7 @@ product() { # log age quantum: a fresh silo on the database `product`
 }
 product product-fill.log "$FILL_AGE" 60
 
-ACCESS=$(admin_access_token) || die "admin login failed"
-OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
-KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-  -d '{"name":"memory","plan":"bench"}' | json data.key) || die "creating the bench API key failed"
-[[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
-export BENCH_TOKEN=$KEY
+admin_api_key memory
 
 # seed FROM TO: rows res_<hex FROM>..res_<hex TO> of the admin, as bench/run-compare.sh seeds them (triggers off for
 # the bulk insert; the counters written once from the rows).

@@ -76,12 +76,7 @@ PRODUCT_SETTINGS=(
 start_storage
 
 start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/product.log" "${PRODUCT_SETTINGS[@]}" "${PRODUCT_ENV[@]}"
-ACCESS=$(admin_access_token) || die "admin login failed"
-OWNER=$(curl -sf "$PRODUCT/v1/users/me" -H "Authorization: Bearer $ACCESS" | json data.id) || die "GET /v1/users/me failed"
-KEY=$(curl -sf "$PRODUCT/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-  -d '{"name":"million","plan":"bench"}' | json data.key) || die "creating the bench API key failed"
-[[ "$KEY" == sk_* && "$OWNER" == usr_* ]] || die "unexpected key or owner ($OWNER)"
-export BENCH_TOKEN=$KEY
+admin_api_key million
 start_baseline "$BASELINE_CS"
 register_baseline_key
 

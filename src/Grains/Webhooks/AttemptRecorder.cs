@@ -28,73 +28,47 @@ public sealed class AttemptWriter
 }
 
 /// <summary>
-/// An endpoint activation's attempt results, written group-commit style: a result that finishes while a write runs
-/// waits for it and goes in the next one, together with every other result that finished meanwhile, so an endpoint
-/// writes one fenced statement per batch of finished attempts rather than one per attempt, and reports the batch to
-/// its grain in one message. Nothing waits when nothing is being written: a lone result is written at once.
-/// Runs off the grain's scheduler, like the attempts.
+/// An endpoint activation's attempt results, group-committed (<see cref="GroupCommit{TItem, TResult}"/>): a result
+/// that finishes while a batch is being written and reported waits and goes in the next batch with every other result
+/// that finished meanwhile, so an endpoint hands the silo's <see cref="AttemptWriter"/> one batch of finished attempts
+/// at a time and reports each batch to its grain in one message. Nothing waits when nothing is being written: a lone
+/// result is written at once. Runs off the grain's scheduler, like the attempts.
 /// </summary>
-internal sealed partial class AttemptRecorder(AttemptWriter writer, IWebhookGrain grain, ILogger logger)
+internal sealed partial class AttemptRecorder
 {
-    private readonly Lock _gate = new();
-    private List<(AttemptRecord Record, long Token)> _pending = [];
-    private bool _writing;
+    private readonly GroupCommit<(AttemptRecord Record, long Token), bool> _batches;
 
-    public void Add(AttemptRecord record, long token)
+    public AttemptRecorder(AttemptWriter writer, IWebhookGrain grain, ILogger logger) =>
+        _batches = new(batch => WriteAndReportAsync(writer, grain, logger, batch), maxGroup: int.MaxValue);
+
+    public void Add(AttemptRecord record, long token) => _ = _batches.AddAsync((record, token));
+
+    /// <summary>Never throws: a failed write is reported as not recorded (the grain takes the schedule from the database again).</summary>
+    private static async Task<IReadOnlyList<bool>> WriteAndReportAsync(AttemptWriter writer, IWebhookGrain grain, ILogger logger,
+        IReadOnlyList<(AttemptRecord Record, long Token)> batch)
     {
-        lock (_gate)
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        try
         {
-            _pending.Add((record, token));
-            if (_writing)
-            {
-                return;
-            }
-
-            _writing = true;
+            recorded = await writer.WriteAsync([.. batch.Select(b => b.Record)]);
+        }
+        catch (Exception e)
+        {
+            LogRecordFailed(logger, e, batch.Count);
         }
 
-        _ = Task.Run(WriteAsync);
-    }
-
-    private async Task WriteAsync()
-    {
-        while (true)
+        try
         {
-            List<(AttemptRecord Record, long Token)> batch;
-            lock (_gate)
-            {
-                if (_pending.Count == 0)
-                {
-                    _writing = false;
-                    return;
-                }
-
-                batch = _pending;
-                _pending = [];
-            }
-
-            var recorded = new HashSet<string>(StringComparer.Ordinal);
-            try
-            {
-                recorded = await writer.WriteAsync([.. batch.Select(b => b.Record)]);
-            }
-            catch (Exception e)
-            {
-                // Reported as not recorded: the grain takes the schedule from the database again.
-                LogRecordFailed(logger, e, batch.Count);
-            }
-
-            try
-            {
-                await grain.AttemptsDoneAsync(batch
-                    .Select(b => new AttemptOutcome(b.Record.DeliveryId, b.Token, b.Record.StatusCode, b.Record.Error, recorded.Contains(b.Record.DeliveryId)))
-                    .ToList());
-            }
-            catch (Exception e)
-            {
-                LogReportFailed(logger, e, batch.Count);
-            }
+            await grain.AttemptsDoneAsync(batch
+                .Select(b => new AttemptOutcome(b.Record.DeliveryId, b.Token, b.Record.StatusCode, b.Record.Error, recorded.Contains(b.Record.DeliveryId)))
+                .ToList());
         }
+        catch (Exception e)
+        {
+            LogReportFailed(logger, e, batch.Count);
+        }
+
+        return [.. batch.Select(_ => true)];
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempt result(s) failed")]

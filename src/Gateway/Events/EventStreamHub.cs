@@ -60,12 +60,19 @@ public sealed partial class EventStreamHub : IEventListener, IDisposable
         string? lastEventId, CancellationToken cancellationToken)
     {
         long? resumeAfter = null;
+        long startAfter = 0;
         if (lastEventId is not null)
         {
             var known = await Log.GetAsync(ownerId, lastEventId)
                 ?? throw ApiException.Invalid("Last-Event-ID",
                     "is not an event of this owner's log (events are kept for a limited time); reconnect without it and resynchronize");
             resumeAfter = known.Seq;
+        }
+        else
+        {
+            // "From now on" is the owner's log as committed now, not what the owner's consumer has passed on so far:
+            // an event committed just before the connection but not yet consumed would otherwise be sent as new.
+            startAfter = await Log.HeadAsync(ownerId);
         }
 
         var connectionId = Guid.NewGuid().ToString("N");
@@ -79,7 +86,7 @@ public sealed partial class EventStreamHub : IEventListener, IDisposable
         try
         {
             var feed = await JoinAsync(ownerId, subscription, cancellationToken);
-            subscription.Start(feed, resumeAfter);
+            subscription.Start(feed, resumeAfter, startAfter);
             return subscription;
         }
         catch

@@ -51,10 +51,11 @@ public sealed class EventSubscription : IAsyncDisposable
 
     internal void Attach(OwnerFeed feed) => _feed = feed;
 
-    internal void Start(OwnerFeed feed, long? resumeAfter)
+    internal void Start(OwnerFeed feed, long? resumeAfter, long committedHead)
     {
-        // Without a resume point the stream starts now: after what the feed has passed on.
-        _position = resumeAfter ?? feed.Position;
+        // Without a resume point the stream starts now: after what the feed has passed on, or after the log's head at
+        // connection if the owner's consumer has not passed that on yet (those events are older than the stream).
+        _position = resumeAfter ?? Math.Max(feed.Position, committedHead);
         StartedAfter = _position;
         _catchUp = resumeAfter is not null;
     }

@@ -14,6 +14,10 @@ public interface IEventQueryWorker : IGrainWithIntegerKey
     [Alias("GetAsync")]
     Task<EventEnvelope?> GetAsync(string ownerId, string eventId);
 
+    /// <summary>The number of the owner's last committed event (0: none yet).</summary>
+    [Alias("HeadAsync")]
+    Task<long> HeadAsync(string ownerId);
+
     /// <summary>Up to <paramref name="limit"/> of the owner's events after <paramref name="afterSeq"/>, in log order.</summary>
     [Alias("ReadAfterAsync")]
     Task<IReadOnlyList<EventEnvelope>> ReadAfterAsync(string ownerId, long afterSeq, int limit);

@@ -15,6 +15,8 @@ public sealed class EventQueryWorker(EventStore store) : Grain, IEventQueryWorke
 
     public Task<EventEnvelope?> GetAsync(string ownerId, string eventId) => store.GetAsync(ownerId, eventId);
 
+    public Task<long> HeadAsync(string ownerId) => store.HeadAsync(ownerId);
+
     public Task<IReadOnlyList<EventEnvelope>> ReadAfterAsync(string ownerId, long afterSeq, int limit) =>
         store.ReadAfterAsync(ownerId, afterSeq, Math.Clamp(limit, 1, MaxRead));
 }

@@ -101,6 +101,15 @@ public sealed class EventStore(Database database)
         return items;
     }
 
+    /// <summary>The number of the owner's last committed event (0: none yet).</summary>
+    public async Task<long> HeadAsync(string ownerId)
+    {
+        await using var command = database.CreateCommand("SELECT last_seq FROM event_owners WHERE owner_id = @owner_id");
+        return await command.With("owner_id", ownerId).ExecuteScalarAsync() is { } value and not DBNull
+            ? Convert.ToInt64(value, CultureInfo.InvariantCulture)
+            : 0;
+    }
+
     /// <summary>How far the owner's events were acknowledged (0: none yet).</summary>
     public async Task<long> AcknowledgedAsync(string ownerId)
     {

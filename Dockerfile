@@ -6,7 +6,10 @@
 #   docker run --rm -p 8080:8080 -v api-platform-data:/data api-platform:dev   # embedded mode
 
 # ---------------------------------------------------------------- build
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# The image's architecture (amd64, arm64): restore and publish for it, so the silo ships ReadyToRun-compiled
+# (src/Silo/Silo.csproj) and starts with little JIT work.
+ARG TARGETARCH
 WORKDIR /src
 
 # Restore first, from the project files only, so that a source change does not re-download
@@ -17,11 +20,11 @@ COPY src/Grains.Interfaces/Grains.Interfaces.csproj src/Grains.Interfaces/
 COPY src/Grains/Grains.csproj src/Grains/
 COPY src/Gateway/Gateway.csproj src/Gateway/
 COPY src/Silo/Silo.csproj src/Silo/
-RUN dotnet restore src/Silo/Silo.csproj
+RUN dotnet restore src/Silo/Silo.csproj -a $TARGETARCH
 
 # Only src/ goes into the image build: tests, benchmarks and docs are not needed to publish.
 COPY src/ src/
-RUN dotnet publish src/Silo -c Release -o /app --no-restore /p:UseAppHost=false
+RUN dotnet publish src/Silo -c Release -a $TARGETARCH --self-contained false -o /app --no-restore /p:UseAppHost=false
 
 # ---------------------------------------------------------------- runtime
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

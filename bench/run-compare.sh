@@ -17,8 +17,8 @@
 #    load generator (bench/compare/snapshot.sh).
 # 6. GETs each of the 100,000 ids once from the product (activates 100,000 resource grains; bounded at
 #    CMP_ACTIVATE_MAX s) and reads VmRSS / VmHWM from /proc/<pid>/status.
-# 7. Starts the embedded default (no connection string, fresh Storage__DataDirectory) 3 times and times the first 200
-#    from /health/ready.
+# 7. Starts the embedded default (no connection string, fresh Storage__DataDirectory) 3 times from the build output and
+#    3 times from a ReadyToRun publish (as the Dockerfile ships it) and times the first 200 from /health/ready.
 # Results: bench/compare/results-latest.md (logs in bench/compare/.run/).
 #
 #   bench/run-compare.sh --telemetry
@@ -218,15 +218,28 @@ stop_pid "$P_PID"
 stop_pid "$B_PID"
 
 # ------------------------------------------------------------------ embedded default start-up
+# Twice: the plain build output (what `dotnet build` leaves), and the ReadyToRun publish the Dockerfile ships
+# (`dotnet publish -a x64`: src/Silo/Silo.csproj precompiles the packages' IL when a runtime is given).
 STARTUP=()
 STARTUP_CPU=()
+STARTUP_KIND=()
+PUBLISH_DIR=$RUN/publish
+if (( STARTS > 0 )) && [[ "${CMP_NO_BUILD:-0}" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
+  say "publish the silo ReadyToRun (dotnet publish -a x64) for the start-up rows"
+  rm -rf "$PUBLISH_DIR"
+  dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 --self-contained false -o "$PUBLISH_DIR" -nologo -v q \
+    >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
+fi
+for kind in build publish; do
+  (( STARTS > 0 )) || break
+  BIN=$([[ $kind == build ]] && echo "$SILO_BIN" || echo "$PUBLISH_DIR")
 for n in $(seq 1 "$STARTS"); do
   DATA=$RUN/embedded-$n
   rm -rf "$DATA"
   E_PORT=$(free_port)
   t0=$(date +%s%N)
   (
-    cd "$SILO_BIN"
+    cd "$BIN"
     unset ConnectionStrings__Postgres
     export Storage__DataDirectory=$DATA ASPNETCORE_URLS=http://127.0.0.1:$E_PORT Logging__LogLevel__Default=Warning
     export Orleans__SiloPort Orleans__GatewayPort Management__Urls
@@ -234,9 +247,10 @@ for n in $(seq 1 "$STARTS"); do
     Orleans__GatewayPort=$(free_port)
     Management__Urls=http://127.0.0.1:$(free_port)
     exec ./ApiPlatform.Silo
-  ) >"$RUN/embedded-$n.log" 2>&1 &
+  ) >"$RUN/embedded-$kind-$n.log" 2>&1 &
   E_PID=$!
   PIDS+=("$E_PID")
+  STARTUP_KIND+=("$kind")
   if wait_ready "$E_PID" "http://127.0.0.1:$E_PORT/health/ready" 60; then
     t1=$(date +%s%N)
     STARTUP+=("$(awk -v d=$(( (t1 - t0) / 1000000 )) 'BEGIN { printf "%.2f", d / 1000 }')")
@@ -246,9 +260,10 @@ for n in $(seq 1 "$STARTS"); do
   else
     STARTUP+=("failed"); STARTUP_CPU+=("-"); FAILED=1
   fi
-  say "embedded start-up $n: ${STARTUP[-1]} s (${STARTUP_CPU[-1]})"
+  say "embedded start-up ($kind) $n: ${STARTUP[-1]} s (${STARTUP_CPU[-1]})"
   stop_pid "$E_PID"
   rm -rf "$DATA"
+done
 done
 
 # ------------------------------------------------------------------ report
@@ -301,9 +316,15 @@ for label, (title, ratio_target, p99_target) in targets.items():
     verdicts.append(f"| {title} | {ratio:.2f}× (target ≥ {ratio_target:g}×){extra}; CPU-per-request ratio {cpu_ratio:.2f}× | {'met' if ok else 'MISSED'} |")
 rss_mib = $RSS_AFTER / 1024
 starts = "${STARTUP[*]}".split()
+kinds = "${STARTUP_KIND[*]}".split()
 cpus = """$(printf '%s\n' "${STARTUP_CPU[@]}")""".splitlines()
-nums = [float(s) for s in starts if s != "failed"]
-startup_text = ", ".join(s + " s (" + c + ")" for s, c in zip(starts, cpus))
+startup_rows = []
+for kind, label in (("build", "plain build output"), ("publish", "ReadyToRun publish, as shipped")):
+    mine = [(s, c) for k, s, c in zip(kinds, starts, cpus) if k == kind]
+    if mine:
+        nums = [float(s) for s, _ in mine if s != "failed"]
+        ok = len(nums) == len(mine) and max(nums) <= (2 if embedded else 5)
+        startup_rows.append((label, ", ".join(s + " s (" + c + ")" for s, c in mine), ok))
 with open(out, "w") as f:
     f.write(f"# Product vs. plain ASP.NET Core + {'Microsoft.Data.Sqlite (embedded)' if embedded else 'Npgsql'}: latest run\n\n")
     f.write("Written by \`bench/run-compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); see bench/COMPARE.md for what it means.\n\n")
@@ -316,8 +337,8 @@ with open(out, "w") as f:
     f.write("\n".join(verdicts) + "\n")
     if "$ACTIVATE_OUT" != "skipped":
       f.write(f"| product RSS with {$COUNT:,} resource grains active | VmRSS {rss_mib:.0f} MiB (peak VmHWM {$HWM_AFTER / 1024:.0f} MiB; {$RSS_BEFORE / 1024:.0f} MiB before activation; baseline {$B_RSS / 1024:.0f} MiB); activation: $ACTIVATE_OUT | {'met' if rss_mib < 1024 and 'skipped=0' in '$ACTIVATE_OUT' and 'failed=0' in '$ACTIVATE_OUT' else 'MISSED'} (target < 1 GiB) |\n")
-    if starts:
-      f.write(f"| embedded default start-up to /health/ready 200 | {startup_text} | {'met' if len(nums) == len(starts) and max(nums) < (2 if embedded else 5) else 'MISSED'} (target {'≤ 2' if embedded else '< 5'} s) |\n")
+    for label, text, ok in startup_rows:
+      f.write(f"| embedded default start-up to /health/ready 200, {label} | {text} | {'met' if ok else 'MISSED'} (target {'≤ 2' if embedded else '≤ 5'} s) |\n")
 open(out[:-3] + ".csv", "w").write("\n".join(csv_rows) + "\n")
 print(open(out).read())
 PY

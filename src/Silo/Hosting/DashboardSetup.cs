@@ -1,4 +1,6 @@
 using ApiPlatform.Gateway.Dashboard;
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
@@ -21,7 +23,30 @@ internal static class DashboardSetup
     {
         silo.AddDashboard(o => o.HideTrace = options.HideTrace);
         DashboardProfilingGate.Install(silo.Services);
+        PrepareAssetsAhead(silo.Services);
         return silo;
+    }
+
+    private const string AssetProviderType = "Orleans.Dashboard.EmbeddedAssetProvider, Orleans.Dashboard";
+
+    /// <summary>
+    /// The dashboard's asset provider gzips the whole single-page app it ships in its constructor, and
+    /// <c>MapOrleansDashboard</c> resolves it on the main thread before the host starts: about half a second of one
+    /// core on the start-up path (bench/README.md, "Embedded start-up"). Built on another thread from here on, it is
+    /// ready, or nearly, when it is asked for. The type is internal to Orleans.Dashboard; if a later version renames it
+    /// or gives it constructor arguments, the library's own registration stays and only the head start is lost.
+    /// </summary>
+    private static void PrepareAssetsAhead(IServiceCollection services)
+    {
+        var type = Type.GetType(AssetProviderType, throwOnError: false);
+        var constructor = type?.GetConstructor(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, Type.EmptyTypes);
+        if (type is null || constructor is null || !services.Any(d => d.ServiceType == type))
+        {
+            return;
+        }
+
+        var prepared = Task.Run(() => constructor.Invoke(null));
+        services.Replace(ServiceDescriptor.Singleton(type, _ => prepared.GetAwaiter().GetResult()));
     }
 
     public static WebApplicationBuilder AddDashboardAccess(this WebApplicationBuilder builder)

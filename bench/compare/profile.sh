@@ -5,7 +5,8 @@
 # made (bench/compare/.run/src). PROFILER=perf (the default) samples on-CPU stacks with Linux perf (the runtime
 # writes /tmp/perf-<pid>.map so JIT-compiled frames have names; W^X is off so perf finds them there); PROFILER=trace uses dotnet-trace's thread-time
 # sampling (TRACER, default bench/.tools/dotnet-trace), which counts idle threads too. Writes
-# bench/compare/.run/profile-<mode>.txt. Loopback only, bounded (~1 min).
+# bench/compare/.run/profile-<mode>.txt. Loopback only, bounded (~1 min). PROFILE_EMBEDDED=1 profiles the embedded
+# default (SQLite) instead of PostgreSQL mode; PROFILE_AFTER (3 s) is the load before the sample: 60 lets the JIT settle.
 set -euo pipefail
 MODE=${1:-get-one}
 [[ "$MODE" == get-one || "$MODE" == create ]] || { echo "usage: $0 [get-one|create]" >&2; exit 2; }
@@ -29,8 +30,15 @@ ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
-start_postgres "$RUN/postgres-profile" product
-start_product "$SILO_BIN" product "$RUN/profile-silo.log" \
+if [[ "${PROFILE_EMBEDDED:-0}" == 1 ]]; then
+  # The embedded default (SQLite in a fresh directory), as bench/run-compare.sh --embedded runs it.
+  rm -rf "$RUN/profile-embedded-data"
+  PRODUCT_DB=embedded:$RUN/profile-embedded-data
+else
+  start_postgres "$RUN/postgres-profile" product
+  PRODUCT_DB=product
+fi
+start_product "$SILO_BIN" "$PRODUCT_DB" "$RUN/profile-silo.log" \
   RateLimits__Plans__bench__Limit=100000000 Plans__Catalog__bench__MaxResources=10000000 \
   DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 SILO_PID=$P_PID

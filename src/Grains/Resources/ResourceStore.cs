@@ -63,16 +63,25 @@ public sealed class ResourceStore
     private readonly Database _database;
     private readonly EventLog _events;
     private readonly ResourceInsertBatcher? _batcher;
+    private readonly GroupCommit<SqliteCreate, bool>? _sqliteCreates;
+    private long _sqliteGroups;
+    private long _sqliteGroupedRows;
 
     public ResourceStore(Database database, EventLog? events = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
     {
         _database = database;
         _events = events ?? new EventLog(database);
         _batcher = database.IsPostgres ? new ResourceInsertBatcher(database, InsertAloneAsync, _events, maxQueuedCreates) : null;
+        _sqliteCreates = database.IsPostgres ? null : new GroupCommit<SqliteCreate, bool>(InsertSqliteGroupAsync, maxGroup: ResourceInsertBatcher.MaxGroup);
     }
 
-    /// <summary>The group commit of creates on PostgreSQL; null on SQLite (one writer, nothing to group).</summary>
+    /// <summary>The group commit of creates on PostgreSQL; null on SQLite (see <see cref="SqliteGrouped"/>).</summary>
     public ResourceInsertBatcher? Batcher => _batcher;
+
+    /// <summary>SQLite: transactions that wrote two or more creates so far, and the creates in them (for tests and diagnostics).</summary>
+    public (long Groups, long Rows) SqliteGrouped => (Interlocked.Read(ref _sqliteGroups), Interlocked.Read(ref _sqliteGroupedRows));
+
+    private sealed record SqliteCreate(ResourceView Row, long Cap, NewEvent? Event, ResourceWriteGuard Guard);
 
     public async Task<ResourceView?> LoadAsync(string id)
     {
@@ -86,8 +95,9 @@ public sealed class ResourceStore
     /// Inserts the row unless the id exists or the owner already holds <paramref name="cap"/> resources. On PostgreSQL a
     /// transaction-scoped advisory lock per owner makes the cap exact under concurrent creates; SQLite has one writer.
     /// Both statements go in one round trip; <paramref name="event"/>, when given, is written to the event log in the
-    /// same transaction, only when the row was inserted, and published after the commit. On PostgreSQL, creates that
-    /// overlap in time share one round trip and transaction (<see cref="ResourceInsertBatcher"/>).
+    /// same transaction, only when the row was inserted, and published after the commit. Creates that overlap in time
+    /// share one transaction: on PostgreSQL one round trip too (<see cref="ResourceInsertBatcher"/>), on SQLite the
+    /// write lock and the commit (<see cref="InsertSqliteGroupAsync"/>).
     /// </summary>
     public Task<InsertOutcome> InsertAsync(
         ResourceView row, long cap, NewEvent? @event = null, ResourceWriteGuard? guard = null, CancellationToken cancellationToken = default) =>
@@ -101,18 +111,21 @@ public sealed class ResourceStore
     /// <summary>The shared lock of the written type (PostgreSQL), held to the end of the write's transaction.</summary>
     private const string TypeSharedLock = "SELECT pg_advisory_xact_lock_shared(hashtextextended('resource-type:' || @owner_id || '/' || @type, 0));\n";
 
+    /// <summary>One row, unless its id exists, its owner is at <c>@cap</c> or its type moved from the checked version.</summary>
+    private string InsertRowSql => $"""
+        INSERT INTO resources ({Columns}, ix1, ix2, ix3, ix4, ix5)
+        SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version, @ix1, @ix2, @ix3, @ix4, @ix5
+        WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap AND {TypeAt()}
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """;
+
     private async Task<InsertOutcome> InsertAloneAsync(ResourceView row, long cap, NewEvent? @event, ResourceWriteGuard guard)
     {
-        var insert = $"""
-            INSERT INTO resources ({Columns}, ix1, ix2, ix3, ix4, ix5)
-            SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version, @ix1, @ix2, @ix3, @ix4, @ix5
-            WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap AND {TypeAt()}
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-            """;
         bool inserted;
         if (_database.IsPostgres)
         {
+            var insert = InsertRowSql;
             // One round trip, one implicit transaction (a single Sync): the per-owner lock, then the insert and its
             // event in one statement, the event written only if the row was. The insert's snapshot is taken after
             // the locks are held, so it sees every create and type change that committed before: the cap is exact.
@@ -159,16 +172,7 @@ public sealed class ResourceStore
         }
         else
         {
-            // SQLite has no data-modifying CTEs; it has one writer, so an immediate transaction is just as exact.
-            await using var connection = await _database.OpenConnectionAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = insert;
-            AddRow(command, row, guard);
-            command.With("cap", cap);
-            inserted = await command.ExecuteScalarAsync() is not null;
-            await _events.CommitAsync(connection, transaction, inserted && @event is not null ? [@event] : []);
+            inserted = await _sqliteCreates!.AddAsync(new SqliteCreate(row, cap, @event, guard));
         }
 
         if (inserted)
@@ -182,6 +186,46 @@ public sealed class ResourceStore
         }
 
         return await TypeIsAtAsync(row.OwnerId, row.Type, guard.TypeVersion) ? InsertOutcome.CapReached : InsertOutcome.TypeChanged;
+    }
+
+    /// <summary>
+    /// SQLite has one writer, and what a write costs is taking the write lock and committing, not the row: 32 creates at
+    /// once each began their own immediate transaction, and those that found the lock taken slept in
+    /// Microsoft.Data.Sqlite's busy retry (p99 above a second, bench/README.md "Item 5"). Creates that arrive while a
+    /// group is being written go together in the next transaction, each row's insert run in arrival order inside it,
+    /// so every cap check sees the rows before it: as exact as one transaction per create. A group the database
+    /// refuses is written again create by create (<see cref="GroupCommit{TItem, TResult}"/>).
+    /// </summary>
+    private async Task<IReadOnlyList<bool>> InsertSqliteGroupAsync(IReadOnlyList<SqliteCreate> creates)
+    {
+        // SQLite has no data-modifying CTEs; it has one writer, so an immediate transaction is just as exact.
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var inserted = new bool[creates.Count];
+        var events = new List<NewEvent>();
+        for (var i = 0; i < creates.Count; i++)
+        {
+            var create = creates[i];
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = InsertRowSql;
+            AddRow(command, create.Row, create.Guard);
+            command.With("cap", create.Cap);
+            inserted[i] = await command.ExecuteScalarAsync() is not null;
+            if (inserted[i] && create.Event is not null)
+            {
+                events.Add(create.Event);
+            }
+        }
+
+        await _events.CommitAsync(connection, transaction, events);
+        if (creates.Count > 1)
+        {
+            Interlocked.Increment(ref _sqliteGroups);
+            Interlocked.Add(ref _sqliteGroupedRows, creates.Count);
+        }
+
+        return inserted;
     }
 
     private async Task<bool> TypeIsAtAsync(string ownerId, string type, long? version)

@@ -27,26 +27,20 @@ public sealed partial class StreamEventPublisher(IClusterClient client, IOptions
         _ = Task.Run(() => PublishAsync(events));
     }
 
-    /// <summary>
-    /// Publishes a batch and waits for it to be queued (the sweep's republications). Each owner's message goes out at
-    /// once: the owners' streams are independent, and a group commit of many owners' creates would otherwise queue the
-    /// last owner's events behind every other owner's publication.
-    /// </summary>
-    public Task PublishAsync(IReadOnlyList<EventEnvelope> events, bool replay = false) =>
-        Task.WhenAll(events
-            .GroupBy(e => (e.OwnerId, Namespace: EventStreams.NamespaceOf(e.Type)))
-            .Select(group => PublishOwnerAsync(group.Key.OwnerId, group.Key.Namespace, [.. group.OrderBy(e => e.Seq)], replay)));
-
-    private async Task PublishOwnerAsync(string ownerId, string streamNamespace, List<EventEnvelope> events, bool replay)
+    /// <summary>Publishes a batch and waits for it to be queued (the sweep's republications).</summary>
+    public async Task PublishAsync(IReadOnlyList<EventEnvelope> events, bool replay = false)
     {
-        try
+        foreach (var group in events.GroupBy(e => (e.OwnerId, Namespace: EventStreams.NamespaceOf(e.Type))))
         {
-            var stream = Provider.GetStream<EventBatch>(StreamId.Create(streamNamespace, ownerId));
-            await stream.OnNextAsync(new EventBatch(ownerId, events, replay));
-        }
-        catch (Exception e)
-        {
-            LogPublishFailed(logger, e, ownerId, events.Count);
+            try
+            {
+                var stream = Provider.GetStream<EventBatch>(StreamId.Create(group.Key.Namespace, group.Key.OwnerId));
+                await stream.OnNextAsync(new EventBatch(group.Key.OwnerId, group.OrderBy(e => e.Seq).ToList(), replay));
+            }
+            catch (Exception e)
+            {
+                LogPublishFailed(logger, e, group.Key.OwnerId, group.Count());
+            }
         }
     }
 

@@ -15,8 +15,8 @@
 # tool is bench/EventsLoad. Results: bench/results/events-latest.md (logs in bench/.events-run/).
 #
 # Environment: EV_IDLE_SETTLE (60 s), EV_IDLE_WINDOW (300 s), EV_RATE (500), EV_TENANTS (10), EV_DURATION (20 s),
-# EV_WARMUP (webhooks: 60 s of the same load first, unmeasured: the JIT is still re-compiling hot code with profile
-# guidance 20 s into the load and costs the silo ~30 % more CPU per event until ~60 s; see bench/README.md), EV_SSE_WARMUP (sse: the same, default 0 — a fresh
+# EV_WARMUP (webhooks: 60 s of the same load first, unmeasured: 20 s into the load the JIT is still re-compiling hot
+# code with profile guidance; bench/README.md, the event path's "Steady state"), EV_SSE_WARMUP (sse: the same, default 0 — a fresh
 # silo's first seconds are then part of the figure), EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 # EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
 # `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a

@@ -191,7 +191,7 @@ public sealed class ResourceStore
     /// <summary>
     /// SQLite has one writer, and what a write costs is taking the write lock and committing, not the row: 32 creates at
     /// once each began their own immediate transaction, and those that found the lock taken slept in
-    /// Microsoft.Data.Sqlite's busy retry (p99 above a second, bench/README.md "Item 5"). Creates that arrive while a
+    /// Microsoft.Data.Sqlite's busy retry (the create's tail, bench/README.md item 5). Creates that arrive while a
     /// group is being written go together in the next transaction, each row's insert run in arrival order inside it,
     /// so every cap check sees the rows before it: as exact as one transaction per create. A group the database
     /// refuses is written again create by create (<see cref="GroupCommit{TItem, TResult}"/>).

@@ -31,8 +31,8 @@ internal static class DashboardSetup
 
     /// <summary>
     /// The dashboard's asset provider gzips the whole single-page app it ships in its constructor, and
-    /// <c>MapOrleansDashboard</c> resolves it on the main thread before the host starts: about half a second of one
-    /// core on the start-up path (bench/README.md, "Embedded start-up"). Built on another thread from here on, it is
+    /// <c>MapOrleansDashboard</c> resolves it on the main thread before the host starts, a large share of the start-up
+    /// path (bench/README.md, item 5, "Start-up to ready"). Built on another thread from here on, it is
     /// ready, or nearly, when it is asked for. The type is internal to Orleans.Dashboard; if a later version renames it
     /// or gives it constructor arguments, the library's own registration stays and only the head start is lost.
     /// </summary>

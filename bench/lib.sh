@@ -58,18 +58,33 @@ export_head() {
   fi
 }
 
-# build_compare_set DIR NO_BUILD: export_head into DIR, then (unless NO_BUILD=1) build the product there, the
-# baseline and LoadGen; sets SILO_BIN, BASELINE_DLL and LOADGEN_DLL and defines loadgen. Needs CMP, BENCH_DIR, RUN.
-build_compare_set() {
-  export_head "$1" "$2"
-  SILO_BIN=$1/src/Silo/bin/Release/net10.0
-  BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
-  LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
-  if [[ "$2" != 1 ]]; then
-    say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, LoadGen"
-    build_release "$RUN/build.log" "$1/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj"
+# tool_dll PROJECT.csproj: the Release assembly that project builds.
+tool_dll() { echo "$(dirname "$1")/bin/Release/net10.0/$(basename "$1" .csproj).dll"; }
+
+# build_product DIR NO_BUILD [PROJECT.csproj...]: export_head into DIR, then build the product there and the given
+# tools, Release (with NO_BUILD=1 only when the silo is missing: the export's build is reused); sets SILO_BIN and
+# stops unless the silo and every tool's assembly (tool_dll) are there. Needs RUN.
+build_product() {
+  local dir=$1 no_build=$2 project
+  shift 2
+  export_head "$dir" "$no_build"
+  SILO_BIN=$dir/src/Silo/bin/Release/net10.0
+  if [[ "$no_build" != 1 || ! -x "$SILO_BIN/ApiPlatform.Silo" ]]; then
+    say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD)$(for project in "$@"; do printf ', %s' "$(basename "$project" .csproj)"; done)"
+    build_release "$RUN/build.log" "$dir/src/Silo/Silo.csproj" "$@"
   fi
-  [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
+  [[ -x "$SILO_BIN/ApiPlatform.Silo" ]] || die "build outputs missing: the silo"
+  for project in "$@"; do
+    [[ -f "$(tool_dll "$project")" ]] || die "build outputs missing: $(basename "$project" .csproj)"
+  done
+}
+
+# build_compare_set DIR NO_BUILD [PROJECT.csproj...]: build_product with the baseline, LoadGen and any other tools
+# given; sets SILO_BIN, BASELINE_DLL and LOADGEN_DLL and defines loadgen. Needs CMP, BENCH_DIR, RUN.
+build_compare_set() {
+  build_product "$1" "$2" "$CMP/Baseline/Baseline.csproj" "$BENCH_DIR/LoadGen/LoadGen.csproj" "${@:3}"
+  BASELINE_DLL=$(tool_dll "$CMP/Baseline/Baseline.csproj")
+  LOADGEN_DLL=$(tool_dll "$BENCH_DIR/LoadGen/LoadGen.csproj")
   loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
 }
 

@@ -74,18 +74,8 @@ rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
 # ------------------------------------------------------------------ build
 # CMP_NO_BUILD=1 reuses the export already built there, whatever HEAD is now (its commit is reported).
 SRC=$RUN/src
-export_head "$SRC" "${CMP_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-BASELINE_DLL=$CMP/Baseline/bin/Release/net10.0/Baseline.dll
-ACTIVATE_DLL=$CMP/Activate/bin/Release/net10.0/Activate.dll
-LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
-if [[ "${CMP_NO_BUILD:-0}" != 1 ]]; then
-  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Baseline, Activate, LoadGen"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$CMP/Baseline/Baseline.csproj" "$CMP/Activate/Activate.csproj" \
-    "$BENCH_DIR/LoadGen/LoadGen.csproj"
-fi
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$BASELINE_DLL" && -f "$ACTIVATE_DLL" && -f "$LOADGEN_DLL" ]] || die "build outputs missing"
-loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
+build_compare_set "$SRC" "${CMP_NO_BUILD:-0}" "$CMP/Activate/Activate.csproj"
+ACTIVATE_DLL=$(tool_dll "$CMP/Activate/Activate.csproj")
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 

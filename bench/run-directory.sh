@@ -37,13 +37,8 @@ source "$BENCH_DIR/lib.sh"
 mkdir -p "$RUN" "$OUT_DIR"
 
 SRC=$RUN/src
-export_head "$SRC" "${DIR_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-if [[ "${DIR_NO_BUILD:-0}" != 1 || ! -x "$SILO_BIN/ApiPlatform.Silo" ]]; then
-  say "build $COMMIT"
-  : >"$RUN/build.log"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj"
-fi
+: >"$RUN/build.log"
+build_product "$SRC" "${DIR_NO_BUILD:-0}"
 
 start_postgres "$RUN/postgres" dir
 start_product "$SILO_BIN" dir "$RUN/silo.log" "RateLimits__Plans__free__Limit=0"

@@ -52,14 +52,8 @@ mkdir -p "$RUN" "$(dirname "$OUT")"
 rm -f "$RUN"/*.log
 
 SRC=$RUN/src
-export_head "$SRC" "${EV_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-LOAD_DLL=$BENCH_DIR/EventsLoad/bin/Release/net10.0/EventsLoad.dll
-if [[ "${EV_NO_BUILD:-0}" != 1 ]]; then
-  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD) and EventsLoad"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$BENCH_DIR/EventsLoad/EventsLoad.csproj"
-fi
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOAD_DLL" ]] || die "build outputs missing"
+build_product "$SRC" "${EV_NO_BUILD:-0}" "$BENCH_DIR/EventsLoad/EventsLoad.csproj"
+LOAD_DLL=$(tool_dll "$BENCH_DIR/EventsLoad/EventsLoad.csproj")
 
 # Every tenant registers itself; no plan limit or rate limit may be what a benchmark measures.
 PRODUCT_SETTINGS=(RateLimits__Anonymous__Limit=1000000 RateLimits__Plans__free__Limit=0 Plans__Catalog__free__MaxResources=100000000

@@ -51,14 +51,8 @@ rm -f "$RUN"/*.log "$RUN"/*.csv "$RUN"/*.txt "$RUN"/*.gcdump
 
 # ------------------------------------------------------------------ build
 SRC=$CMP/.run/src
-export_head "$SRC" "${MEM_NO_BUILD:-0}"
-SILO_BIN=$SRC/src/Silo/bin/Release/net10.0
-ACTIVATE_DLL=$CMP/Activate/bin/Release/net10.0/Activate.dll
-if [[ "${MEM_NO_BUILD:-0}" != 1 ]]; then
-  say "build Release: product (commit ${COMMIT:0:7}, clean export of HEAD), Activate"
-  build_release "$RUN/build.log" "$SRC/src/Silo/Silo.csproj" "$CMP/Activate/Activate.csproj"
-fi
-[[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$ACTIVATE_DLL" ]] || die "build outputs missing"
+build_product "$SRC" "${MEM_NO_BUILD:-0}" "$CMP/Activate/Activate.csproj"
+ACTIVATE_DLL=$(tool_dll "$CMP/Activate/Activate.csproj")
 GCDUMP_BIN=$RUN/tools/dotnet-gcdump
 if [[ $GCDUMP == 1 && ! -x $GCDUMP_BIN ]]; then
   say "install dotnet-gcdump (dotnet tool, into ${RUN#"$ROOT"/}/tools)"

@@ -103,7 +103,7 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
     public async Task A_delivered_attempt_gives_its_slot_back_while_its_result_is_still_being_written()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        var url = receiver.NewUrl();
+        var url = receiver.NewUrl(hold: true);
         var (owner, endpoint) = await EndpointAsync(url);
         var webhookId = endpoint.GetPrimaryKeyString();
         var now = fixture.Time.GetUtcNow();
@@ -121,13 +121,16 @@ public sealed class WebhookGrainTests(ClusterFixture fixture)
             await writeLock.OpenAsync(TestContext.Current.CancellationToken);
             await using var transaction = writeLock.BeginTransaction(deferred: false);
 
-            // One POST at a time here; the first is answered 200 but its result cannot be recorded.
+            // One POST at a time here: the second delivery waits for the first one's slot.
             await endpoint.EnqueueAsync([deliveries[0]]);
-            await ReceivedAsync(receiver, url, 1);
-            Assert.Equal(1, (await endpoint.GetDeliveryStateAsync()).InFlight);
-
-            // Its slot is free all the same: the next delivery goes out before the first one's result is written.
+            await EventuallyAsync(() => Task.FromResult(receiver.Waiting == 1 ? (object)true : null), "the first attempt");
             await endpoint.EnqueueAsync([deliveries[1]]);
+            Assert.Equal(1, (await endpoint.GetDeliveryStateAsync()).Queued);
+            Assert.Single(Received(receiver, url));
+
+            // The first is answered 200 but its result cannot be recorded. Its slot is free all the same: the waiting
+            // delivery goes out before the first one's result is written.
+            receiver.Release(url);
             var received = await ReceivedAsync(receiver, url, 2);
             Assert.Equal(["first", "second"], received.Select(r => (string)r["data"]!["name"]!));
             Assert.Equal(2, (await endpoint.GetDeliveryStateAsync()).InFlight);

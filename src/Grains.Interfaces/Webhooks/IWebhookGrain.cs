@@ -57,6 +57,14 @@ public interface IWebhookGrain : IGrainWithStringKey
     [Alias("WakeAsync")]
     Task WakeAsync();
 
+    /// <summary>
+    /// An attempt answered 2xx gave its sending slot back (before its result is written) while deliveries waited for a
+    /// slot: start them now rather than when the result is reported.
+    /// </summary>
+    [OneWay]
+    [Alias("SlotFreedAsync")]
+    Task SlotFreedAsync();
+
     /// <summary>The owner was deleted (the endpoint was disabled in that transaction): drop every pending retry now.</summary>
     [Alias("OwnerDeletedAsync")]
     Task OwnerDeletedAsync();

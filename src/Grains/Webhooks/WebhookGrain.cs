@@ -50,6 +50,11 @@ public sealed partial class WebhookGrain(
     // POSTs holding a slot: taken on the grain's scheduler, given back by the attempt's task (a success) or by the
     // grain when the result is reported (a failure), each exactly once (InFlight.Release).
     private int _posting;
+
+    // 1 while deliveries wait for a sending slot: the next attempt that gives its slot back off the scheduler wakes the
+    // pump (SlotFreedAsync). Without it they would wait for that attempt's result to be written and reported.
+    private int _slotWanted;
+    private IWebhookGrain? _self;
     private WebhookRow? _row;
     private bool _overflow;
     private long _tokens;
@@ -267,6 +272,8 @@ public sealed partial class WebhookGrain(
         await PumpAsync();
     }
 
+    public Task SlotFreedAsync() => PumpAsync();
+
     public async Task OwnerDeletedAsync()
     {
         _row = await store.LoadAsync(Id);
@@ -386,9 +393,10 @@ public sealed partial class WebhookGrain(
             await ReloadPendingAsync();
         }
 
+        Volatile.Write(ref _slotWanted, 0); // asked again below if still needed
         var now = Environment.TickCount64;
         var limit = options.Value.MaxConcurrentPerEndpoint;
-        while (CanStart(limit) && _queue.Count > 0)
+        while (_queue.Count > 0 && CanStart(limit))
         {
             var head = _queue.Min!;
             if (head.ReadyAt > now)
@@ -424,7 +432,24 @@ public sealed partial class WebhookGrain(
         ArmTimer(now, limit);
     }
 
-    private bool CanStart(int limit) => Volatile.Read(ref _posting) < limit && _inFlight.Count < limit * RecordingWindow;
+    /// <summary>Whether a queued delivery may start now; asked only while some are queued.</summary>
+    private bool CanStart(int limit)
+    {
+        if (_inFlight.Count >= limit * RecordingWindow)
+        {
+            return false; // these come back in the grain's own AttemptsDoneAsync, which pumps
+        }
+
+        if (Volatile.Read(ref _posting) < limit)
+        {
+            return true;
+        }
+
+        // At the POST limit: ask the next attempt to give its slot back to wake the pump, then look again, since the
+        // slot may have come back before the ask was visible to it.
+        Interlocked.Exchange(ref _slotWanted, 1);
+        return Volatile.Read(ref _posting) < limit;
+    }
 
     private void Remove(Entry entry)
     {
@@ -445,12 +470,13 @@ public sealed partial class WebhookGrain(
         _inFlight[delivery.Id] = attempt;
         Interlocked.Increment(ref _posting);
         var target = row.Target();
-        var recorder = _recorder ??= new AttemptRecorder(attemptWriter, this.AsReference<IWebhookGrain>(), logger);
-        _ = Task.Run(() => AttemptAsync(recorder, target, attempt));
+        var self = _self ??= this.AsReference<IWebhookGrain>();
+        var recorder = _recorder ??= new AttemptRecorder(attemptWriter, self, logger);
+        _ = Task.Run(() => AttemptAsync(recorder, self, target, attempt));
     }
 
     /// <summary>One attempt, off the grain's scheduler: POST, then hand the result to the recorder (fenced write, report back).</summary>
-    private async Task AttemptAsync(AttemptRecorder recorder, WebhookTarget target, InFlight attempt)
+    private async Task AttemptAsync(AttemptRecorder recorder, IWebhookGrain self, WebhookTarget target, InFlight attempt)
     {
         var delivery = attempt.Delivery;
         // A trace of its own: whatever call woke the endpoint is not what this attempt is part of, and the POST's HTTP
@@ -468,6 +494,10 @@ public sealed partial class WebhookGrain(
         if (succeeded)
         {
             attempt.Release(ref _posting);
+            if (Interlocked.Exchange(ref _slotWanted, 0) == 1)
+            {
+                self.SlotFreedAsync().Ignore();
+            }
         }
 
         var (status, next) = succeeded

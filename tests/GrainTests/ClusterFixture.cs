@@ -10,7 +10,6 @@ using ApiPlatform.Grains.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Streams;
 using Orleans.TestingHost;
 
 // One two-silo cluster for the whole assembly: starting it is the slow part. The tests share its fake product clock,
@@ -58,7 +57,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     };
 
     /// <summary>The event path's settings: the product's, with a faster stream pull.</summary>
-    public static readonly EventOptions Events = new() { StreamPollInterval = TimeSpan.FromMilliseconds(10) };
+    public static readonly EventOptions Events = new();
 
     /// <summary>An event consumer on every silo that a test can hold for one owner (see <see cref="HeldConsumer"/>).</summary>
     public static readonly HeldConsumer Holds = new();
@@ -113,12 +112,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddWebhooks();
             silo.Services.AddSingleton<IEventConsumer>(Holds);
             silo.Services.AddOptions<WebhookOptions>().Configure(o => Copy(Webhooks, o));
-            silo.Services.AddOptions<EventOptions>().Configure(o => o.StreamPollInterval = Events.StreamPollInterval);
-            silo.AddMemoryStreams(EventStreams.Provider, streams =>
-            {
-                streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = Events.StreamPollInterval));
-            });
+            silo.AddEventQueueStreams(EventStreams.Provider, Events);
             silo.UseInMemoryReminderService();
             silo.Services.AddSingleton<ResourceStore>();
             silo.Services.AddSingleton<ResourceTypeStore>();
@@ -137,8 +131,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.WaitForFirst = Idempotency.WaitForFirst;
             });
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(EventStreams.Provider,
-            streams => streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly)));
+        builder.ConfigureClient(client => client.AddEventQueueStreams(EventStreams.Provider, Events));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }

@@ -1,7 +1,6 @@
 using ApiPlatform.Gateway.Hosting;
 using ApiPlatform.Grains.Events;
 using ApiPlatform.Grains.Webhooks;
-using Orleans.Streams;
 
 namespace ApiPlatform.Silo.Webhooks;
 
@@ -24,19 +23,14 @@ internal static class WebhookSetup
     }
 
     /// <summary>
-    /// Memory streams in both storage modes, implicit subscriptions only (no pub-sub state to store): the outbox is
-    /// what makes an event durable, the stream only carries it, and the sweep republishes what no consumer acknowledged.
+    /// The event streams (<see cref="EventQueueStreams"/>) in both storage modes, implicit subscriptions only (no
+    /// pub-sub state to store): the outbox is what makes an event durable, the stream only carries it, and the sweep
+    /// republishes what no consumer acknowledged.
     /// </summary>
     public static ISiloBuilder AddEventStreams(this ISiloBuilder silo, IConfiguration configuration)
     {
         var settings = configuration.GetSection(EventOptions.Section).Get<EventOptions>() ?? new EventOptions();
-        silo.AddMemoryStreams(EventStreams.Provider, streams =>
-        {
-            streams.ConfigurePartitioning(settings.StreamQueues);
-            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = settings.StreamPollInterval));
-        });
-        return silo;
+        return silo.AddEventQueueStreams(EventStreams.Provider, settings);
     }
 }
 

@@ -55,6 +55,10 @@ public sealed partial class WebhookGrain(
     // pump (SlotFreedAsync). Without it they would wait for that attempt's result to be written and reported.
     private int _slotWanted;
     private IWebhookGrain? _self;
+
+    // Runs while attempts are in flight: a report that never comes back (a lost message) would otherwise hold its
+    // attempt's place for as long as the activation lives.
+    private IGrainTimer? _reportWatch;
     private WebhookRow? _row;
     private bool _overflow;
     private long _tokens;
@@ -76,6 +80,15 @@ public sealed partial class WebhookGrain(
     private sealed class InFlight(QueuedDelivery delivery, long token, TimeSpan? retryIn, bool probe)
     {
         private int _released;
+        private long _answeredAt;
+
+        /// <summary>When it started (milliseconds of <see cref="Environment.TickCount64"/>).</summary>
+        public long StartedAt { get; } = Environment.TickCount64;
+
+        /// <summary>When its POST ended, answered or not; 0 while it is on its way.</summary>
+        public long AnsweredAt => Volatile.Read(ref _answeredAt);
+
+        public void Answered() => Volatile.Write(ref _answeredAt, Environment.TickCount64);
 
         public QueuedDelivery Delivery { get; } = delivery;
 
@@ -473,6 +486,42 @@ public sealed partial class WebhookGrain(
         var self = _self ??= this.AsReference<IWebhookGrain>();
         var recorder = _recorder ??= new AttemptRecorder(attemptWriter, self, logger);
         _ = Task.Run(() => AttemptAsync(recorder, self, target, attempt));
+        var period = options.Value.AttemptReportTimeout / 2;
+        _reportWatch ??= this.RegisterGrainTimer(static (grain, _) => grain.ExpireLostReportsAsync(), this,
+            new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+    }
+
+    /// <summary>
+    /// Attempts whose report is overdue (<see cref="WebhookOptions.AttemptReportTimeout"/> after their POST ended) are
+    /// taken as lost: their places are freed and the schedule is read from the database again, which holds each one's
+    /// result if it was written and keeps the delivery pending if not (it is then sent again: at least once).
+    /// </summary>
+    private async Task ExpireLostReportsAsync()
+    {
+        var now = Environment.TickCount64;
+        var grace = (long)options.Value.AttemptReportTimeout.TotalMilliseconds;
+        var post = (long)options.Value.DeliveryTimeout.TotalMilliseconds;
+        var lost = _inFlight.Values
+            .Where(f => now - (f.AnsweredAt == 0 ? f.StartedAt + post : f.AnsweredAt) > grace)
+            .ToList();
+        foreach (var attempt in lost)
+        {
+            _inFlight.Remove(attempt.Delivery.Id);
+            attempt.Release(ref _posting);
+        }
+
+        if (lost.Count > 0)
+        {
+            LogReportsLost(logger, Id, lost.Count);
+            await ReloadPendingAsync();
+            await PumpAsync();
+        }
+
+        if (_inFlight.Count == 0)
+        {
+            _reportWatch?.Dispose();
+            _reportWatch = null;
+        }
     }
 
     /// <summary>One attempt, off the grain's scheduler: POST, then hand the result to the recorder (fenced write, report back).</summary>
@@ -488,6 +537,7 @@ public sealed partial class WebhookGrain(
         activity?.SetTag("webhook.attempt", delivery.Attempts + 1);
         var started = Stopwatch.GetTimestamp();
         var (statusCode, error) = await sender.SendAsync(target, delivery.EventId, delivery.Payload);
+        attempt.Answered();
         var elapsed = Stopwatch.GetElapsedTime(started);
         var now = Now();
         var succeeded = statusCode is >= 200 and < 300;
@@ -712,4 +762,7 @@ public sealed partial class WebhookGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} disabled: {Reason}")]
     private static partial void LogDisabled(ILogger logger, string webhookId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId}: {Count} attempt result(s) never reported back; reading the schedule from the database again")]
+    private static partial void LogReportsLost(ILogger logger, string webhookId, int count);
 }

@@ -26,6 +26,13 @@ public sealed class WebhookOptions
     /// <summary>How long one POST may take, connection included.</summary>
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long after its POST ended an attempt's result may take to be written and reported back to its endpoint.
+    /// Past it the report is taken as lost: the endpoint frees the attempt's place and takes its schedule from the
+    /// database again (which holds the result if it was written), rather than waiting for it for ever.
+    /// </summary>
+    public TimeSpan AttemptReportTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long a rotated-out secret still signs deliveries, as a second signature.</summary>
     public TimeSpan SecretRotationOverlap { get; set; } = TimeSpan.FromHours(24);
 
@@ -78,6 +85,11 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (o.DeliveryTimeout <= TimeSpan.Zero)
         {
             errors.Add("Webhooks:DeliveryTimeout must be positive.");
+        }
+
+        if (o.AttemptReportTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Webhooks:AttemptReportTimeout must be at least one second.");
         }
 
         if (o.MaxConcurrentPerEndpoint is < 1 or > 64)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Optional companion of bench/run-compare.sh: a CPU profile of the product's silo while 32 clients either GET one
-# resource (`bench/compare/profile.sh get-one`, the default: the path that needs no SQL) or create resources
-# (`bench/compare/profile.sh create`), to see where the silo's CPU per request goes. Needs the build run-compare.sh
+# resource (`bench/compare/profile.sh get-one`, the default: the path that needs no SQL), create resources
+# (`bench/compare/profile.sh create`) or read the first page of 20 (`bench/compare/profile.sh list-first`), to see where the silo's CPU per request goes. Needs the build run-compare.sh
 # made (bench/compare/.run/src). PROFILER=perf (the default) samples on-CPU stacks with Linux perf (the runtime
 # writes /tmp/perf-<pid>.map so JIT-compiled frames have names; W^X is off so perf finds them there); PROFILER=trace uses dotnet-trace's thread-time
 # sampling (TRACER, default bench/.tools/dotnet-trace), which counts idle threads too. Writes
@@ -9,7 +9,7 @@
 # default (SQLite) instead of PostgreSQL mode; PROFILE_AFTER (3 s) is the load before the sample: 60 lets the JIT settle.
 set -euo pipefail
 MODE=${1:-get-one}
-[[ "$MODE" == get-one || "$MODE" == create ]] || { echo "usage: $0 [get-one|create]" >&2; exit 2; }
+[[ "$MODE" =~ ^(get-one|create|list-first)$ ]] || { echo "usage: $0 [get-one|create|list-first]" >&2; exit 2; }
 CMP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_DIR=$(cd "$CMP/.." && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -48,8 +48,18 @@ KEY=$(curl -sf "$BASE/v1/api-keys" -H "Authorization: Bearer $ACCESS" -H 'Conten
 ID=$(curl -sf "$BASE/v1/resources" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"name":"p","description":"d","metadata":{"seq":1,"tags":["bench","seed"],"owner":{"team":"perf"}}}' | json data.id)
 export BENCH_TOKEN=$KEY
-if [[ "$MODE" == create ]]; then LOAD_ARGS=(--name "create (while profiling)" --path /v1/resources --method POST)
-else LOAD_ARGS=(--name "GET one (while profiling)" --path "/v1/resources/$ID"); fi
+if [[ "$MODE" == list-first ]]; then
+  # A full first page: PROFILE_ROWS (40) resources of the same shape, created through the API.
+  for ((i = 1; i < ${PROFILE_ROWS:-40}; i++)); do
+    curl -sf "$BASE/v1/resources" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"p$i\",\"description\":\"d\",\"metadata\":{\"seq\":$i,\"tags\":[\"bench\",\"seed\"],\"owner\":{\"team\":\"perf\"}}}" >/dev/null
+  done
+fi
+case "$MODE" in
+  create) LOAD_ARGS=(--name "create (while profiling)" --path /v1/resources --method POST) ;;
+  list-first) LOAD_ARGS=(--name "first page (while profiling)" --path "/v1/resources?per_page=20") ;;
+  *) LOAD_ARGS=(--name "GET one (while profiling)" --path "/v1/resources/$ID") ;;
+esac
 dotnet "$LOADGEN_DLL" run --base-url "$BASE" "${LOAD_ARGS[@]}" --concurrency 32 \
   --warmup "$PROFILE_AFTER" --duration 11 >"$RUN/profile-load.txt" 2>&1 &
 LOAD=$!

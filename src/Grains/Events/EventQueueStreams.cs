@@ -23,8 +23,10 @@ public static class EventQueueStreams
         {
             streams.Configure<HashRingStreamQueueMapperOptions>(o => o.Configure(q => q.TotalQueueCount = options.StreamQueues));
             streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-            // The read itself waits for messages: the timer only restarts a pump whose read came back empty.
-            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(1)));
+            // The read itself waits for messages; the agent's timer only restarts a pump whose read came back empty
+            // (after a whole wait) or that stopped because its cache was full, so it need not be short: a message
+            // queued in that gap waits for it, and a full cache is looked at once per period.
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
             streams.Configure<EventQueueStreamOptions>(o => o.Configure(q => q.ReadWait = options.StreamReadWait));
         });
 

@@ -28,16 +28,60 @@ public static class ApiJson
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             reader.GetDateTimeOffset();
 
-        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(Timestamps.Format(value));
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+        {
+            Span<byte> utf8 = stackalloc byte[Timestamps.Length];
+            Timestamps.Write(utf8, value);
+            writer.WriteStringValue(utf8);
+        }
     }
 }
 
-/// <summary>Timestamp formatting shared by JSON and headers.</summary>
+/// <summary>
+/// The API's timestamp form, <c>2025-01-15T10:00:00Z</c> (UTC, whole seconds), written digit by digit: every row of
+/// every page carries two, and a custom format string goes through the runtime's general formatter each time.
+/// </summary>
 public static class Timestamps
 {
-    public static string Format(DateTimeOffset value) =>
-        value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>Characters (and UTF-8 bytes) of a formatted timestamp.</summary>
+    public const int Length = 20;
+
+    public static string Format(DateTimeOffset value) => string.Create(Length, value, static (chars, v) =>
+    {
+        Span<byte> utf8 = stackalloc byte[Length];
+        Write(utf8, v);
+        for (var i = 0; i < Length; i++)
+        {
+            chars[i] = (char)utf8[i];
+        }
+    });
+
+    /// <summary>Writes <paramref name="value"/> in UTC as ASCII into the first <see cref="Length"/> bytes of <paramref name="destination"/>.</summary>
+    public static void Write(Span<byte> destination, DateTimeOffset value)
+    {
+        var t = value.UtcDateTime;
+        Digits(destination[..4], t.Year);
+        destination[4] = (byte)'-';
+        Digits(destination.Slice(5, 2), t.Month);
+        destination[7] = (byte)'-';
+        Digits(destination.Slice(8, 2), t.Day);
+        destination[10] = (byte)'T';
+        Digits(destination.Slice(11, 2), t.Hour);
+        destination[13] = (byte)':';
+        Digits(destination.Slice(14, 2), t.Minute);
+        destination[16] = (byte)':';
+        Digits(destination.Slice(17, 2), t.Second);
+        destination[19] = (byte)'Z';
+    }
+
+    private static void Digits(Span<byte> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
+    }
 }
 
 /// <summary>

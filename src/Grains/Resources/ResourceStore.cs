@@ -66,6 +66,7 @@ public sealed class ResourceStore
     private readonly GroupCommit<SqliteCreate, bool>? _sqliteCreates;
     private long _sqliteGroups;
     private long _sqliteGroupedRows;
+    private string? _insertRowSql;
 
     public ResourceStore(Database database, EventLog? events = null, int maxQueuedCreates = ResourceInsertBatcher.DefaultMaxQueued)
     {
@@ -112,7 +113,7 @@ public sealed class ResourceStore
     private const string TypeSharedLock = "SELECT pg_advisory_xact_lock_shared(hashtextextended('resource-type:' || @owner_id || '/' || @type, 0));\n";
 
     /// <summary>One row, unless its id exists, its owner is at <c>@cap</c> or its type moved from the checked version.</summary>
-    private string InsertRowSql => $"""
+    private string InsertRowSql => _insertRowSql ??= $"""
         INSERT INTO resources ({Columns}, ix1, ix2, ix3, ix4, ix5)
         SELECT @id, @owner_id, @name, @description, @type, @status, @metadata, @created_at, @updated_at, @version, @ix1, @ix2, @ix3, @ix4, @ix5
         WHERE (SELECT COALESCE(SUM(n), 0) FROM resource_counts WHERE owner_id = @owner_id) < @cap AND {TypeAt()}

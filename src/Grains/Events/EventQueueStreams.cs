@@ -19,35 +19,32 @@ public static class EventQueueStreams
     public const int MaxRead = 256;
 
     public static ISiloBuilder AddEventQueueStreams(this ISiloBuilder silo, string name, EventOptions options) =>
-        silo.AddPersistentStreams(name, EventQueueAdapterFactory.Create, streams =>
+        silo.AddPersistentStreams(name, Factory(options), streams =>
         {
-            streams.Configure<HashRingStreamQueueMapperOptions>(o => o.Configure(q => q.TotalQueueCount = options.StreamQueues));
-            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+            Configure(streams, options);
             // The read itself waits for messages; the agent's timer only restarts a pump whose read came back empty
             // (after a whole wait) or that stopped because its cache was full, so it need not be short: a message
             // queued in that gap waits for it, and a full cache is looked at once per period.
             streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
-            streams.Configure<EventQueueStreamOptions>(o => o.Configure(q => q.ReadWait = options.StreamReadWait));
         });
 
     /// <summary>A client that publishes on the provider (the test host's); it reads nothing, but maps streams to the silos' queues.</summary>
     public static IClientBuilder AddEventQueueStreams(this IClientBuilder client, string name, EventOptions options) =>
-        client.AddPersistentStreams(name, EventQueueAdapterFactory.Create, streams =>
-        {
-            streams.Configure<HashRingStreamQueueMapperOptions>(o => o.Configure(q => q.TotalQueueCount = options.StreamQueues));
-            streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-        });
-}
+        client.AddPersistentStreams(name, Factory(options), streams => Configure(streams, options));
 
-/// <summary>Per-provider settings of <see cref="EventQueueStreams"/>.</summary>
-public sealed class EventQueueStreamOptions
-{
-    public TimeSpan ReadWait { get; set; } = TimeSpan.FromSeconds(1);
+    private static Func<IServiceProvider, string, IQueueAdapterFactory> Factory(EventOptions options) =>
+        (services, name) => EventQueueAdapterFactory.Create(services, name, options.StreamReadWait);
+
+    private static void Configure(IPersistentStreamConfigurator streams, EventOptions options)
+    {
+        streams.Configure<HashRingStreamQueueMapperOptions>(o => o.Configure(q => q.TotalQueueCount = options.StreamQueues));
+        streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+    }
 }
 
 /// <summary>The queue adapter and its factory: queues by stream (hash ring), a simple cache per queue, no failure handling of its own.</summary>
 internal sealed class EventQueueAdapterFactory(
-    string name, HashRingStreamQueueMapperOptions mapperOptions, SimpleQueueCacheOptions cacheOptions, EventQueueStreamOptions options,
+    string name, HashRingStreamQueueMapperOptions mapperOptions, SimpleQueueCacheOptions cacheOptions, TimeSpan readWait,
     IGrainFactory grains, ILoggerFactory loggerFactory) : IQueueAdapterFactory, IQueueAdapter
 {
     private readonly HashRingBasedStreamQueueMapper _mapper = new(mapperOptions, name);
@@ -60,11 +57,11 @@ internal sealed class EventQueueAdapterFactory(
 
     public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
 
-    public static IQueueAdapterFactory Create(IServiceProvider services, string name) =>
+    public static IQueueAdapterFactory Create(IServiceProvider services, string name, TimeSpan readWait) =>
         ActivatorUtilities.CreateInstance<EventQueueAdapterFactory>(services, name,
             services.GetOptionsByName<HashRingStreamQueueMapperOptions>(name),
             services.GetOptionsByName<SimpleQueueCacheOptions>(name),
-            services.GetOptionsByName<EventQueueStreamOptions>(name));
+            readWait);
 
     public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
 
@@ -85,7 +82,7 @@ internal sealed class EventQueueAdapterFactory(
             .EnqueueAsync(new EventQueueMessage(streamId, [.. events.Cast<object>()], requestContext));
     }
 
-    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), options.ReadWait);
+    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), readWait);
 
     private IEventQueueGrain Queue(QueueId queueId) => grains.GetGrain<IEventQueueGrain>($"{name}/{queueId.GetNumericId()}");
 }

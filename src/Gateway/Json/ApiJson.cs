@@ -46,16 +46,6 @@ public static class Timestamps
     /// <summary>Characters (and UTF-8 bytes) of a formatted timestamp.</summary>
     public const int Length = 20;
 
-    public static string Format(DateTimeOffset value) => string.Create(Length, value, static (chars, v) =>
-    {
-        Span<byte> utf8 = stackalloc byte[Length];
-        Write(utf8, v);
-        for (var i = 0; i < Length; i++)
-        {
-            chars[i] = (char)utf8[i];
-        }
-    });
-
     /// <summary>Writes <paramref name="value"/> in UTC as ASCII into the first <see cref="Length"/> bytes of <paramref name="destination"/>.</summary>
     public static void Write(Span<byte> destination, DateTimeOffset value)
     {

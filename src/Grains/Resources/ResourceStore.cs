@@ -88,8 +88,8 @@ public sealed class ResourceStore
     {
         await using var command = _database.CreateCommand($"SELECT {Columns} FROM resources WHERE id = @id");
         command.With("id", id);
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? Read(reader) : null;
+        await using var read = await _database.ExecuteReaderAsync(command);
+        return await read.Reader.ReadAsync() ? Read(read.Reader) : null;
     }
 
     /// <summary>
@@ -375,8 +375,9 @@ public sealed class ResourceStore
         var items = new List<ResourceView>(query.Limit + 1);
         string?[]? lastSlots = null;
         long total;
-        await using (var reader = await command.ExecuteReaderAsync())
+        await using (var read = await _database.ExecuteReaderAsync(command))
         {
+            var reader = read.Reader;
             while (await reader.ReadAsync())
             {
                 items.Add(Read(reader));

@@ -9,8 +9,10 @@ namespace ApiPlatform.Grains.Storage;
 /// into every store. Stores ask it for commands and connections and branch on <see cref="Dialect"/> where the SQL
 /// differs; they never build a data source of their own.
 /// </summary>
-public sealed class Database(DbDataSource dataSource, SqlDialect dialect)
+public sealed class Database(DbDataSource dataSource, SqlDialect dialect) : IAsyncDisposable
 {
+    private readonly SqlitePreparedReads? _sqliteReads = dialect == SqlDialect.Sqlite ? new SqlitePreparedReads(dataSource.ConnectionString) : null;
+
     public DbDataSource DataSource => dataSource;
 
     public SqlDialect Dialect => dialect;
@@ -23,6 +25,19 @@ public sealed class Database(DbDataSource dataSource, SqlDialect dialect)
     /// <summary>An open pooled connection, for work that needs a transaction or several statements.</summary>
     public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
         dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>
+    /// Runs a read built on a command from <see cref="CreateCommand"/>. On SQLite the statement is compiled once per
+    /// connection and reused (<see cref="SqlitePreparedReads"/>); on PostgreSQL the command runs as it is (Npgsql
+    /// prepares repeated statements itself). Use it for the hot read shapes; dispose the result to give the
+    /// connection back.
+    /// </summary>
+    public async ValueTask<PreparedRead> ExecuteReaderAsync(DbCommand command, CancellationToken cancellationToken = default) =>
+        _sqliteReads is null
+            ? new PreparedRead(await command.ExecuteReaderAsync(cancellationToken))
+            : await _sqliteReads.ExecuteReaderAsync(command, cancellationToken);
+
+    public ValueTask DisposeAsync() => _sqliteReads?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// Has the data source work out, once at start, how it writes the array parameters of the batched statements

@@ -7,8 +7,8 @@
 
 # ---------------------------------------------------------------- build
 FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
-# The image's architecture (amd64, arm64): restore and publish for it, so the silo ships ReadyToRun-compiled
-# (src/Silo/Silo.csproj) and starts with little JIT work.
+# The image's architecture (amd64, arm64): restore and publish for it, so the silo ships self-contained, runtime and
+# app ReadyToRun-compiled into one composite image (src/Silo/Silo.csproj), and starts with little JIT work.
 ARG TARGETARCH
 WORKDIR /src
 
@@ -24,10 +24,11 @@ RUN dotnet restore src/Silo/Silo.csproj -a $TARGETARCH
 
 # Only src/ goes into the image build: tests, benchmarks and docs are not needed to publish.
 COPY src/ src/
-RUN dotnet publish src/Silo -c Release -a $TARGETARCH --self-contained false -o /app --no-restore /p:UseAppHost=false
+RUN dotnet publish src/Silo -c Release -a $TARGETARCH -o /app --no-restore
 
 # ---------------------------------------------------------------- runtime
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# Self-contained: the runtime ships in /app, so the base is the runtime's native dependencies only.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS runtime
 WORKDIR /app
 
 # The embedded (no PostgreSQL) mode keeps its SQLite file and development JWT key here; the
@@ -42,7 +43,7 @@ ENV Management__Urls=http://+:9464
 
 COPY --from=build /app ./
 
-# The aspnet image ships the unprivileged `app` user (UID 1654, in $APP_UID).
+# The runtime-deps image ships the unprivileged `app` user (UID 1654, in $APP_UID).
 USER $APP_UID
 
 # 8080 HTTP API; 11111 Orleans silo-to-silo; 30000 Orleans gateway (clients); 9464 metrics. Never publish
@@ -50,4 +51,4 @@ USER $APP_UID
 # to the internet: metrics name routes, plans and grain counts.
 EXPOSE 8080 11111 30000 9464
 
-ENTRYPOINT ["dotnet", "ApiPlatform.Silo.dll"]
+ENTRYPOINT ["/app/ApiPlatform.Silo"]

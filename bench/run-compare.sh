@@ -209,15 +209,15 @@ stop_pid "$B_PID"
 
 # ------------------------------------------------------------------ embedded default start-up
 # Twice: the plain build output (what `dotnet build` leaves), and the ReadyToRun publish the Dockerfile ships
-# (`dotnet publish -a x64`: src/Silo/Silo.csproj precompiles the packages' IL when a runtime is given).
+# (`dotnet publish -a x64`: src/Silo/Silo.csproj then publishes self-contained, runtime and app in one ReadyToRun composite).
 STARTUP=()
 STARTUP_CPU=()
 STARTUP_KIND=()
 PUBLISH_DIR=$RUN/publish
 if (( STARTS > 0 )) && [[ "${CMP_NO_BUILD:-0}" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
-  say "publish the silo ReadyToRun (dotnet publish -a x64) for the start-up rows"
+  say "publish the silo as the Dockerfile does (dotnet publish -a x64: self-contained, composite ReadyToRun) for the start-up rows"
   rm -rf "$PUBLISH_DIR"
-  dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 --self-contained false -o "$PUBLISH_DIR" -nologo -v q \
+  dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 -o "$PUBLISH_DIR" -nologo -v q \
     >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
 fi
 for kind in build publish; do
@@ -309,7 +309,7 @@ starts = "${STARTUP[*]}".split()
 kinds = "${STARTUP_KIND[*]}".split()
 cpus = """$(printf '%s\n' "${STARTUP_CPU[@]}")""".splitlines()
 startup_rows = []
-for kind, label in (("build", "plain build output"), ("publish", "ReadyToRun publish, as shipped")):
+for kind, label in (("build", "plain build output"), ("publish", "composite ReadyToRun publish, as shipped")):
     mine = [(s, c) for k, s, c in zip(kinds, starts, cpus) if k == kind]
     if mine:
         nums = [float(s) for s, _ in mine if s != "failed"]

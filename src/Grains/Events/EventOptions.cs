@@ -41,6 +41,12 @@ public sealed class EventOptions
     public TimeSpan StreamReadWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Retired with the agents' polling (they now wait in the queue, <see cref="StreamReadWait"/>). Bound only so that
+    /// a configuration still setting it is refused at start-up by name instead of being ignored without a word.
+    /// </summary>
+    public string? StreamPollInterval { get; set; }
+
+    /// <summary>
     /// False leaves every committed event to the recovery sweep instead of publishing it after the commit: only
     /// for exercising the recovery path (tests); a cluster runs with the default.
     /// </summary>
@@ -86,6 +92,12 @@ public sealed class EventOptionsValidator : IValidateOptions<EventOptions>
         if (o.StreamReadWait < TimeSpan.FromMilliseconds(10) || o.StreamReadWait > TimeSpan.FromSeconds(10))
         {
             errors.Add("Events:StreamReadWait must be between 10 ms and 10 s.");
+        }
+
+        if (o.StreamPollInterval is not null)
+        {
+            errors.Add("Events:StreamPollInterval is no longer read: stream agents wait in the queue instead of polling. "
+                + "Remove it; Events:StreamReadWait sets how long an empty read waits.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,6 +1,4 @@
 using ApiPlatform.Gateway.Dashboard;
-using System.Reflection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
@@ -23,30 +21,7 @@ internal static class DashboardSetup
     {
         silo.AddDashboard(o => o.HideTrace = options.HideTrace);
         DashboardProfilingGate.Install(silo.Services);
-        PrepareAssetsAhead(silo.Services);
         return silo;
-    }
-
-    private const string AssetProviderType = "Orleans.Dashboard.EmbeddedAssetProvider, Orleans.Dashboard";
-
-    /// <summary>
-    /// The dashboard's asset provider gzips the whole single-page app it ships in its constructor, and
-    /// <c>MapOrleansDashboard</c> resolves it on the main thread before the host starts, a large share of the start-up
-    /// path (bench/README.md, item 5, "Start-up to ready"). Built on another thread from here on, it is
-    /// ready, or nearly, when it is asked for. The type is internal to Orleans.Dashboard; if a later version renames it
-    /// or gives it constructor arguments, the library's own registration stays and only the head start is lost.
-    /// </summary>
-    private static void PrepareAssetsAhead(IServiceCollection services)
-    {
-        var type = Type.GetType(AssetProviderType, throwOnError: false);
-        var constructor = type?.GetConstructor(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, Type.EmptyTypes);
-        if (type is null || constructor is null || !services.Any(d => d.ServiceType == type))
-        {
-            return;
-        }
-
-        var prepared = Task.Run(() => constructor.Invoke(null));
-        services.Replace(ServiceDescriptor.Singleton(type, _ => prepared.GetAwaiter().GetResult()));
     }
 
     public static WebApplicationBuilder AddDashboardAccess(this WebApplicationBuilder builder)
@@ -60,8 +35,41 @@ internal static class DashboardSetup
     public static WebApplication MapPlatformDashboard(this WebApplication app)
     {
         app.MapDashboardAccess();
-        // Not part of the public API's OpenAPI document; every endpoint (page, assets, JSON) behind the same check.
-        app.MapOrleansDashboard("/dashboard").ExcludeFromDescription().RequireDashboardViewer();
+        var dashboard = new DeferredDashboard(app);
+        // Not part of the public API's OpenAPI document.
+        app.MapGet(Prefix, dashboard.InvokeAsync).ExcludeFromDescription();
+        app.MapGet(Prefix + "/{**path}", dashboard.InvokeAsync).ExcludeFromDescription();
         return app;
+    }
+
+    private const string Prefix = "/dashboard";
+
+    /// <summary>
+    /// The Orleans Dashboard's own endpoints, mapped on the first request under <c>/dashboard</c> rather than at
+    /// start-up. Mapping them gzips the dashboard's whole single-page app (its asset provider does that in its
+    /// constructor) and the first request through routing then builds a delegate for each of its two dozen
+    /// endpoints: together most of what the dashboard added to the embedded start-up (bench/README.md, item 5).
+    /// Nobody looks at a dashboard in the first second, so it is built when somebody first does.
+    /// </summary>
+    private sealed class DeferredDashboard(IApplicationBuilder app)
+    {
+        private readonly Lazy<RequestDelegate> _pipeline = new(() =>
+        {
+            var branch = app.New();
+            branch.UseRouting();
+            // Every endpoint (page, assets, JSON) behind the same check; none in the public API's document, which
+            // lists every data source routing knows, the branch's included.
+            branch.UseEndpoints(routes => routes.MapOrleansDashboard(Prefix).ExcludeFromDescription().RequireDashboardViewer());
+            return branch.Build();
+        });
+
+        public Task InvokeAsync(HttpContext http)
+        {
+            // The branch routes the request again, among the dashboard's endpoints; routing skips a request that
+            // already has one.
+            http.SetEndpoint(null);
+            http.Request.RouteValues.Clear();
+            return _pipeline.Value(http);
+        }
     }
 }

@@ -24,11 +24,12 @@ stop_pid() { # pid: TERM, up to 10 s, then KILL
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-wait_ready() { # pid url seconds: until url answers 200 (false when the process exits or time runs out)
-  for _ in $(seq 1 $(( $3 * 10 ))); do
+wait_ready() { # pid url seconds [interval, 0.1 s]: until url answers 200 (false when the process exits or time runs out)
+  local interval=${4:-0.1} deadline=$(( $(date +%s) + $3 ))
+  while (( $(date +%s) < deadline )); do
     kill -0 "$1" 2>/dev/null || return 1
     [[ $(curl -s -o /dev/null -w '%{http_code}' "$2" || true) == 200 ]] && return 0
-    sleep 0.1
+    sleep "$interval"
   done
   return 1
 }

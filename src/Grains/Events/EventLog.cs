@@ -101,25 +101,24 @@ public sealed class EventLog(Database database, IEventSubscriptions? subscriptio
         }
         else
         {
-            // One writer at a time: numbering in statement order is commit order.
+            // One writer at a time: numbering in statement order is commit order. The two statements are compiled once
+            // for all the events (a group of creates writes one each), not once per event.
+            await using var next = connection.Command("""
+                INSERT INTO event_owners (owner_id, last_seq) VALUES (@owner_id, 1)
+                ON CONFLICT (owner_id) DO UPDATE SET last_seq = last_seq + 1
+                RETURNING last_seq
+                """, transaction);
+            await using var insert = connection.Command($"""
+                INSERT INTO events (owner_id, seq, id, type, payload, created_at, deliver)
+                VALUES (@owner_id, @seq, @id, @type, @payload, @created_at, {DeliverCondition("@owner_id", "@type")})
+                RETURNING deliver
+                """, transaction);
             foreach (var e in events)
             {
-                long seq;
-                await using (var next = connection.Command("""
-                    INSERT INTO event_owners (owner_id, last_seq) VALUES (@owner_id, 1)
-                    ON CONFLICT (owner_id) DO UPDATE SET last_seq = last_seq + 1
-                    RETURNING last_seq
-                    """, transaction).With("owner_id", e.OwnerId))
-                {
-                    seq = Convert.ToInt64(await next.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-                }
-
-                await using var insert = connection.Command($"""
-                    INSERT INTO events (owner_id, seq, id, type, payload, created_at, deliver)
-                    VALUES (@owner_id, @seq, @id, @type, @payload, @created_at, {DeliverCondition("@owner_id", "@type")})
-                    RETURNING deliver
-                    """, transaction)
-                    .With("owner_id", e.OwnerId).With("seq", seq).With("id", e.Id).With("type", e.Type).With("payload", e.Payload)
+                next.Parameters.Clear();
+                var seq = Convert.ToInt64(await next.With("owner_id", e.OwnerId).ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+                insert.Parameters.Clear();
+                insert.With("owner_id", e.OwnerId).With("seq", seq).With("id", e.Id).With("type", e.Type).With("payload", e.Payload)
                     .With("created_at", DbTime.Micros(e.CreatedAt));
                 var deliver = Convert.ToBoolean(await insert.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
                 written[e.Id] = (seq, deliver);

@@ -204,12 +204,15 @@ public sealed class ResourceStore
         await using var transaction = await connection.BeginTransactionAsync();
         var inserted = new bool[creates.Count];
         var events = new List<NewEvent>();
+        // One command for the group: the insert (with the counter triggers SQLite codes into it) is compiled once, not
+        // once per row.
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = InsertRowSql;
         for (var i = 0; i < creates.Count; i++)
         {
             var create = creates[i];
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = InsertRowSql;
+            command.Parameters.Clear();
             AddRow(command, create.Row, create.Guard);
             command.With("cap", create.Cap);
             inserted[i] = await command.ExecuteScalarAsync() is not null;

@@ -36,10 +36,11 @@ internal sealed class SqlitePreparedReads(string connectionString) : IAsyncDispo
         try
         {
             var command = session.Command(template.CommandText);
-            var parameters = template.Parameters.Cast<SqliteParameter>().ToArray();
-            template.Parameters.Clear();
             command.Parameters.Clear();
-            command.Parameters.AddRange(parameters);
+            foreach (SqliteParameter parameter in template.Parameters)
+            {
+                command.Parameters.Add(parameter);
+            }
 
             var reader = await command.ExecuteReaderAsync(cancellationToken);
             return new PreparedRead(reader, this, session);

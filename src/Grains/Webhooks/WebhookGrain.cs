@@ -486,9 +486,8 @@ public sealed partial class WebhookGrain(
         var self = _self ??= this.AsReference<IWebhookGrain>();
         var recorder = _recorder ??= new AttemptRecorder(attemptWriter, self, logger);
         _ = Task.Run(() => AttemptAsync(recorder, self, target, attempt));
-        var period = options.Value.AttemptReportTimeout / 2;
         _reportWatch ??= this.RegisterGrainTimer(static (grain, _) => grain.ExpireLostReportsAsync(), this,
-            new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+            new GrainTimerCreationOptions(options.Value.AttemptReportTimeout / 2, options.Value.AttemptReportTimeout / 2) { KeepAlive = true });
     }
 
     /// <summary>

@@ -132,6 +132,14 @@ start_postgres() {
 # One signing key for every product process of a run: the silos of one cluster must accept each other's tokens.
 BENCH_JWT_KEY=${BENCH_JWT_KEY:-$(head -c 48 /dev/urandom | base64 -w0)}
 
+# The runtime settings the image and `dotnet run` give the silo as environment variables (the Dockerfile's ENV, the
+# launch profile): the young generation's size. Exported in the subshell that starts a silo; a setting given after
+# it, e.g. DOTNET_GCgen0size=0 (the runtime's own sizing), overrides it.
+export_shipped_runtime_settings() {
+  DOTNET_GCgen0size=$(sed -n 's/^ENV DOTNET_GCgen0size=//p' "$ROOT/Dockerfile")
+  export DOTNET_GCgen0size
+}
+
 # Sets PRODUCT (its base URL), MANAGEMENT (its management listener: /metrics) and P_PID (added to PIDS).
 start_product() {
   local bin=$1 db=$2 log=$3
@@ -153,6 +161,7 @@ start_product() {
     Jwt__SigningKey=$BENCH_JWT_KEY
     Orleans__SiloPort=$(free_port)
     Orleans__GatewayPort=$(free_port)
+    export_shipped_runtime_settings
     local setting
     for setting in "$@"; do export "${setting?}"; done
     exec ./ApiPlatform.Silo

@@ -234,6 +234,7 @@ for n in $(seq 1 "$STARTS"); do
     unset ConnectionStrings__Postgres
     export Storage__DataDirectory=$DATA ASPNETCORE_URLS=http://127.0.0.1:$E_PORT Logging__LogLevel__Default=Warning
     export Orleans__SiloPort=$E_SILO_PORT Orleans__GatewayPort=$E_GATEWAY_PORT Management__Urls=http://127.0.0.1:$E_MANAGEMENT_PORT
+    export_shipped_runtime_settings
     exec ./ApiPlatform.Silo
   ) >"$RUN/embedded-$kind-$n.log" 2>&1 &
   E_PID=$!

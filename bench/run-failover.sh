@@ -94,6 +94,7 @@ start_silo() {
     Orleans__GatewayPort=$(free_port)
     export RateLimits__Plans__busy__Limit=10000000 RateLimits__Plans__busy__WindowSeconds=60
     export Plans__Catalog__busy__MaxResources=10000000 Plans__Catalog__busy__MaxApiKeys=10
+    export_shipped_runtime_settings
     local setting
     for setting in "$@"; do export "${setting?}"; done
     exec ./ApiPlatform.Silo

@@ -8,13 +8,8 @@ public sealed class ManifestTests
     [Fact]
     public async Task Every_kustomize_overlay_renders_and_validates()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var script = Path.Combine(root!.FullName, "scripts", "validate-k8s.sh");
+        var root = RepositoryRoot();
+        var script = Path.Combine(root.FullName, "scripts", "validate-k8s.sh");
         var info = new ProcessStartInfo("bash", [script])
         {
             RedirectStandardOutput = true,
@@ -29,5 +24,41 @@ public sealed class ManifestTests
 
         Assert.True(process.ExitCode == 0, $"validate-k8s.sh failed:\n{await output}\n{await errors}");
         Assert.Contains("OK", await output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The young generation's size can only be given to the runtime as an environment variable, so the image and the
+    /// launch profile of <c>dotnet run</c> each carry it; they must agree, and the value must be one the runtime
+    /// reads (hexadecimal, without a prefix or with 0x).
+    /// </summary>
+    [Fact]
+    public void The_image_and_dotnet_run_give_the_silo_the_same_young_generation()
+    {
+        var root = RepositoryRoot();
+        var image = File.ReadLines(Path.Combine(root.FullName, "Dockerfile"))
+            .Select(line => line.Trim())
+            .Where(line => line.StartsWith("ENV DOTNET_GCgen0size=", StringComparison.Ordinal))
+            .Select(line => line["ENV DOTNET_GCgen0size=".Length..])
+            .Single();
+        using var launch = System.Text.Json.JsonDocument.Parse(
+            File.ReadAllText(Path.Combine(root.FullName, "src", "Silo", "Properties", "launchSettings.json")));
+        var profile = launch.RootElement.GetProperty("profiles").EnumerateObject().First().Value;
+        var run = profile.GetProperty("environmentVariables").GetProperty("DOTNET_GCgen0size").GetString();
+
+        Assert.Equal(image, run);
+        var digits = image.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? image[2..] : image;
+        var bytes = long.Parse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(bytes, 16L << 20, 256L << 20);
+    }
+
+    private static DirectoryInfo RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln")))
+        {
+            root = root.Parent;
+        }
+
+        return root ?? throw new InvalidOperationException("Orleans.sln not found above " + AppContext.BaseDirectory);
     }
 }

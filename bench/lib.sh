@@ -129,6 +129,7 @@ start_postgres() {
 # start_product SILO_BIN DB LOG [NAME=VALUE...]: the silo in PostgreSQL mode (database DB; DB=embedded:DIR: the
 # embedded default, SQLite in DIR) on free loopback ports, with a fresh
 # signing key, the bench admin (ADMIN_EMAIL / ADMIN_PASSWORD) and the extra settings given; waits until it is ready.
+# BENCH_PG_EXTRA is appended to its PostgreSQL connection string, e.g. ";Maximum Pool Size=6" for an A/B of the pool.
 # One signing key for every product process of a run: the silos of one cluster must accept each other's tokens.
 BENCH_JWT_KEY=${BENCH_JWT_KEY:-$(head -c 48 /dev/urandom | base64 -w0)}
 
@@ -153,7 +154,7 @@ start_product() {
       unset ConnectionStrings__Postgres   # the embedded default: SQLite in this directory
       export Storage__DataDirectory=${db#embedded:}
     else
-      export ConnectionStrings__Postgres="$CS;Database=$db"
+      export ConnectionStrings__Postgres="$CS;Database=$db${BENCH_PG_EXTRA:-}"
     fi
     export ASPNETCORE_URLS=$PRODUCT Logging__LogLevel__Default=Warning
     export Bootstrap__AdminEmail=$ADMIN_EMAIL Bootstrap__AdminPassword=$ADMIN_PASSWORD

@@ -14,7 +14,7 @@ namespace ApiPlatform.ApiTests;
 [Collection(Servers.Embedded)]
 public sealed class OpenApiLintTests(EmbeddedServer server) : ApiTestBase(server)
 {
-    private static readonly string Repository = FindRepository();
+    private static readonly string Repository = RepositoryPaths.Root;
     private static readonly string Config = Path.Combine(Repository, "tests", "ApiTests", "OpenApi");
 
     [Fact]
@@ -96,16 +96,5 @@ public sealed class OpenApiLintTests(EmbeddedServer server) : ApiTestBase(server
         timeout.CancelAfter(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, (await output) + (await errors));
-    }
-
-    private static string FindRepository()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orleans.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above " + AppContext.BaseDirectory);
     }
 }

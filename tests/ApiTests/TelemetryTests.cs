@@ -137,7 +137,7 @@ public sealed partial class TelemetryTestsOnPostgres(PostgresServer server) : Te
     [Fact]
     public async Task Every_metric_the_grafana_dashboard_queries_is_in_a_scrape()
     {
-        var path = Path.Combine(Repository(), "k8s", "observability", "grafana-dashboard.json");
+        var path = RepositoryPaths.Of("k8s", "observability", "grafana-dashboard.json");
         var dashboard = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken))!;
         var expressions = dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]?.AsArray() ?? []).Select(t => (string)t!["expr"]!).ToList();
         var metrics = expressions.SelectMany(MetricNames).ToHashSet(StringComparer.Ordinal);
@@ -176,15 +176,4 @@ public sealed partial class TelemetryTestsOnPostgres(PostgresServer server) : Te
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w.])[a-zA-Z_:][a-zA-Z0-9_:]*")]
     private static partial System.Text.RegularExpressions.Regex Identifiers();
-
-    private static string Repository()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orleans.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Orleans.sln not found");
-    }
 }

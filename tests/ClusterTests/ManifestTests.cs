@@ -8,14 +8,13 @@ public sealed class ManifestTests
     [Fact]
     public async Task Every_kustomize_overlay_renders_and_validates()
     {
-        var root = RepositoryRoot();
-        var script = Path.Combine(root.FullName, "scripts", "validate-k8s.sh");
+        var script = RepositoryPaths.Of("scripts", "validate-k8s.sh");
         var info = new ProcessStartInfo("bash", [script])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = root.FullName,
+            WorkingDirectory = RepositoryPaths.Root,
         };
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -34,14 +33,13 @@ public sealed class ManifestTests
     [Fact]
     public void The_image_and_dotnet_run_give_the_silo_the_same_young_generation()
     {
-        var root = RepositoryRoot();
-        var image = File.ReadLines(Path.Combine(root.FullName, "Dockerfile"))
+        var image = File.ReadLines(RepositoryPaths.Of("Dockerfile"))
             .Select(line => line.Trim())
             .Where(line => line.StartsWith("ENV DOTNET_GCgen0size=", StringComparison.Ordinal))
             .Select(line => line["ENV DOTNET_GCgen0size=".Length..])
             .Single();
         using var launch = System.Text.Json.JsonDocument.Parse(
-            File.ReadAllText(Path.Combine(root.FullName, "src", "Silo", "Properties", "launchSettings.json")));
+            File.ReadAllText(RepositoryPaths.Of("src", "Silo", "Properties", "launchSettings.json")));
         var profile = launch.RootElement.GetProperty("profiles").EnumerateObject().First().Value;
         var run = profile.GetProperty("environmentVariables").GetProperty("DOTNET_GCgen0size").GetString();
 
@@ -49,16 +47,5 @@ public sealed class ManifestTests
         var digits = image.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? image[2..] : image;
         var bytes = long.Parse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(bytes, 16L << 20, 256L << 20);
-    }
-
-    private static DirectoryInfo RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln")))
-        {
-            root = root.Parent;
-        }
-
-        return root ?? throw new InvalidOperationException("Orleans.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -72,14 +72,7 @@ public sealed class PostgresOutageCluster : ShippedSettingsCluster
 
     private async Task<string> PostgresScriptAsync(string command)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var script = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test folder"),
-            "scripts", "postgres.sh");
+        var script = RepositoryPaths.Of("scripts", "postgres.sh");
         var info = new ProcessStartInfo("bash", [script, command, _directory])
         {
             RedirectStandardOutput = true,

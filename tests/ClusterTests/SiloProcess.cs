@@ -160,14 +160,7 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);
         var configuration = here.Parent!.Name; // bin/<Configuration>/net10.0/
-        var root = here;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var path = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test folder"),
-            "src", "Silo", "bin", configuration, "net10.0", "ApiPlatform.Silo.dll");
+        var path = RepositoryPaths.Of("src", "Silo", "bin", configuration, "net10.0", "ApiPlatform.Silo.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("Build src/Silo first", path);
     }
 

@@ -80,6 +80,15 @@ build_product() {
   done
 }
 
+# bench_tool NAME: the path of a .NET diagnostics tool (dotnet-counters, dotnet-trace) in bench/.tools, installed
+# there at the pinned version on first use, so an observed or profiled run works on a fresh clone. Needs BENCH_DIR.
+bench_tool() {
+  local path=$BENCH_DIR/.tools/$1
+  [[ -x $path ]] || dotnet tool install --tool-path "$BENCH_DIR/.tools" "$1" --version 10.0.750501 >&2 ||
+    die "could not install $1 into $BENCH_DIR/.tools"
+  echo "$path"
+}
+
 # build_compare_set DIR NO_BUILD [PROJECT.csproj...]: build_product with the baseline, LoadGen and any other tools
 # given; sets SILO_BIN, BASELINE_DLL and LOADGEN_DLL and defines loadgen. Needs CMP, BENCH_DIR, RUN.
 build_compare_set() {

@@ -67,6 +67,7 @@ fi
 BENCH_NAME=run-compare.sh
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
+[[ ${CMP_OBSERVE:-0} != 1 ]] || bench_tool dotnet-counters >/dev/null   # observe.sh reads the counters with it
 
 mkdir -p "$RUN"
 rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out

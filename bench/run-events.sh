@@ -19,7 +19,7 @@
 # code with profile guidance; bench/README.md, the event path's "Steady state"), EV_SSE_WARMUP (sse: the same, default 0 — a fresh
 # silo's first seconds are then part of the figure), EV_SUBSCRIBERS (1000), EV_SSE_TENANTS (100), EV_SSE_RATE (50), EV_NO_BUILD=1, EV_SILO_ENV ("NAME=VALUE ..." for the silos).
 # EV_OBSERVE=1 (sse): each silo's runtime counters every second over the measured window (bench/.tools/dotnet-counters,
-# `dotnet tool install --tool-path bench/.tools dotnet-counters`) -> bench/.events-run/sse-silo<i>.counters.csv and a
+# installed there by the script when missing) -> bench/.events-run/sse-silo<i>.counters.csv and a
 # summary; EV_PROFILE=1: on-CPU stacks with Linux perf — webhooks: the silo for 8 s from 3 s into the measured window ->
 # bench/.events-run/webhooks-profile.txt; sse: both silos for EV_PROFILE_SECONDS (10) from EV_PROFILE_DELAY (3) s into
 # it -> bench/.events-run/sse-profile.txt. Every sse run writes one line per receipt to bench/.events-run/sse-samples.csv
@@ -48,6 +48,7 @@ ADMIN_PASSWORD=bench-admin-password-123
 BENCH_NAME=run-events.sh
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
+[[ ${EV_OBSERVE:-0} != 1 ]] || COUNTERS=$(bench_tool dotnet-counters)
 mkdir -p "$RUN" "$(dirname "$OUT")"
 rm -f "$RUN"/*.log
 
@@ -249,9 +250,9 @@ if [[ "$MODE" == sse || "$MODE" == all ]]; then
   load_pid=${load_pid:-$LOAD_PID}
   SILO_T0=$(silo_ticks) PG_T0=$(pg_ticks) LOAD_T0=$(cpu_ticks "$load_pid" || echo 0)
   observers=()
-  if [[ "${EV_OBSERVE:-0}" == 1 && -x "$BENCH_DIR/.tools/dotnet-counters" ]]; then
+  if [[ "${EV_OBSERVE:-0}" == 1 ]]; then
     for i in "${!SILO_PIDS[@]}"; do
-      "$BENCH_DIR/.tools/dotnet-counters" collect -p "${SILO_PIDS[$i]}" --refresh-interval 1 --format csv \
+      "$COUNTERS" collect -p "${SILO_PIDS[$i]}" --refresh-interval 1 --format csv \
         -o "$RUN/sse-silo$((i + 1)).counters.csv" --duration "00:00:00:$(printf '%02d' "$DURATION")" \
         --counters 'System.Runtime,Microsoft.AspNetCore.Server.Kestrel' >/dev/null 2>&1 &
       observers+=($!)

@@ -271,11 +271,11 @@ fi
 want create && bench "create POST /v1/resources" "/v1/resources" "$CONC" --method POST
 
 # ------------------------------------------------------------------ CPU profile of the silo (optional)
-# With bench/.tools/dotnet-trace (dotnet tool install --tool-path bench/.tools dotnet-trace), sample the silo's CPU
-# for 8 s while 32 clients fetch the first page, and list the methods most often on the stack.
-TRACER=$BENCH_DIR/.tools/dotnet-trace
+# With dotnet-trace (bench/.tools, installed there when missing), sample the silo's CPU for 8 s while 32 clients fetch
+# the first page, and list the methods most often on the stack. BENCH_PROFILE=0 skips it.
 : >"$RUN/profile.txt"
-if [[ -x "$TRACER" && "${BENCH_PROFILE:-1}" == 1 ]] && want profile; then
+if [[ "${BENCH_PROFILE:-1}" == 1 ]] && want profile; then
+  TRACER=$(bench_tool dotnet-trace)
   say "CPU profile of the silo during 'list page 1', $CONC clients"
   loadgen run --base-url "$BASE" --name "list page 1 (while profiling)" --path "$FIRST" --concurrency "$CONC" --warmup 2 \
     --duration 12 >"$RUN/profile-load.txt" 2>&1 &

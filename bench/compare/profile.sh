@@ -18,11 +18,10 @@ SILO_BIN=$RUN/src/src/Silo/bin/Release/net10.0
 LOADGEN_DLL=$BENCH_DIR/LoadGen/bin/Release/net10.0/LoadGen.dll
 PROFILER=${PROFILER:-perf}
 PROFILE_AFTER=${PROFILE_AFTER:-3} # seconds of load before the 8 s sample (the JIT's tiering is busy early on)
-TRACER=${TRACER:-$BENCH_DIR/.tools/dotnet-trace}
 [[ -x "$SILO_BIN/ApiPlatform.Silo" && -f "$LOADGEN_DLL" ]] || { echo "build outputs missing: run bench/run-compare.sh first" >&2; exit 1; }
 case "$PROFILER" in
   perf) command -v perf >/dev/null || { echo "perf missing (Debian: linux-perf)" >&2; exit 1; } ;;
-  trace) [[ -x "$TRACER" ]] || { echo "dotnet-trace missing at $TRACER" >&2; exit 1; } ;;
+  trace) ;;
   *) echo "PROFILER must be perf or trace" >&2; exit 2 ;;
 esac
 BENCH_NAME=profile.sh
@@ -30,6 +29,8 @@ ADMIN_EMAIL=admin@bench.example
 ADMIN_PASSWORD=bench-admin-password-123
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
+# dotnet-trace: the one given, or bench/.tools', installed there when missing.
+[[ $PROFILER != trace ]] || TRACER=${TRACER:-$(bench_tool dotnet-trace)}
 if [[ "${PROFILE_EMBEDDED:-0}" == 1 ]]; then
   # The embedded default (SQLite in a fresh directory), as bench/run-compare.sh --embedded runs it.
   rm -rf "$RUN/profile-embedded-data"

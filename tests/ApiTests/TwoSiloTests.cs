@@ -90,16 +90,22 @@ public sealed class TwoSiloTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         }
 
         (await Second.PatchAsync($"/v1/resources/{ids[0]}", new { name = "changed" }, user.Token)).AssertStatus(HttpStatusCode.OK);
+        var streamed = new List<string>();
         foreach (var stream in new[] { onFirst, onGateway })
         {
             var messages = await stream.NextAsync(4);
             Assert.Equal(["resource.created", "resource.created", "resource.created", "resource.updated"], messages.Select(m => m.Event));
             Assert.Equal([.. ids, ids[0]], messages.Select(m => (string)m.Data["data"]!["id"]!));
+            streamed = [.. messages.Select(m => m.Id!)];
         }
 
-        // A stream on the gateway resumes from the log of the cluster.
+        // The log lists the events in the order they committed, newest first, whichever silo's clock stamped them
+        // (each test silo's clock stands still at its own start, so their timestamps disagree with that order).
         var all = (await Gateway.GetAsync("/v1/events?per_page=10", user.Token)).AssertStatus(HttpStatusCode.OK).Data.AsArray();
-        await using var resumed = await EventStreamReader.OpenAsync(Gateway, user.Token, lastEventId: (string)all[^1]!["id"]!);
+        Assert.Equal(Enumerable.Reverse(streamed), all.Select(e => (string)e!["id"]!));
+
+        // A stream on the gateway resumes from the log of the cluster.
+        await using var resumed = await EventStreamReader.OpenAsync(Gateway, user.Token, lastEventId: streamed[0]);
         Assert.Equal(ids[1], (string?)(await resumed.NextAsync()).Data["data"]!["id"]);
     }
 

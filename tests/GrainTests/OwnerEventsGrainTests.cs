@@ -64,6 +64,38 @@ public sealed class OwnerEventsGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_log_lists_events_newest_first_in_commit_order_whatever_their_timestamps_say()
+    {
+        // Each commit is stamped earlier than the one before it, as silos whose clocks disagree would stamp them.
+        var owner = Ids.New(Ids.User);
+        var start = fixture.Time.GetUtcNow();
+        var committed = new List<EventEnvelope>();
+        for (var i = 0; i < 4; i++)
+        {
+            await using var connection = await fixture.Database.OpenConnectionAsync(TestContext.Current.CancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+            var type = i % 2 == 0 ? EventTypes.ResourceCreated : EventTypes.ResourceUpdated;
+            committed.AddRange(await fixture.EventLog.WriteAsync(connection, transaction,
+                [EventBodies.Create(owner, type, start.AddSeconds(-i), w => w.WriteString("name", "n" + i))]));
+            await transaction.CommitAsync(TestContext.Current.CancellationToken);
+        }
+
+        var newestFirst = committed.Select(e => e.Id).Reverse().ToList();
+        var all = await fixture.EventStore.ListAsync(new EventQuery(owner, null, null, null, 0, 10, null));
+        Assert.Equal(newestFirst, all.Items.Select(e => e.Id));
+
+        // Keyset pages follow the same order, with and without a type filter.
+        var first = await fixture.EventStore.ListAsync(new EventQuery(owner, null, null, null, 0, 3, null));
+        var second = await fixture.EventStore.ListAsync(new EventQuery(owner, null, null, null, 0, 3, first.Next));
+        Assert.Equal(newestFirst, first.Items.Concat(second.Items).Select(e => e.Id));
+        Assert.Null(second.Next);
+        var created = await fixture.EventStore.ListAsync(new EventQuery(owner, EventTypes.ResourceCreated, null, null, 0, 1, null));
+        var createdNext = await fixture.EventStore.ListAsync(new EventQuery(owner, EventTypes.ResourceCreated, null, null, 0, 1, created.Next));
+        Assert.Equal([committed[2].Id, committed[0].Id], created.Items.Concat(createdNext.Items).Select(e => e.Id));
+        Assert.Equal(2, created.Total);
+    }
+
+    [Fact]
     public async Task Events_that_never_arrived_before_a_later_one_are_read_from_the_log_and_passed_on_in_order()
     {
         var owner = Ids.New(Ids.User);

@@ -45,7 +45,7 @@ public static class EventsApi
         group.MapGet("/", ListAsync)
             .Describe("listEvents", "List events",
                 "The acting owner's events (resource, organization and membership changes, kept for Events:Retention), newest "
-                + "first, each exactly the body a webhook receives. Offset paging (page, per_page) or keyset paging (cursor, from "
+                + "first in commit order (the order the stream and webhooks deliver), each exactly the body a webhook receives. Offset paging (page, per_page) or keyset paging (cursor, from "
                 + "meta.next_cursor, bound to the same filter and range; not with page); meta.total is exact. Another filter[…], a "
                 + "bad timestamp or a foreign cursor is 400 naming the parameter. Needs the read scope; an organization's events "
                 + "with X-Organization-Id.")
@@ -207,7 +207,7 @@ public static class EventListQuery
 
     /// <summary>An opaque cursor: the last event seen, bound to the filter and range it was made for.</summary>
     public static string EncodeCursor(EventQuery query, EventCursor next) =>
-        WebEncoders.Base64UrlEncode(JsonSerializer.SerializeToUtf8Bytes(new CursorData(next.CreatedAtMicros, next.Seq, query.Type,
+        WebEncoders.Base64UrlEncode(JsonSerializer.SerializeToUtf8Bytes(new CursorData(next.Seq, query.Type,
             query.CreatedAfter?.UtcTicks, query.CreatedBefore?.UtcTicks)));
 
     private static EventCursor DecodeCursor(string cursor, string? type, DateTimeOffset? after, DateTimeOffset? before)
@@ -232,7 +232,7 @@ public static class EventListQuery
             throw ApiException.Invalid("cursor", "was issued for another filter or range; repeat the same filter[type], created_after and created_before");
         }
 
-        return new EventCursor(data.C, data.S);
+        return new EventCursor(data.S);
     }
 
     private static DateTimeOffset? Timestamp(HttpRequest request, string name)
@@ -248,5 +248,5 @@ public static class EventListQuery
             : throw ApiException.Invalid(name, "must be an ISO 8601 timestamp such as 2025-01-15T10:00:00Z");
     }
 
-    private sealed record CursorData(long C, long S, string? T, long? A, long? B);
+    private sealed record CursorData(long S, string? T, long? A, long? B);
 }

@@ -69,7 +69,7 @@ public sealed record EventBatch(
     [property: Id(1)] IReadOnlyList<EventEnvelope> Events,
     [property: Id(2)] bool Replay = false);
 
-/// <summary>A query of <c>GET /v1/events</c>: newest first, optionally one type and a <c>created_at</c> range.</summary>
+/// <summary>A query of <c>GET /v1/events</c>: newest first in commit order, optionally one type and a <c>created_at</c> range.</summary>
 [GenerateSerializer, Immutable, Alias("event-query.v1")]
 public sealed record EventQuery(
     [property: Id(0)] string OwnerId,
@@ -80,11 +80,11 @@ public sealed record EventQuery(
     [property: Id(5)] int Limit,
     [property: Id(6)] EventCursor? After);
 
-/// <summary>A keyset position in the newest-first order: the last event of the previous page.</summary>
+/// <summary>A keyset position in the newest-first (commit) order: the last event of the previous page.</summary>
 [GenerateSerializer, Immutable, Alias("event-cursor.v1")]
 public sealed record EventCursor(
-    [property: Id(0)] long CreatedAtMicros,
-    [property: Id(1)] long Seq);
+    [property: Id(1)] long Seq); // Id 0 held the created_at of the former timestamp order; a silo still sending it is read without it
+
 
 /// <summary>A page of events with the exact total and the keyset of the next page (null on the last one).</summary>
 [GenerateSerializer, Immutable, Alias("event-page.v1")]

@@ -42,8 +42,7 @@ public sealed class EventStore(Database database)
         var filtered = where.ToString();
         if (query.After is { } cursor)
         {
-            where.Append(" AND (created_at, seq) < (@c_at, @c_seq)");
-            command.With("c_at", cursor.CreatedAtMicros);
+            where.Append(" AND seq < @c_seq");
             command.With("c_seq", cursor.Seq);
         }
 
@@ -51,7 +50,7 @@ public sealed class EventStore(Database database)
         var total = query.CreatedAfter is null && query.CreatedBefore is null
             ? "SELECT COALESCE(SUM(n), 0) FROM event_counts WHERE owner_id = @owner_id" + (query.Type is null ? "" : " AND type = @type")
             : $"SELECT COUNT(*) FROM events WHERE {filtered}";
-        command.CommandText = $"SELECT {Columns} FROM events WHERE {where} ORDER BY created_at DESC, seq DESC LIMIT @limit OFFSET @offset;\n{total}";
+        command.CommandText = $"SELECT {Columns} FROM events WHERE {where} ORDER BY seq DESC LIMIT @limit OFFSET @offset;\n{total}";
         command.With("limit", query.Limit + 1);
         command.With("offset", query.After is null ? query.Offset : 0);
 
@@ -73,7 +72,7 @@ public sealed class EventStore(Database database)
         if (items.Count > query.Limit)
         {
             items.RemoveAt(items.Count - 1);
-            next = new EventCursor(DbTime.Micros(items[^1].CreatedAt), items[^1].Seq);
+            next = new EventCursor(items[^1].Seq);
         }
 
         return new EventPage(items, count, next);

@@ -148,7 +148,16 @@ internal static class OrleansSetup
     }
 
     /// <summary>The connection settings of the project's own SQL (what the connection string sets explicitly wins).</summary>
-    internal static string ProjectConnectionString(string connectionString)
+    internal static string ProjectConnectionString(string connectionString) =>
+        ProjectConnectionString(connectionString, Environment.ProcessorCount);
+
+    /// <summary>
+    /// The silo's connection string with the project's defaults for whatever the given one leaves unset. What the
+    /// text sets wins; it is read with its keywords in Npgsql's canonical spelling (a synonym such as MaxPoolSize counts).
+    /// NpgsqlConnectionStringBuilder's own ContainsKey cannot say: it answers whether a keyword exists at all (always
+    /// true), which had left auto-prepare off.
+    /// </summary>
+    internal static string ProjectConnectionString(string connectionString, int processors)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -156,10 +165,10 @@ internal static class OrleansSetup
             // DISCARD ALL that Npgsql would send on every pooled connection's reuse is a wasted round trip.
             NoResetOnClose = true,
         };
+        var given = new DbConnectionStringBuilder { ConnectionString = new NpgsqlConnectionStringBuilder(connectionString).ConnectionString };
+
         // The same few statements run again and again with new parameters: prepared once per connection, later calls
-        // skip PostgreSQL's parse and plan. What the text sets is read from the text: NpgsqlConnectionStringBuilder's
-        // ContainsKey answers whether a keyword exists at all (always true here), which had left auto-prepare off.
-        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        // skip PostgreSQL's parse and plan.
         if (!given.ContainsKey("Max Auto Prepare"))
         {
             builder.MaxAutoPrepare = 64;
@@ -170,6 +179,18 @@ internal static class OrleansSetup
             builder.AutoPrepareMinUsages = 2;
         }
 
+        // A few connections per core instead of Npgsql's 100: a silo's statements are short, so more connections than
+        // it can keep busy only queue its work inside PostgreSQL (each backend waiting on this process's CPU) instead
+        // of in the pool, and lengthen the tail (bench/README.md, "The connection pool"). It also bounds what a
+        // scaled-out cluster asks of the server: silos times pool size stays within max_connections.
+        if (!given.ContainsKey("Maximum Pool Size"))
+        {
+            builder.MaxPoolSize = DefaultMaxPoolSize(processors);
+        }
+
         return builder.ConnectionString;
     }
+
+    /// <summary>The pool's size when the connection string does not set one: three connections per core, at least six.</summary>
+    internal static int DefaultMaxPoolSize(int processors) => Math.Max(6, 3 * processors);
 }

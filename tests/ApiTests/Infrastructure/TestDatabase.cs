@@ -46,7 +46,8 @@ public sealed class TestDatabase
             await command.ExecuteNonQueryAsync();
         }
 
-        ConnectionString = new NpgsqlConnectionStringBuilder(server) { Database = _name, MaxPoolSize = 50 }.ConnectionString;
+        // No pool size: the servers run with the product's own default, as a deployment does.
+        ConnectionString = new NpgsqlConnectionStringBuilder(server) { Database = _name }.ConnectionString;
     }
 
     public async Task DropAsync()

@@ -45,10 +45,10 @@ public static class EventsApi
         group.MapGet("/", ListAsync)
             .Describe("listEvents", "List events",
                 "The acting owner's events (resource, organization and membership changes, kept for Events:Retention), newest "
-                + "first in commit order (the order the stream and webhooks deliver), each exactly the body a webhook receives. Offset paging (page, per_page) or keyset paging (cursor, from "
-                + "meta.next_cursor, bound to the same filter and range; not with page); meta.total is exact. Another filter[…], a "
-                + "bad timestamp or a foreign cursor is 400 naming the parameter. Needs the read scope; an organization's events "
-                + "with X-Organization-Id.")
+                + "first in commit order (the order the stream and webhooks deliver), each exactly the body a webhook receives. "
+                + "Offset paging (page, per_page) or keyset paging (cursor, from meta.next_cursor, bound to the same filter and "
+                + "range; not with page); meta.total is exact. Another filter[…], a bad timestamp or a foreign cursor is 400 "
+                + "naming the parameter. Needs the read scope; an organization's events with X-Organization-Id.")
             .Paged()
             .WithQueryParameter<string>("cursor", "The next_cursor of the previous page (not with page); repeat the same filter[type], created_after and created_before.")
             .WithQueryParameter<string>("filter[type]", $"Only events of this type: {string.Join(", ", EventTypes.All)}.")

@@ -82,9 +82,9 @@ public sealed record EventQuery(
 
 /// <summary>A keyset position in the newest-first (commit) order: the last event of the previous page.</summary>
 [GenerateSerializer, Immutable, Alias("event-cursor.v1")]
+// Id 0 held the created_at of the former timestamp order: a silo of that version still sends it, and it is skipped.
 public sealed record EventCursor(
-    [property: Id(1)] long Seq); // Id 0 held the created_at of the former timestamp order; a silo still sending it is read without it
-
+    [property: Id(1)] long Seq);
 
 /// <summary>A page of events with the exact total and the keyset of the next page (null on the last one).</summary>
 [GenerateSerializer, Immutable, Alias("event-page.v1")]

@@ -147,25 +147,23 @@ internal static class OrleansSetup
         return builder;
     }
 
-    /// <summary>The connection settings of the project's own SQL (what the connection string sets explicitly wins).</summary>
     internal static string ProjectConnectionString(string connectionString) =>
         ProjectConnectionString(connectionString, Environment.ProcessorCount);
 
     /// <summary>
-    /// The silo's connection string with the project's defaults for whatever the given one leaves unset. What the
-    /// text sets wins; it is read with its keywords in Npgsql's canonical spelling (a synonym such as MaxPoolSize counts).
-    /// NpgsqlConnectionStringBuilder's own ContainsKey cannot say: it answers whether a keyword exists at all (always
-    /// true), which had left auto-prepare off.
+    /// The silo's connection string (its own SQL and Orleans' alike) with the project's defaults for whatever the given
+    /// one leaves unset. What the text sets wins, read in Npgsql's canonical keywords (a synonym such as MaxPoolSize
+    /// counts): the builder's own ContainsKey answers whether a keyword exists at all (always true), which had once
+    /// left auto-prepare off.
     /// </summary>
     internal static string ProjectConnectionString(string connectionString, int processors)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            // No Reset On Close: the project's SQL keeps no session state (its locks are transaction-scoped), so the
-            // DISCARD ALL that Npgsql would send on every pooled connection's reuse is a wasted round trip.
-            NoResetOnClose = true,
-        };
-        var given = new DbConnectionStringBuilder { ConnectionString = new NpgsqlConnectionStringBuilder(connectionString).ConnectionString };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var given = new DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+
+        // No Reset On Close: the project's SQL keeps no session state (its locks are transaction-scoped), so the
+        // DISCARD ALL that Npgsql would send on every pooled connection's reuse is a wasted round trip.
+        builder.NoResetOnClose = true;
 
         // The same few statements run again and again with new parameters: prepared once per connection, later calls
         // skip PostgreSQL's parse and plan.
@@ -182,7 +180,8 @@ internal static class OrleansSetup
         // A few connections per core instead of Npgsql's 100: a silo's statements are short, so more connections than
         // it can keep busy only queue its work inside PostgreSQL (each backend waiting on this process's CPU) instead
         // of in the pool, and lengthen the tail (bench/README.md, "The connection pool"). It also bounds what a
-        // scaled-out cluster asks of the server: silos times pool size stays within max_connections.
+        // scaled-out cluster asks of the server. A silo has two such pools: its data source's and the one Npgsql keeps
+        // for Orleans' providers (they open connections from the string).
         if (!given.ContainsKey("Maximum Pool Size"))
         {
             builder.MaxPoolSize = DefaultMaxPoolSize(processors);

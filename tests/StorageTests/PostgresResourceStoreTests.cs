@@ -28,12 +28,14 @@ public sealed class PostgresResourceStoreTests
 
         public ResourceStore Store { get; private set; } = null!;
 
-        public static async Task<Scope> CreateAsync(int maxQueued = ResourceInsertBatcher.DefaultMaxQueued)
+        public static async Task<Scope> CreateAsync(int maxQueued = ResourceInsertBatcher.DefaultMaxQueued, Action<NpgsqlConnectionStringBuilder>? configure = null)
         {
             var ct = TestContext.Current.CancellationToken;
             var database = await PostgresTestDatabase.CreateAsync(ct);
             await DatabaseMigrator.MigratePostgresAsync(database.ConnectionString, null, ct);
-            var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+            var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+            configure?.Invoke(connectionString);
+            var dataSource = NpgsqlDataSource.Create(connectionString.ConnectionString);
             var store = new Database(dataSource, SqlDialect.Postgres);
             return new Scope { _database = database, DataSource = dataSource, Store = new ResourceStore(store, new EventLog(store, new WebhookSubscriptions()), maxQueued) };
         }
@@ -303,5 +305,77 @@ public sealed class PostgresResourceStoreTests
         Assert.Equal(40, await scope.ScalarAsync(delivered, subscribed));
         Assert.Equal(0, await scope.ScalarAsync(delivered, otherEvents));
         Assert.Equal(0, await scope.ScalarAsync(delivered, none));
+    }
+
+    [Fact]
+    public async Task The_first_page_of_a_big_owner_walks_its_index_even_with_the_generic_plan_of_many_small_owners()
+    {
+        // The product's settings for its own statements (auto-prepared, no reset) on one connection, so the statement
+        // the store prepared can be looked at afterwards.
+        await using var scope = await Scope.CreateAsync(configure: b =>
+        {
+            b.MaxPoolSize = 1;
+            b.MaxAutoPrepare = 16;
+            b.AutoPrepareMinUsages = 2;
+            b.NoResetOnClose = true;
+        });
+        var ct = TestContext.Current.CancellationToken;
+
+        // The many-tenants shape: 10,000 owners, the owner of rank r holding 1000 / sqrt(r) resources (198,463 rows,
+        // fewer than a page's worth on average), the biggest first.
+        await using (var seed = scope.DataSource.CreateCommand("""
+            INSERT INTO resources (id, owner_id, name, description, type, status, metadata, created_at, updated_at, version)
+            SELECT 'res_' || md5(o || '_' || g), 'usr_' || md5(o::text), 'n' || g, NULL, 'standard', 'active', '{}', 1000000 + g, 1000000 + g, 1
+            FROM generate_series(1, 10000) o, generate_series(1, (1000 / sqrt(o))::int) g;
+            ANALYZE resources;
+            """))
+        {
+            seed.CommandTimeout = 300;
+            await seed.ExecuteNonQueryAsync(ct);
+        }
+
+        var big = "usr_" + Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("1"u8));
+        var query = new ResourceQuery(big, null, null, [new SortKey("created_at", true)], 0, 20, null);
+        ResourcePage page = null!;
+        for (var i = 0; i < 3; i++)
+        {
+            page = await scope.Store.QueryAsync(query);
+        }
+
+        Assert.Equal(1000, page.Total);
+        Assert.Equal(Enumerable.Range(981, 20).Reverse().Select(g => 1000000L + g), page.Items.Select(r => DbTime.Micros(r.CreatedAt)));
+
+        // The plan PostgreSQL keeps for the prepared page statement once it stops planning per execution.
+        await using var connection = await scope.DataSource.OpenConnectionAsync(ct);
+        string name;
+        await using (var find = new NpgsqlCommand(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'SELECT id, owner_id, % FROM resources WHERE owner_id = $1 ORDER BY %'", connection))
+        {
+            name = (string)(await find.ExecuteScalarAsync(ct))!;
+        }
+
+        await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection))
+        {
+            await generic.ExecuteNonQueryAsync(ct);
+        }
+
+        var plan = new List<string>();
+        await using (var explain = new NpgsqlCommand($"EXPLAIN EXECUTE {name}('{big}')", connection))
+        await using (var reader = await explain.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        await using (var reset = new NpgsqlCommand("RESET plan_cache_mode", connection))
+        {
+            await reset.ExecuteNonQueryAsync(ct);
+        }
+
+        // Walked from the newest and stopped after the page, not every row of the owner read and sorted.
+        Assert.Contains(plan, line => line.Contains("Index Scan Backward using resources_owner_created", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.Contains("Sort", StringComparison.Ordinal));
     }
 }

@@ -60,7 +60,7 @@ public sealed class SqliteMigrationTests
     public void Embedded_scripts_are_found_and_ordered()
     {
         Assert.Equal([1, 2, 3, 4, 5, 10, 20, 21, 22, 30, 31, 40, 41, 42, 43], DatabaseMigrator.SqliteScripts.Select(s => s.Version));
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 22, 30, 31, 40, 41, 42, 43], DatabaseMigrator.PostgresScripts.Select(s => s.Version));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 22, 30, 31, 40, 41, 42, 43, 44], DatabaseMigrator.PostgresScripts.Select(s => s.Version));
         Assert.All(DatabaseMigrator.PostgresScripts.Concat(DatabaseMigrator.SqliteScripts), s => Assert.False(string.IsNullOrWhiteSpace(s.Sql)));
     }
 

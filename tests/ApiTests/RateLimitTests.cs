@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Net;
 using ApiPlatform.ApiTests.Infrastructure;
+using ApiPlatform.Grains.ApiKeys;
+using ApiPlatform.Grains.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ApiPlatform.ApiTests;
 
@@ -123,6 +126,19 @@ public abstract class RateLimitTests(ApiServer server) : ApiTestBase(server)
         Assert.Equal(requests - limit, responses.Count(r => r.Status == HttpStatusCode.TooManyRequests));
         Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => r.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limit_exceeded"));
         Assert.All(responses.Where(r => r.Status != HttpStatusCode.OK), r => Assert.Equal(0, Int(r, "X-RateLimit-Remaining")));
+    }
+
+    [Fact]
+    public async Task A_key_used_once_leaves_no_tokens_leased_its_grain_counted_the_one_request()
+    {
+        var secret = await KeyWithPlanAsync("busy");
+        var response = (await Client.GetAsync("/v1/users/me", Credential.ApiKeyHeader(secret))).AssertStatus(HttpStatusCode.OK);
+        Assert.Equal(299, Int(response, "X-RateLimit-Remaining"));
+
+        // Nothing held back on the silo for a later request that may never come (and a grain call to return it).
+        Assert.True(ApiKeyTokens.TryParse(secret, out var keyId, out _));
+        var grain = Server.Services.GetRequiredService<IGrainFactory>().GetGrain<IRateLimitGrain>($"key:{keyId}|busy");
+        Assert.Equal(299, (await grain.PeekAsync(new RateLimitPolicy("busy", 300, 3600))).Remaining);
     }
 
     [Fact]

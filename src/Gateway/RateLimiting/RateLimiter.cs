@@ -20,6 +20,9 @@ namespace ApiPlatform.Gateway.RateLimiting;
 /// the grain in one call (one call in flight per credential; concurrent requests wait for it) and admits requests
 /// locally until they are gone, so a busy credential costs a grain call per lease, not per request. Tokens a silo did
 /// not spend go back to the grain once the credential has been idle here for <see cref="RateLimitLeasing.IdleReturn"/>.
+/// A credential's first request here after such an idle spell is charged to the grain alone (one token, nothing
+/// leased): with thousands of credentials most are used less often than that, and a lease for one of their requests
+/// would cost a second grain call to give the rest back.
 /// <para>
 /// While a credential's grain is unreachable (its silo stopped answering and membership has not declared it dead yet),
 /// this silo admits that credential from a local fallback budget instead of refusing it: at most
@@ -37,6 +40,10 @@ public sealed class RateLimiter : IDisposable
     private readonly ILogger<RateLimiter> _logger;
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<string, LocalBudget> _budgets = new(StringComparer.Ordinal);
+
+    // The budgets holding leased tokens: what the sweep may have to give back, a few among many credentials.
+    private readonly ConcurrentDictionary<string, LocalBudget> _holding = new(StringComparer.Ordinal);
+    private long _forgotAt = Environment.TickCount64;
     private readonly ConcurrentDictionary<string, FallbackBudget> _fallbacks = new(StringComparer.Ordinal);
     private readonly IOptionsMonitor<Failover.FailoverOptions> _failover;
 
@@ -317,7 +324,9 @@ public sealed class RateLimiter : IDisposable
         public int Left;
         public int GrainRemaining;
         public Task<RateLimitLease>? Refill;
-        public long LastUsed = Environment.TickCount64;
+
+        /// <summary>When a request of the credential last came here (<see cref="Environment.TickCount64"/>); never, at first.</summary>
+        public long LastUsed = long.MinValue / 2;
     }
 
     private async Task<RateLimitOutcome> SpendLeasedAsync(string key, RateLimitPolicy policy)
@@ -325,24 +334,46 @@ public sealed class RateLimiter : IDisposable
         var budget = _budgets.GetOrAdd(key, _ => new LocalBudget());
         while (true)
         {
-            Task<RateLimitLease> refill;
+            Task<RateLimitLease>? refill;
             TaskCompletionSource<RateLimitLease>? mine = null;
             lock (budget.Gate)
             {
-                budget.LastUsed = Environment.TickCount64;
+                var now = Environment.TickCount64;
+                var idle = now - budget.LastUsed;
+                budget.LastUsed = now;
                 if (budget.Left > 0 && budget.Policy == policy && _clock.UtcNow < budget.ResetAt)
                 {
                     budget.Left--;
                     return new RateLimitOutcome(true, policy.Limit, budget.GrainRemaining + budget.Left, budget.ResetAt);
                 }
 
-                if (budget.Refill is null)
+                if (budget.Refill is null && idle < RateLimitLeasing.IdleReturn.TotalMilliseconds)
                 {
                     mine = new TaskCompletionSource<RateLimitLease>(TaskCreationOptions.RunContinuationsAsynchronously);
                     budget.Refill = mine.Task;
                 }
 
                 refill = budget.Refill;
+            }
+
+            if (refill is null)
+            {
+                // The first request after an idle spell: one token, nothing left here to give back.
+                var outcome = await _grains.Get<IRateLimitGrain>(key).AcquireAsync(policy);
+                if (!outcome.Allowed)
+                {
+                    // The grain has none left, but a request that came meanwhile may have leased the last ones here:
+                    // ask as the others do (their tokens, their lease in flight, or the grain's refusal).
+                    continue;
+                }
+
+                lock (budget.Gate)
+                {
+                    // Tokens such a request leased are still to be spent here.
+                    return budget.Policy == policy && budget.ResetAt == outcome.ResetAt
+                        ? outcome with { Remaining = outcome.Remaining + budget.Left }
+                        : outcome;
+                }
             }
 
             if (mine is not null)
@@ -379,6 +410,7 @@ public sealed class RateLimiter : IDisposable
                     budget.ResetAt = lease.ResetAt;
                     budget.Left += lease.Granted;
                     budget.GrainRemaining = lease.Remaining;
+                    _holding[key] = budget;
                 }
 
                 budget.Refill = null;
@@ -397,7 +429,12 @@ public sealed class RateLimiter : IDisposable
         }
     }
 
-    /// <summary>Hands back tokens of credentials idle here, and forgets budgets whose window is over.</summary>
+    /// <summary>How often the sweep forgets budgets unused for <see cref="ForgetAfterMs"/>; it hands tokens back at every run.</summary>
+    private const long ForgetEveryMs = 10_000;
+
+    private const long ForgetAfterMs = 60_000;
+
+    /// <summary>Hands back tokens of credentials idle here, and forgets budgets long unused whose tokens are gone.</summary>
     private void Sweep()
     {
         foreach (var (key, fallback) in _fallbacks)
@@ -409,7 +446,7 @@ public sealed class RateLimiter : IDisposable
         }
 
         var now = Environment.TickCount64;
-        foreach (var (key, budget) in _budgets)
+        foreach (var (key, budget) in _holding)
         {
             RateLimitPolicy? policy;
             DateTimeOffset resetAt;
@@ -421,13 +458,9 @@ public sealed class RateLimiter : IDisposable
                     continue;
                 }
 
+                _holding.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
                 if (budget.Left == 0 || _clock.UtcNow >= budget.ResetAt)
                 {
-                    if (now - budget.LastUsed > 60_000)
-                    {
-                        _budgets.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
-                    }
-
                     continue;
                 }
 
@@ -436,6 +469,24 @@ public sealed class RateLimiter : IDisposable
             }
 
             _ = ReleaseAsync(key, policy!, resetAt, unused);
+        }
+
+        if (now - _forgotAt < ForgetEveryMs)
+        {
+            return;
+        }
+
+        _forgotAt = now;
+        foreach (var (key, budget) in _budgets)
+        {
+            lock (budget.Gate)
+            {
+                if (budget.Refill is null && now - budget.LastUsed > ForgetAfterMs && (budget.Left == 0 || _clock.UtcNow >= budget.ResetAt))
+                {
+                    _budgets.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
+                    _holding.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
+                }
+            }
         }
     }
 
@@ -469,3 +520,4 @@ public static class RateLimitExtensions
         return builder;
     }
 }
+

@@ -332,6 +332,7 @@ public sealed class RateLimiter : IDisposable
     private async Task<RateLimitOutcome> SpendLeasedAsync(string key, RateLimitPolicy policy)
     {
         var budget = _budgets.GetOrAdd(key, _ => new LocalBudget());
+        var refused = false;
         while (true)
         {
             Task<RateLimitLease>? refill;
@@ -347,7 +348,7 @@ public sealed class RateLimiter : IDisposable
                     return new RateLimitOutcome(true, policy.Limit, budget.GrainRemaining + budget.Left, budget.ResetAt);
                 }
 
-                if (budget.Refill is null && idle < RateLimitLeasing.IdleReturn.TotalMilliseconds)
+                if (budget.Refill is null && (refused || idle < RateLimitLeasing.IdleReturn.TotalMilliseconds))
                 {
                     mine = new TaskCompletionSource<RateLimitLease>(TaskCreationOptions.RunContinuationsAsynchronously);
                     budget.Refill = mine.Task;
@@ -363,7 +364,9 @@ public sealed class RateLimiter : IDisposable
                 if (!outcome.Allowed)
                 {
                     // The grain has none left, but a request that came meanwhile may have leased the last ones here:
-                    // ask as the others do (their tokens, their lease in flight, or the grain's refusal).
+                    // ask as the others do (their tokens, their lease in flight, or the grain's refusal), never by
+                    // another acquire, however long this one took.
+                    refused = true;
                     continue;
                 }
 
@@ -520,4 +523,3 @@ public static class RateLimitExtensions
         return builder;
     }
 }
-

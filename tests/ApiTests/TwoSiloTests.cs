@@ -115,6 +115,11 @@ public sealed class TwoSiloTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         return (string)(await First.PostAsync("/v1/api-keys", new { name = plan, plan }, admin)).AssertStatus(HttpStatusCode.Created).Data["key"]!;
     }
 
+    /// <summary>The grain that counts an API key's requests under a plan (the key the rate limiter charges).</summary>
+    private IRateLimitGrain RateLimitGrainOf(string secret, string plan) =>
+        cluster.First.Services.GetRequiredService<IGrainFactory>()
+            .GetGrain<IRateLimitGrain>($"key:{(ApiKeyTokens.TryParse(secret, out var keyId, out _) ? keyId : null)}|{plan}");
+
     // `tiny` (5) is charged to the grain request by request; `busy` (300) is spent from leases the grain grants.
     [Theory]
     [InlineData("tiny", 5, 60, 40, "/v1/resources")]
@@ -134,8 +139,7 @@ public sealed class TwoSiloTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         // more than its last requests needed); those go back to the grain once the key is idle there.
         var admitted = await BurstAsync(requests);
         Assert.InRange(admitted, limit - 4, limit);
-        var grain = cluster.First.Services.GetRequiredService<IGrainFactory>()
-            .GetGrain<IRateLimitGrain>($"key:{(ApiKeyTokens.TryParse(secret, out var keyId, out _) ? keyId : null)}|{plan}");
+        var grain = RateLimitGrainOf(secret, plan);
         var policy = new RateLimitPolicy(plan, limit, windowSeconds);
         await Eventually.HoldsAsync(async () => (await grain.PeekAsync(policy)).Remaining == limit - admitted, "the unused leased tokens to go back");
 
@@ -153,8 +157,7 @@ public sealed class TwoSiloTests(TwoSiloCluster cluster) : IClassFixture<TwoSilo
         // tokens (300 / 100 = 3) and spends one; the other two go back once the key is idle there.
         var both = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => First.GetAsync("/v1/users/me", key)));
         Assert.All(both, r => r.AssertStatus(HttpStatusCode.OK));
-        var grain = cluster.First.Services.GetRequiredService<IGrainFactory>()
-            .GetGrain<IRateLimitGrain>($"key:{(ApiKeyTokens.TryParse(secret, out var keyId, out _) ? keyId : null)}|busy");
+        var grain = RateLimitGrainOf(secret, "busy");
         var policy = new RateLimitPolicy("busy", 300, 3600);
         await Eventually.HoldsAsync(async () => (await grain.PeekAsync(policy)).Remaining == 298, "the unused leased tokens to go back");
 

@@ -484,10 +484,10 @@ public sealed class RateLimiter : IDisposable
         {
             lock (budget.Gate)
             {
+                // Whatever such a budget held, the pass above took it out of _holding long since.
                 if (budget.Refill is null && now - budget.LastUsed > ForgetAfterMs && (budget.Left == 0 || _clock.UtcNow >= budget.ResetAt))
                 {
                     _budgets.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
-                    _holding.TryRemove(new KeyValuePair<string, LocalBudget>(key, budget));
                 }
             }
         }

@@ -1,5 +1,6 @@
 using ApiPlatform.Grains;
 using ApiPlatform.Grains.ApiKeys;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.GrainTests;
 
@@ -217,6 +218,34 @@ public sealed class ApiKeyGrainTests(ClusterFixture fixture)
 
         Assert.Equal(ApiKeyCheckStatus.Revoked, (await key.VerifyAsync(rolled.Secret, null)).Status);
         Assert.Equal(ApiKeyStatus.Revoked, (await key.GetAsync())!.Status);
+    }
+
+    [Fact]
+    public async Task A_row_a_crash_left_behind_is_written_again_by_the_next_activation_and_a_write_right_after_it_lands_last()
+    {
+        var (id, key) = NewKey();
+        var secret = (await key.CreateAsync(Request()))!.Secret;
+
+        // As a crash between the key's state write and its row write leaves it: no row.
+        await fixture.ExecuteSqlAsync($"DELETE FROM api_keys WHERE id = '{id}'");
+        await fixture.DeactivateAsync(key);
+        Assert.Equal(ApiKeyCheckStatus.Valid, (await key.VerifyAsync(secret, null)).Status);
+        // Deactivating waits for the activation's rewrite.
+        await fixture.DeactivateAsync(key);
+        Assert.Equal(("ci key", false), await RowAsync(id));
+
+        // A revoke as the first call of an activation: its row write lands after the activation's rewrite of the
+        // older, active view, never before it.
+        await fixture.ExecuteSqlAsync($"UPDATE api_keys SET name = 'stale' WHERE id = '{id}'");
+        await key.RevokeAsync();
+        Assert.Equal(("ci key", true), await RowAsync(id));
+    }
+
+    private async Task<(string Name, bool Revoked)?> RowAsync(string id)
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT name, revoked_at FROM api_keys WHERE id = @id").With("id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetString(0), !reader.IsDBNull(1)) : null;
     }
 
     /// <summary>A silo's key memory as the grain sees it: it records what it was told to forget.</summary>

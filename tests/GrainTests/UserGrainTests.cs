@@ -1,4 +1,5 @@
 using ApiPlatform.Grains;
+using ApiPlatform.Grains.Storage;
 using ApiPlatform.Grains.Users;
 
 namespace ApiPlatform.GrainTests;
@@ -139,6 +140,34 @@ public sealed class UserGrainTests(ClusterFixture fixture)
         await user.SetPasswordHashAsync("hash");
         Assert.Null(await user.GetAsync());
         Assert.Null(await user.GetCredentialsAsync());
+    }
+
+    [Fact]
+    public async Task A_directory_row_a_crash_left_behind_is_written_again_by_the_next_activation_and_a_write_right_after_it_lands_last()
+    {
+        var (id, user) = NewUser();
+        Assert.True(await user.CreateAsync(Ann with { Email = $"{id}@example.test", Username = id }));
+
+        // As a crash between the user's state write and its directory write leaves it: no row.
+        await fixture.ExecuteSqlAsync($"DELETE FROM users_directory WHERE id = '{id}'");
+        await fixture.DeactivateAsync(user);
+        Assert.NotNull(await user.GetAsync());
+        // Deactivating waits for the activation's rewrite.
+        await fixture.DeactivateAsync(user);
+        Assert.Equal(("Ann", id), await RowAsync(id));
+
+        // A change as the first call of an activation: its row write lands after the activation's rewrite of the
+        // older view, never before it.
+        await fixture.ExecuteSqlAsync($"UPDATE users_directory SET username = 'stale' WHERE id = '{id}'");
+        await user.UpdateProfileAsync(Update(first: "Eve"));
+        Assert.Equal(("Eve", id), await RowAsync(id));
+    }
+
+    private async Task<(string? FirstName, string Username)?> RowAsync(string id)
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT first_name, username FROM users_directory WHERE id = @id").With("id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetString(1)) : null;
     }
 
     [Fact]

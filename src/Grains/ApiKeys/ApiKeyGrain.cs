@@ -37,6 +37,8 @@ public sealed class ApiKeyGrain(
     // Holders that were given a valid answer by this activation.
     private readonly Holders<IApiKeyHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
 
+    private readonly RowRepair _row = new(logger);
+
     public async Task<ApiKeyWithSecret?> CreateAsync(NewApiKey request)
     {
         if (state.State.Exists)
@@ -61,7 +63,7 @@ public sealed class ApiKeyGrain(
             CreatedAt = DbTime.Truncate(clock.UtcNow),
         };
         await state.WriteStateAsync();
-        await rows.UpsertAsync(View());
+        await WriteRowAsync();
         return new ApiKeyWithSecret(View(), secret);
     }
 
@@ -94,11 +96,25 @@ public sealed class ApiKeyGrain(
         return Task.FromResult(new ApiKeyCheckOutcome(ApiKeyCheckStatus.Valid, s.OwnerId, s.PlanPinned ? s.Plan : null, s.Scopes, s.ExpiresAt, s.CreatedBy));
     }
 
-    /// <summary>The <c>api_keys</c> row is written after the grain's own state; an activation writes it again.</summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        state.State.Exists ? rows.UpsertAsync(View()) : Task.CompletedTask;
+    /// <summary>
+    /// The <c>api_keys</c> row is written after the grain's own state; an activation writes it again, beside its first
+    /// calls (<see cref="RowRepair"/>).
+    /// </summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Exists)
+        {
+            _row.Start(() => rows.UpsertAsync(View()), this.GetPrimaryKeyString());
+        }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => ForgetEverywhereAsync();
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _row.Settled;
+        await ForgetEverywhereAsync();
+    }
 
     public async Task<ApiKeyView?> RevokeAsync()
     {
@@ -111,7 +127,7 @@ public sealed class ApiKeyGrain(
         {
             state.State.RevokedAt = DbTime.Truncate(clock.UtcNow);
             await state.WriteStateAsync();
-            await rows.UpsertAsync(View());
+            await WriteRowAsync();
         }
 
         await ForgetEverywhereAsync();
@@ -135,10 +151,12 @@ public sealed class ApiKeyGrain(
         state.State.LastFour = secret[^4..];
         state.State.RolledAt = DbTime.Truncate(clock.UtcNow);
         await state.WriteStateAsync();
-        await rows.UpsertAsync(View());
+        await WriteRowAsync();
         await ForgetEverywhereAsync();
         return new ApiKeyRollOutcome(ApiKeyRollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
     }
+
+    private Task WriteRowAsync() => _row.WriteAsync(() => rows.UpsertAsync(View()));
 
     /// <summary>Tells every holder to forget this key and waits for them.</summary>
     private Task ForgetEverywhereAsync() => _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);

@@ -1,5 +1,6 @@
 using ApiPlatform.Grains.Identity;
 using Microsoft.Extensions.Logging;
+using ApiPlatform.Grains.Storage;
 
 namespace ApiPlatform.Grains.Users;
 
@@ -38,15 +39,29 @@ public sealed class UserGrain(
 {
     private readonly Holders<IAccountHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
 
+    private readonly RowRepair _row = new(logger);
+
     /// <summary>
     /// The directory row is written after the grain's own state; should that second write have been lost, the next
-    /// activation writes it again.
+    /// activation writes it again, beside its first calls (<see cref="RowRepair"/>).
     /// </summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        state.State.Exists ? directory.UpsertAsync(View()) : Task.CompletedTask;
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Exists)
+        {
+            _row.Start(() => directory.UpsertAsync(View()), this.GetPrimaryKeyString());
+        }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _row.Settled;
+        await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
+    }
+
+    private Task WriteRowAsync() => _row.WriteAsync(() => directory.UpsertAsync(View()));
 
     public async Task<bool> CreateAsync(NewUser user)
     {
@@ -72,7 +87,7 @@ public sealed class UserGrain(
             UpdatedAt = now,
         };
         await state.WriteStateAsync();
-        await directory.UpsertAsync(View());
+        await WriteRowAsync();
         return true;
     }
 
@@ -146,7 +161,7 @@ public sealed class UserGrain(
         s.UpdatedAt = clock.UtcNow;
         await state.WriteStateAsync();
         await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
-        await directory.UpsertAsync(View());
+        await WriteRowAsync();
         if (disabledChanged)
         {
             await EndSessionsAsync(null);
@@ -169,7 +184,7 @@ public sealed class UserGrain(
             s.UpdatedAt = clock.UtcNow;
             await state.WriteStateAsync();
             await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
-            await directory.UpsertAsync(View());
+            await WriteRowAsync();
         }
 
         return true;
@@ -203,7 +218,7 @@ public sealed class UserGrain(
         state.State.Username = username;
         state.State.UpdatedAt = clock.UtcNow;
         await state.WriteStateAsync();
-        await directory.UpsertAsync(View());
+        await WriteRowAsync();
         return old;
     }
 
@@ -220,7 +235,7 @@ public sealed class UserGrain(
         s.AvatarUrl = Pick(update.AvatarUrl, s.AvatarUrl, "avatar_url", update.Clear);
         s.UpdatedAt = clock.UtcNow;
         await state.WriteStateAsync();
-        await directory.UpsertAsync(View());
+        await WriteRowAsync();
         return View();
     }
 

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace ApiPlatform.Grains.Storage;
+
+/// <summary>
+/// The row a grain keeps in a queryable table beside its own state (a key's <c>api_keys</c> row, a user's
+/// <c>users_directory</c> row). The row is written after the state, so a crash between the two leaves it behind, and
+/// each activation writes it again.
+/// </summary>
+/// <remarks>
+/// That rewrite repairs; it answers nothing the grain is asked. So it runs beside the activation's first calls rather
+/// than before them: a key's first verification on a silo, the cold path of every request of a tenant not seen for a
+/// while, does not wait for two writes it has no use for. Every later write of the row waits for the rewrite first, so
+/// rows land in the order the grain decided them and an activation's older view can never overwrite a newer one. A
+/// rewrite that fails is logged and left: the row is whole after the grain's next write of it or its next activation,
+/// as it was when the rewrite was awaited and failed the activation instead. Not thread-safe: one grain's turns use it.
+/// </remarks>
+public sealed class RowRepair(ILogger logger)
+{
+    private Task _pending = Task.CompletedTask;
+
+    /// <summary>Starts the activation's rewrite of the row (from the grain's context, so it runs between its turns).</summary>
+    public void Start(Func<Task> write, string grainId) => _pending = RepairAsync(write, grainId);
+
+    /// <summary>Writes the row once the activation's rewrite has finished.</summary>
+    public async Task WriteAsync(Func<Task> write)
+    {
+        await _pending;
+        await write();
+    }
+
+    /// <summary>Completes when the activation's rewrite has finished, whatever its outcome (before deactivating).</summary>
+    public Task Settled => _pending;
+
+    private async Task RepairAsync(Func<Task> write, string grainId)
+    {
+        try
+        {
+            await write();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Rewriting the row of {GrainId} on activation failed; its next write or activation writes it again", grainId);
+        }
+    }
+}

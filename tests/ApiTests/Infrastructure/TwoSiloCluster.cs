@@ -35,9 +35,10 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         }
 
         await _database.CreateAsync();
-        // One after the other: tests/ClusterTests starts three real processes at once to cover the simultaneous
-        // start. Two in-process silos started together once (in ~10 runs) lost the bootstrap administrator's login;
-        // under investigation, see the session notes.
+        // One after the other, so each test starts from one known order; tests/ClusterTests starts three real
+        // processes at once to cover the simultaneous start. (Silos started together here once lost the bootstrap
+        // administrator's login: each created an administrator of its own id. 45f3beb derived the id from the email,
+        // and BootstrapTests covers silos bootstrapping at once.)
         await First.InitializeAsync();
         await Second.InitializeAsync();
         await Gateway.InitializeAsync();

@@ -8,7 +8,8 @@
 #   busy_cpu_ms        whole machine busy CPU (/proc/stat)
 #   rss_kb             VmRSS of the service under test
 #   with CMP_METRICS_URL (the product's /metrics, bench/run-tenants.sh): key_cache_hits / key_cache_misses (the
-#   API-key cache's lookups) and activations (Orleans' grain activations on the silo)
+#   API-key cache's lookups), activations (Orleans' grain activations on the silo), gc_pause_ms (the runtime's total
+#   GC pause time) and gc0 / gc1 / gc2 (collections per generation)
 # Read-only. Needs CMP_PID, and for PostgreSQL PGHOST, PGPORT, PGUSER, PGDATABASE, CMP_TABLE, CMP_PG_PID (empty: none).
 set -euo pipefail
 stmts=0 res_stmts=0 xacts=0 tup_returned=0 tup_fetched=0 res_scans=0 res_rows=0
@@ -44,7 +45,11 @@ if [[ -n ${CMP_METRICS_URL:-} ]]; then
     /^apiplatform_api_key_cache_lookups_total\{.*result="hit"/ { hits += $NF }
     /^apiplatform_api_key_cache_lookups_total\{.*result="miss"/ { misses += $NF }
     /^orleans_catalog_activations(\{| )/ { activations += $NF }
-    END { printf "key_cache_hits=%d key_cache_misses=%d activations=%d", hits, misses, activations }')
+    /^dotnet_gc_pause_time_seconds_total(\{| )/ { pause += $NF }
+    /^dotnet_gc_collections_total\{.*gc_heap_generation="gen0"/ { gc0 += $NF }
+    /^dotnet_gc_collections_total\{.*gc_heap_generation="gen1"/ { gc1 += $NF }
+    /^dotnet_gc_collections_total\{.*gc_heap_generation="gen2"/ { gc2 += $NF }
+    END { printf "key_cache_hits=%d key_cache_misses=%d activations=%d gc_pause_ms=%d gc0=%d gc1=%d gc2=%d", hits, misses, activations, pause * 1000, gc0, gc1, gc2 }')
 fi
 read -r _ u n sy _ _ irq sirq st _ </proc/stat
 echo "busy_cpu_ms=$(( (u + n + sy + irq + sirq + st) * 1000 / tck ))" \

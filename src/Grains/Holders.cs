@@ -26,6 +26,20 @@ public sealed class Holders<T>(Func<T, string, Task> forget) where T : class, IG
         }
     }
 
+    /// <summary>
+    /// <see cref="ForgetEverywhereAsync"/> for an activation going away. When it goes because its silo stops, the holders
+    /// of this process are left out (see <see cref="LocalHolders"/>).
+    /// </summary>
+    public Task ForgetOnDeactivationAsync(string id, DeactivationReason reason, LocalHolders local, ILogger logger)
+    {
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown)
+        {
+            _holders.RemoveWhere(local.Contains);
+        }
+
+        return ForgetEverywhereAsync(id, logger);
+    }
+
     /// <summary>Tells every holder to forget <paramref name="id"/> and waits for them (each for at most <see cref="ForgetTimeout"/>).</summary>
     public async Task ForgetEverywhereAsync(string id, ILogger logger)
     {

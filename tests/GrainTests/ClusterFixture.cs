@@ -133,6 +133,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<SessionStore>();
             silo.Services.AddSingleton<AccountTokenStore>();
             silo.Services.AddSingleton<ApiPlatform.Grains.ApiKeys.ApiKeyStore>();
+            silo.Services.AddSingleton<ApiPlatform.Grains.LocalHolders>();
             silo.Services.AddOptions<IdempotencyOptions>().Configure(o =>
             {
                 o.Retention = Idempotency.Retention;

@@ -14,7 +14,7 @@ public sealed class ApiKeyCacheTests
     private readonly ApiKeyCache _cache;
 
     // The grain factory is only needed for the cache's own reference, which these tests never ask for.
-    public ApiKeyCacheTests() => _cache = new ApiKeyCache(null!, new ApiClock(_time));
+    public ApiKeyCacheTests() => _cache = new ApiKeyCache(null!, new LocalHolders(), new ApiClock(_time));
 
     private static ApiKeyCheckOutcome Check(DateTimeOffset? expiresAt = null) =>
         new(ApiKeyCheckStatus.Valid, "usr_owner", "pro", [ApiKeyScopes.Read], expiresAt, "usr_owner");

@@ -18,7 +18,7 @@ namespace ApiPlatform.Gateway.Auth;
 /// While an account's grain is unreachable (its silo died and is not declared dead yet), an answer up to
 /// <see cref="Failover.FailoverOptions.StaleCredentialAge"/> past its freshness is used instead of failing the request.
 /// </remarks>
-public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, ApiClock clock, IOptionsMonitor<Failover.FailoverOptions> failover)
+public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, LocalHolders local, ApiClock clock, IOptionsMonitor<Failover.FailoverOptions> failover)
     : ForgettingCache<AccountAccess>(clock), IAccountHolder
 {
     private readonly Lock _referenceGate = new();
@@ -31,7 +31,13 @@ public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, ApiClo
         {
             lock (_referenceGate)
             {
-                return _reference ??= factory.CreateObjectReference<IAccountHolder>(this);
+                if (_reference is null)
+                {
+                    _reference = factory.CreateObjectReference<IAccountHolder>(this);
+                    local.Add(_reference);
+                }
+
+                return _reference;
             }
         }
     }

@@ -14,7 +14,7 @@ namespace ApiPlatform.Gateway.Auth;
 /// keys are kept; anything else asks the grain every time. What the owner and creator may do now is not part of the
 /// entry: <see cref="AccountCache"/> answers that on every request.
 /// </summary>
-public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : ForgettingCache<ApiKeyCache.Entry>(clock), IApiKeyHolder
+public sealed class ApiKeyCache(IGrainFactory grains, LocalHolders local, ApiClock clock) : ForgettingCache<ApiKeyCache.Entry>(clock), IApiKeyHolder
 {
     private readonly Lock _referenceGate = new();
     private IApiKeyHolder? _reference;
@@ -28,7 +28,13 @@ public sealed class ApiKeyCache(IGrainFactory grains, ApiClock clock) : Forgetti
         {
             lock (_referenceGate)
             {
-                return _reference ??= grains.CreateObjectReference<IApiKeyHolder>(this);
+                if (_reference is null)
+                {
+                    _reference = grains.CreateObjectReference<IApiKeyHolder>(this);
+                    local.Add(_reference);
+                }
+
+                return _reference;
             }
         }
     }

@@ -40,6 +40,7 @@ public static class GatewayExtensions
         services.TryAddSingleton(ApiClock.System);
         services.AddSingleton<TokenService>();
         services.AddSingleton<GrainRefs>();
+        services.TryAddSingleton<LocalHolders>();
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<AccountCache>();
         services.AddSingleton<Usage.UsageService>();

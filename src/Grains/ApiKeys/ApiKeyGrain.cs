@@ -29,6 +29,7 @@ public sealed class ApiKeyGrain(
     [PersistentState("apikey", GrainStorage.Main)] IPersistentState<ApiKeyState> state,
     ApiClock clock,
     ApiKeyStore rows,
+    LocalHolders localHolders,
     ILogger<ApiKeyGrain> logger) : Grain, IApiKeyGrain
 {
     /// <summary>How long a revoke or roll waits for one holder to confirm; a silo that does not answer is gone.</summary>
@@ -113,7 +114,7 @@ public sealed class ApiKeyGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await _row.Settled;
-        await ForgetEverywhereAsync();
+        await _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger);
     }
 
     public async Task<ApiKeyView?> RevokeAsync()

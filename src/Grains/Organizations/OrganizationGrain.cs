@@ -43,6 +43,7 @@ public sealed class OrganizationGrain(
     [PersistentState("organization", GrainStorage.Main)] IPersistentState<OrganizationWorkState> work,
     OrganizationStore store,
     ApiClock clock,
+    LocalHolders localHolders,
     ILogger<OrganizationGrain> logger) : Grain, IOrganizationGrain, IRemindable, IIncomingGrainCallFilter
 {
     /// <summary>The reminder that finishes a workflow a crash interrupted, registered while one runs.</summary>
@@ -70,7 +71,8 @@ public sealed class OrganizationGrain(
         }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => ForgetEverywhereAsync();
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _holders.ForgetOnDeactivationAsync(Id, reason, localHolders, logger);
 
     /// <summary>
     /// Finishes a workflow a crash interrupted before any call is answered, so no caller sees a half-changed slug or a

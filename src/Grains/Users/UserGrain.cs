@@ -35,6 +35,7 @@ public sealed class UserGrain(
     [PersistentState("user", GrainStorage.Main)] IPersistentState<UserState> state,
     ApiClock clock,
     UserDirectoryStore directory,
+    LocalHolders localHolders,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly Holders<IAccountHolder> _holders = new((holder, id) => holder.ForgetAsync(id));
@@ -58,7 +59,7 @@ public sealed class UserGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await _row.Settled;
-        await _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);
+        await _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger);
     }
 
     private Task WriteRowAsync() => _row.WriteAsync(() => directory.UpsertAsync(View()));

@@ -50,6 +50,7 @@ internal static class OrleansSetup
         builder.Services.AddSingleton<UserDirectoryStore>();
         builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<Grains.ApiKeys.ApiKeyStore>();
+        builder.Services.TryAddSingleton<Grains.LocalHolders>();
         builder.Services.AddSingleton<AccountTokenStore>();
         builder.Services.AddValidatedOptions<AccountRetentionOptions, AccountRetentionOptionsValidator>(builder.Configuration, AccountRetentionOptions.Section);
         builder.Services.AddSingleton<UniqueClaimStore>();

@@ -12,8 +12,8 @@ namespace ApiPlatform.Grains.Storage;
 /// than before them: a key's first verification on a silo, the cold path of every request of a tenant not seen for a
 /// while, does not wait for two writes it has no use for. Every later write of the row waits for the rewrite first, so
 /// rows land in the order the grain decided them and an activation's older view can never overwrite a newer one. A
-/// rewrite that fails is logged and left: the row is whole after the grain's next write of it or its next activation,
-/// as it was when the rewrite was awaited and failed the activation instead. Not thread-safe: one grain's turns use it.
+/// rewrite that fails is logged: the grain's next write of the row, or its next activation, writes it whole (awaited,
+/// the failure used to fail the activation and the call that caused it). Not thread-safe: one grain's turns use it.
 /// </remarks>
 public sealed class RowRepair(ILogger logger)
 {

@@ -101,21 +101,11 @@ public sealed class ApiKeyGrain(
     /// The <c>api_keys</c> row is written after the grain's own state; an activation writes it again, beside its first
     /// calls (<see cref="RowRepair"/>).
     /// </summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        if (state.State.Exists)
-        {
-            _row.Start(() => rows.UpsertAsync(View()), this.GetPrimaryKeyString());
-        }
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _row.Start(state.State.Exists, () => rows.UpsertAsync(View()), this.GetPrimaryKeyString());
 
-        return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _row.Settled;
-        await _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger);
-    }
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _row.AfterAsync(() => _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger));
 
     public async Task<ApiKeyView?> RevokeAsync()
     {
@@ -157,7 +147,7 @@ public sealed class ApiKeyGrain(
         return new ApiKeyRollOutcome(ApiKeyRollStatus.Rolled, new ApiKeyWithSecret(View(), secret));
     }
 
-    private Task WriteRowAsync() => _row.WriteAsync(() => rows.UpsertAsync(View()));
+    private Task WriteRowAsync() => _row.AfterAsync(() => rows.UpsertAsync(View()));
 
     /// <summary>Tells every holder to forget this key and waits for them.</summary>
     private Task ForgetEverywhereAsync() => _holders.ForgetEverywhereAsync(this.GetPrimaryKeyString(), logger);

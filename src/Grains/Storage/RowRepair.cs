@@ -19,18 +19,26 @@ public sealed class RowRepair(ILogger logger)
 {
     private Task _pending = Task.CompletedTask;
 
-    /// <summary>Starts the activation's rewrite of the row (from the grain's context, so it runs between its turns).</summary>
-    public void Start(Func<Task> write, string grainId) => _pending = RepairAsync(write, grainId);
-
-    /// <summary>Writes the row once the activation's rewrite has finished.</summary>
-    public async Task WriteAsync(Func<Task> write)
+    /// <summary>
+    /// From <c>OnActivateAsync</c>: starts the rewrite of the row when the grain has one (from the grain's context, so it
+    /// runs between its turns) and returns at once.
+    /// </summary>
+    public Task Start(bool exists, Func<Task> write, string grainId)
     {
-        await _pending;
-        await write();
+        if (exists)
+        {
+            _pending = RepairAsync(write, grainId);
+        }
+
+        return Task.CompletedTask;
     }
 
-    /// <summary>Completes when the activation's rewrite has finished, whatever its outcome (before deactivating).</summary>
-    public Task Settled => _pending;
+    /// <summary>Runs <paramref name="next"/> once the activation's rewrite has finished: a write of the row, or the deactivation.</summary>
+    public async Task AfterAsync(Func<Task> next)
+    {
+        await _pending;
+        await next();
+    }
 
     private async Task RepairAsync(Func<Task> write, string grainId)
     {

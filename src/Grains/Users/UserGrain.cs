@@ -46,23 +46,13 @@ public sealed class UserGrain(
     /// The directory row is written after the grain's own state; should that second write have been lost, the next
     /// activation writes it again, beside its first calls (<see cref="RowRepair"/>).
     /// </summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        if (state.State.Exists)
-        {
-            _row.Start(() => directory.UpsertAsync(View()), this.GetPrimaryKeyString());
-        }
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _row.Start(state.State.Exists, () => directory.UpsertAsync(View()), this.GetPrimaryKeyString());
 
-        return Task.CompletedTask;
-    }
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _row.AfterAsync(() => _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger));
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _row.Settled;
-        await _holders.ForgetOnDeactivationAsync(this.GetPrimaryKeyString(), reason, localHolders, logger);
-    }
-
-    private Task WriteRowAsync() => _row.WriteAsync(() => directory.UpsertAsync(View()));
+    private Task WriteRowAsync() => _row.AfterAsync(() => directory.UpsertAsync(View()));
 
     public async Task<bool> CreateAsync(NewUser user)
     {

@@ -13,7 +13,13 @@ public sealed class LocalHolders
 {
     private readonly ConcurrentDictionary<GrainId, bool> _ids = new();
 
-    public void Add(IAddressable holder) => _ids.TryAdd(holder.GetGrainId(), true);
+    /// <summary>The reference grains address <paramref name="holder"/> by, known from now on as one of this process's.</summary>
+    public T Create<T>(IGrainFactory factory, T holder) where T : IGrainObserver
+    {
+        var reference = factory.CreateObjectReference<T>(holder);
+        _ids.TryAdd(reference.GetGrainId(), true);
+        return reference;
+    }
 
     public bool Contains(IAddressable holder) => _ids.ContainsKey(holder.GetGrainId());
 }

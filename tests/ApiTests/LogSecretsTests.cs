@@ -2,7 +2,6 @@ using System.Net;
 using ApiPlatform.ApiTests.Infrastructure;
 using ApiPlatform.Gateway.Auth;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ApiPlatform.ApiTests;
@@ -18,15 +17,14 @@ public abstract class LogSecretsTests
     [Fact]
     public async Task Every_credential_flow_at_debug_level_leaves_no_secret_in_any_log_line()
     {
-        var capture = new CapturingLoggerProvider();
         await using var server = CreateServer();
         Assert.SkipUnless(server.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
+        var capture = CapturingLoggerProvider.On(server);
         foreach (var category in new[] { "Default", "Microsoft", "Microsoft.AspNetCore", "Orleans", "Npgsql", "System", "Polly", "ApiPlatform", "ApiPlatform.Gateway.Errors" })
         {
             server.Overrides[$"Logging:LogLevel:{category}"] = "Debug";
         }
 
-        server.ConfigureHost = builder => builder.Logging.AddProvider(capture);
         await server.InitializeAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         using var client = server.CreateClient();

@@ -1,6 +1,5 @@
 using System.Net;
 using ApiPlatform.ApiTests.Infrastructure;
-using Microsoft.Extensions.Logging;
 
 namespace ApiPlatform.ApiTests;
 
@@ -16,10 +15,9 @@ public abstract class ShutdownTests
     [Fact]
     public async Task A_silo_stopping_with_keys_and_accounts_in_use_asks_no_cache_of_its_own_to_forget_them()
     {
-        var capture = new CapturingLoggerProvider();
         await using var server = CreateServer();
         Assert.SkipUnless(server.Available, "PostgreSQL is not running: run ./test.sh (or set TEST_POSTGRES).");
-        server.ConfigureHost = builder => builder.Logging.AddProvider(capture);
+        var capture = CapturingLoggerProvider.On(server);
         await server.InitializeAsync();
         using var client = server.CreateClient();
 

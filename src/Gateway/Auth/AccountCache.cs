@@ -31,13 +31,7 @@ public sealed class AccountCache(IGrainFactory factory, GrainRefs grains, LocalH
         {
             lock (_referenceGate)
             {
-                if (_reference is null)
-                {
-                    _reference = factory.CreateObjectReference<IAccountHolder>(this);
-                    local.Add(_reference);
-                }
-
-                return _reference;
+                return _reference ??= local.Create<IAccountHolder>(factory, this);
             }
         }
     }

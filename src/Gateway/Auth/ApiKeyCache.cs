@@ -28,13 +28,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, LocalHolders local, ApiClo
         {
             lock (_referenceGate)
             {
-                if (_reference is null)
-                {
-                    _reference = grains.CreateObjectReference<IApiKeyHolder>(this);
-                    local.Add(_reference);
-                }
-
-                return _reference;
+                return _reference ??= local.Create<IApiKeyHolder>(grains, this);
             }
         }
     }

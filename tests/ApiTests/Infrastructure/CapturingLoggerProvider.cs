@@ -18,6 +18,14 @@ public sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalS
 
     public IReadOnlyCollection<CapturedLog> Lines => _lines;
 
+    /// <summary>A provider that records what <paramref name="server"/> logs once it starts.</summary>
+    public static CapturingLoggerProvider On(ApiServer server)
+    {
+        var capture = new CapturingLoggerProvider();
+        server.ConfigureHost = builder => builder.Logging.AddProvider(capture);
+        return capture;
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;

@@ -32,7 +32,8 @@
 # Environment: TEN_USERS (10000), TEN_MIN (10), TEN_MAX (1000), TEN_ZIPF (1.0), TEN_CONCURRENCY (32), TEN_WARMUP (10),
 # TEN_DURATION (60), TEN_SETTLE (11), TEN_AGE (120 s), TEN_QUANTUM (30 s), TEN_COLD (1000), TEN_COLD_CONCURRENCY (4),
 # TEN_CHECK (20), TEN_ROUNDS (2), TEN_SEED_CONCURRENCY (4), TEN_SEED_CACHE (1), TEN_NO_BUILD=1, TEN_PRODUCT_ENV (extra NAME=VALUE
-# settings for the product), TEN_OUT (the results file).
+# settings for the product), TEN_OUT (the results file), TEN_PERF_ROUND (profile that round's silo with perf, TEN_PERF_SECONDS
+# (30) of it: .run-tenants/profile-mixed-N.txt).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -197,8 +198,21 @@ IDLE_ACTIVATIONS=$(activations)
 # activated and cached by then stays while it is used within the collection age).
 for round in $(seq 1 "$ROUNDS"); do
   psql -XAtq -d product -c "SELECT pg_stat_statements_reset()" >/dev/null
+  PERF=
+  if [[ ${TEN_PERF_ROUND:-0} == "$round" ]]; then
+    # On-CPU stacks of the silo over the measured window's middle (TEN_PERF_SECONDS); frames are named when the product
+    # runs with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 (TEN_PRODUCT_ENV).
+    (sleep $((WARMUP + 5)); perf record -F 499 -g -p "$P_PID" -o "$RUN/mixed-$round.perf.data" -- sleep "${TEN_PERF_SECONDS:-30}") \
+      >"$RUN/perf-$round.log" 2>&1 &
+    PERF=$!
+  fi
   mixed product "$PRODUCT" "$P_PID" product resources "mixed-$round" --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
   statements product "$RUN/statements-mixed-$round-product.txt"
+  if [[ -n $PERF ]]; then
+    wait "$PERF" || true
+    perf script -i "$RUN/mixed-$round.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$CMP/perf-summary.py" 60 \
+      >"$RUN/profile-mixed-$round.txt" || true
+  fi
 done
 MIXED_END=$SECONDS
 for round in $(seq 1 "$ROUNDS"); do

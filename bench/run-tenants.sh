@@ -33,7 +33,8 @@
 # TEN_DURATION (60), TEN_SETTLE (11), TEN_AGE (120 s), TEN_QUANTUM (30 s), TEN_COLD (1000), TEN_COLD_CONCURRENCY (4),
 # TEN_CHECK (20), TEN_ROUNDS (2), TEN_SEED_CONCURRENCY (4), TEN_SEED_CACHE (1), TEN_NO_BUILD=1, TEN_PRODUCT_ENV (extra NAME=VALUE
 # settings for the product), TEN_OUT (the results file), TEN_PERF_ROUND (profile that round's silo with perf, TEN_PERF_SECONDS
-# (30) of it: .run-tenants/profile-mixed-N.txt).
+# (30) of it: .run-tenants/profile-mixed-N.txt), TEN_SILO=publish (run the silo from the composite ReadyToRun publish the
+# Dockerfile ships instead of the build output).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +70,18 @@ rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
 # ------------------------------------------------------------------ build (the export bench/run-compare.sh uses)
 SRC=$CMP/.run/src
 build_compare_set "$SRC" "${TEN_NO_BUILD:-0}"
+if [[ ${TEN_SILO:-build} == publish ]]; then
+  # The silo as the Dockerfile ships it (self-contained, one composite ReadyToRun image), shared with run-compare.sh's
+  # start-up rows: a fresh silo's first minute then JIT-compiles only what tiering promotes.
+  PUBLISH_DIR=$CMP/.run/publish
+  if [[ "${TEN_NO_BUILD:-0}" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
+    say "publish the silo as the Dockerfile does (dotnet publish -a x64)"
+    rm -rf "$PUBLISH_DIR"
+    dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 -o "$PUBLISH_DIR" -nologo -v q \
+      >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
+  fi
+  SILO_BIN=$PUBLISH_DIR
+fi
 UPTIME_BEFORE=$(uptime)
 
 # ------------------------------------------------------------------ PostgreSQL, seeded or restored
@@ -247,7 +260,8 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 export ROUNDS RUN OUT USERS MIN MAX ZIPF CONC WARMUP DURATION AGE QUANTUM COLD COLD_CONC IDLE_RSS PEAK_ACTIVATIONS COLD_ACTIVATIONS COLD_RSS \
   UPTIME_BEFORE UPTIME_AFTER CPU_MODEL COMMIT PG_VERSION PG_SETTINGS
 export MACHINE="$(nproc) cores ($CPU_MODEL), $(free -h | awk '/^Mem:/ {print $2}') RAM" DOTNET_VERSION="$(dotnet --version)" \
-  WHEN="$(date -u '+%Y-%m-%d %H:%M UTC')" EXTRA="${TEN_PRODUCT_ENV:-}"
+  WHEN="$(date -u '+%Y-%m-%d %H:%M UTC')" EXTRA="${TEN_PRODUCT_ENV:-}" \
+  SILO_KIND="$([[ ${TEN_SILO:-build} == publish ]] && echo "composite ReadyToRun publish (as shipped)" || echo "build output")"
 python3 - <<'PY'
 import os, re
 e = os.environ
@@ -295,7 +309,7 @@ mib = lambda kb: f"{float(kb) / 1024:.0f} MiB"
 with open(out, "w") as f:
     f.write("# Many tenants: the product vs. plain ASP.NET Core + Npgsql, latest run\n\n")
     f.write(f"Written by `bench/run-tenants.sh` on {e['WHEN']}.\n\n")
-    f.write(f"- Product: commit {e['COMMIT'][:7]} (clean export of HEAD), PostgreSQL mode, one API key per user (plan `bench`: rate limiter on, never refusing), activation collection age {e['AGE']} s, quantum {e['QUANTUM']} s{'; extra settings: ' + e['EXTRA'] if e['EXTRA'] else ''}\n")
+    f.write(f"- Product: commit {e['COMMIT'][:7]} (clean export of HEAD), PostgreSQL mode, one API key per user (plan `bench`: rate limiter on, never refusing), activation collection age {e['AGE']} s, quantum {e['QUANTUM']} s, silo from the {e['SILO_KIND']}{'; extra settings: ' + e['EXTRA'] if e['EXTRA'] else ''}\n")
     f.write(f"- Machine: {e['MACHINE']}, shared by load generator, product, baseline and PostgreSQL; .NET SDK {e['DOTNET_VERSION']}, PostgreSQL {e['PG_VERSION']} ({e['PG_SETTINGS']})\n")
     f.write(f"- uptime before: `{e['UPTIME_BEFORE'].strip()}`; after: `{e['UPTIME_AFTER'].strip()}`\n")
     f.write(f"- {e['USERS']} tenants (users, each with its own API key), {e['MAX']} … {e['MIN']} resources by popularity rank; mixed load 80 % GET one / 15 % first page / 5 % create, tenants Zipf (exponent {e['ZIPF']}), {e['CONC']} connections, warm-up {e['WARMUP']} s, measured {e['DURATION']} s per service; cold path: {e['COLD']} tenants' first GET one, {e['COLD_CONC']} at a time\n\n")

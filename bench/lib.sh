@@ -98,6 +98,27 @@ build_compare_set() {
   loadgen() { dotnet "$LOADGEN_DLL" "$@"; }
 }
 
+# publish_product SRC NO_BUILD: the silo as the Dockerfile ships it (`dotnet publish -a x64`: self-contained, runtime
+# and app in one composite ReadyToRun image), published from the export SRC into $CMP/.run/publish, or reused from
+# there with NO_BUILD=1. Sets PUBLISH_DIR. Needs CMP and RUN.
+publish_product() {
+  PUBLISH_DIR=$CMP/.run/publish
+  if [[ "$2" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
+    say "publish the silo as the Dockerfile does (dotnet publish -a x64: self-contained, composite ReadyToRun)"
+    rm -rf "$PUBLISH_DIR"
+    dotnet publish "$1/src/Silo/Silo.csproj" -c Release -a x64 -o "$PUBLISH_DIR" -nologo -v q \
+      >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
+  fi
+}
+
+# perf_profile PID SECONDS DATA [HZ]: on-CPU stacks of PID (Linux perf, HZ samples a second, 499 unless given) into
+# DATA, then the summary of bench/compare/perf-summary.py on stdout. JIT-compiled frames are named when the process
+# runs with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0. Callers check for perf first. Needs CMP.
+perf_profile() {
+  perf record -F "${4:-499}" -g -p "$1" -o "$3" -- sleep "$2" >"$3.log" 2>&1 || true
+  perf script -i "$3" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$CMP/perf-summary.py" 60
+}
+
 # build_release LOG PROJECT...: dotnet build -c Release of each, dying with the log's tail on failure.
 build_release() {
   local log=$1 project

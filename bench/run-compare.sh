@@ -214,13 +214,7 @@ stop_pid "$B_PID"
 STARTUP=()
 STARTUP_CPU=()
 STARTUP_KIND=()
-PUBLISH_DIR=$RUN/publish
-if (( STARTS > 0 )) && [[ "${CMP_NO_BUILD:-0}" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
-  say "publish the silo as the Dockerfile does (dotnet publish -a x64: self-contained, composite ReadyToRun) for the start-up rows"
-  rm -rf "$PUBLISH_DIR"
-  dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 -o "$PUBLISH_DIR" -nologo -v q \
-    >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
-fi
+(( STARTS == 0 )) || publish_product "$SRC" "${CMP_NO_BUILD:-0}"
 for kind in build publish; do
   (( STARTS > 0 )) || break
   BIN=$([[ $kind == build ]] && echo "$SILO_BIN" || echo "$PUBLISH_DIR")

@@ -71,17 +71,11 @@ rm -f "$RUN"/*.log "$RUN"/*.rows "$RUN"/*.out
 SRC=$CMP/.run/src
 build_compare_set "$SRC" "${TEN_NO_BUILD:-0}"
 if [[ ${TEN_SILO:-build} == publish ]]; then
-  # The silo as the Dockerfile ships it (self-contained, one composite ReadyToRun image), shared with run-compare.sh's
-  # start-up rows: a fresh silo's first minute then JIT-compiles only what tiering promotes.
-  PUBLISH_DIR=$CMP/.run/publish
-  if [[ "${TEN_NO_BUILD:-0}" != 1 || ! -x "$PUBLISH_DIR/ApiPlatform.Silo" ]]; then
-    say "publish the silo as the Dockerfile does (dotnet publish -a x64)"
-    rm -rf "$PUBLISH_DIR"
-    dotnet publish "$SRC/src/Silo/Silo.csproj" -c Release -a x64 -o "$PUBLISH_DIR" -nologo -v q \
-      >>"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "publishing the silo failed"; }
-  fi
+  # The silo as the Dockerfile ships it, instead of the build output.
+  publish_product "$SRC" "${TEN_NO_BUILD:-0}"
   SILO_BIN=$PUBLISH_DIR
 fi
+[[ ${TEN_PERF_ROUND:-0} == 0 ]] || command -v perf >/dev/null || die "TEN_PERF_ROUND needs perf (Debian: linux-perf)"
 UPTIME_BEFORE=$(uptime)
 
 # ------------------------------------------------------------------ PostgreSQL, seeded or restored
@@ -213,19 +207,13 @@ for round in $(seq 1 "$ROUNDS"); do
   psql -XAtq -d product -c "SELECT pg_stat_statements_reset()" >/dev/null
   PERF=
   if [[ ${TEN_PERF_ROUND:-0} == "$round" ]]; then
-    # On-CPU stacks of the silo over the measured window's middle (TEN_PERF_SECONDS); frames are named when the product
-    # runs with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 (TEN_PRODUCT_ENV).
-    (sleep $((WARMUP + 5)); perf record -F 499 -g -p "$P_PID" -o "$RUN/mixed-$round.perf.data" -- sleep "${TEN_PERF_SECONDS:-30}") \
-      >"$RUN/perf-$round.log" 2>&1 &
+    # The silo over the measured window's middle (TEN_PERF_SECONDS).
+    (sleep $((WARMUP + 5)); perf_profile "$P_PID" "${TEN_PERF_SECONDS:-30}" "$RUN/mixed-$round.perf.data" >"$RUN/profile-mixed-$round.txt") &
     PERF=$!
   fi
   mixed product "$PRODUCT" "$P_PID" product resources "mixed-$round" --zipf "$ZIPF" --warmup "$WARMUP" --duration "$DURATION" --settle "$SETTLE"
   statements product "$RUN/statements-mixed-$round-product.txt"
-  if [[ -n $PERF ]]; then
-    wait "$PERF" || true
-    perf script -i "$RUN/mixed-$round.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$CMP/perf-summary.py" 60 \
-      >"$RUN/profile-mixed-$round.txt" || true
-  fi
+  [[ -z $PERF ]] || wait "$PERF" || true
 done
 MIXED_END=$SECONDS
 for round in $(seq 1 "$ROUNDS"); do

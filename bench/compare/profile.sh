@@ -66,12 +66,12 @@ dotnet "$LOADGEN_DLL" run --base-url "$BASE" "${LOAD_ARGS[@]}" --concurrency 32 
 LOAD=$!
 sleep $((PROFILE_AFTER + 2))
 if [[ "$PROFILER" == perf ]]; then
-  perf record -F 999 -g -p "$SILO_PID" -o "$RUN/$MODE.perf.data" -- sleep 8 >"$RUN/profile-trace.log" 2>&1 || true
+  SUMMARY=$(perf_profile "$SILO_PID" 8 "$RUN/$MODE.perf.data" 999)
   wait "$LOAD" || true
   {
     echo "perf on-CPU samples (999 Hz), 8 s of the silo after ${PROFILE_AFTER} s of load, while: $(cat "$RUN/profile-load.txt")"
     echo
-    perf script -i "$RUN/$MODE.perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$CMP/perf-summary.py" 40
+    echo "$SUMMARY"
   } >"$RUN/profile-$MODE.txt"
   cat "$RUN/profile-$MODE.txt"
   exit 0
